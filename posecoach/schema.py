@@ -1,0 +1,170 @@
+"""Table schemas of the PoseCoach store, versioned.
+
+Every table is a Parquet dataset, one file per video and hive-partitioned by the session date:
+``<store>/<table>/date=YYYY-MM-DD/<video_id>.parquet``. The schemas below are the contract
+between the packages: `analysis` writes ``videos`` and ``keypoints``, `rules` writes ``reps`` and
+``findings``, `reports` only reads. A column added or changed bumps `SCHEMA_VERSION`, which is
+written into every file's key-value metadata.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1"
+
+#: COCO-17 keypoint names, in the model's output order.
+COCO17: tuple[str, ...] = (
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
+KEYPOINT_INDEX: dict[str, int] = {name: i for i, name in enumerate(COCO17)}
+
+#: Pairs of keypoint indices joined by a bone when drawing a skeleton.
+SKELETON: tuple[tuple[int, int], ...] = (
+    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6),
+    (5, 7), (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
+)  # fmt: skip
+
+#: Index pairs swapped by a horizontal flip (left <-> right).
+FLIP_PAIRS: tuple[tuple[int, int], ...] = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
+
+TABLES = ("videos", "keypoints", "reps", "findings")
+
+VIDEO_STATUS = ("ok", "empty", "failed")
+SEVERITIES = ("ok", "info", "caution", "risk", "not_assessable")
+
+
+def keypoint_columns(suffix: str = "") -> list[str]:
+    """Wide keypoint column names, e.g. ``nose_x``, ``nose_y``, ``nose_score``."""
+    return [f"{n}_{c}{suffix}" for n in COCO17 for c in ("x", "y", "score")]
+
+
+VIDEOS = pa.schema(
+    [
+        ("video_id", pa.string()),  # first 16 hex digits of the file's sha256
+        ("path", pa.string()),  # as given (inbox-relative in the nightly flow)
+        ("file_name", pa.string()),
+        ("sha256", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("athlete", pa.string()),
+        ("exercise", pa.string()),
+        ("view", pa.string()),  # declared (sidecar) or estimated: side | front | oblique | unknown
+        ("recorded_at", pa.timestamp("us", tz="UTC")),
+        ("source", pa.string()),  # video | image | images | import
+        ("codec", pa.string()),
+        ("fps", pa.float64()),
+        ("frames", pa.int64()),
+        ("duration_s", pa.float64()),
+        ("width", pa.int32()),  # upright frame, after rotation
+        ("height", pa.int32()),
+        ("rotation", pa.int32()),  # degrees applied to make the frame upright
+        ("n_tracks", pa.int32()),
+        ("status", pa.string()),  # ok | empty | failed
+        ("error", pa.string()),  # why, when status != ok
+        ("preset", pa.string()),
+        ("backend", pa.string()),
+        ("detector", pa.string()),
+        ("detector_sha256", pa.string()),
+        ("pose_model", pa.string()),
+        ("pose_sha256", pa.string()),
+        ("random_weights", pa.bool_()),
+        ("pipeline_version", pa.string()),
+        ("processed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+_KP_FIELDS = [pa.field(c, pa.float32()) for c in keypoint_columns()]
+_KP_RAW_FIELDS = [
+    pa.field(c, pa.float32()) for c in (f"{n}_{a}_raw" for n in COCO17 for a in ("x", "y"))
+]
+
+#: One row per (frame, track). ``<name>_x/_y`` are the smoothed pixel coordinates in the upright
+#: frame (NaN where the point was dropped and not interpolated); ``<name>_x_raw/_y_raw`` are the
+#: model's output before left/right repair and smoothing; ``<name>_score`` is the model's score.
+KEYPOINTS = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("frame", pa.int32()),
+        ("t_s", pa.float64()),
+        ("track_id", pa.int32()),
+        ("bbox_x1", pa.float32()),
+        ("bbox_y1", pa.float32()),
+        ("bbox_x2", pa.float32()),
+        ("bbox_y2", pa.float32()),
+        ("bbox_score", pa.float32()),
+        *_KP_FIELDS,
+        *_KP_RAW_FIELDS,
+    ]
+)
+
+#: One row per repetition (or hold) per track and rule file.
+REPS = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("track_id", pa.int32()),
+        ("exercise", pa.string()),
+        ("rule_id", pa.string()),
+        ("rule_version", pa.string()),
+        ("rep_index", pa.int32()),  # 0-based within the track
+        ("kind", pa.string()),  # rep | hold
+        ("start_frame", pa.int32()),
+        ("turn_frame", pa.int32()),  # bottom / turning point; for a hold, its middle
+        ("end_frame", pa.int32()),
+        ("start_s", pa.float64()),
+        ("turn_s", pa.float64()),
+        ("end_s", pa.float64()),
+        ("duration_s", pa.float64()),
+        ("in_target_s", pa.float64()),  # holds: time within the target position
+        ("signal_min", pa.float64()),
+        ("signal_max", pa.float64()),
+        ("worst_severity", pa.string()),
+    ]
+)
+
+#: One row per (rep, check). ``rep_index`` is -1 for checks over the whole track.
+FINDINGS = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("track_id", pa.int32()),
+        ("rep_index", pa.int32()),
+        ("rule_id", pa.string()),
+        ("rule_version", pa.string()),
+        ("check_id", pa.string()),
+        ("metric", pa.string()),
+        ("phase", pa.string()),
+        ("severity", pa.string()),  # ok | info | caution | risk | not_assessable
+        ("value", pa.float64()),
+        ("threshold", pa.float64()),
+        ("comparison", pa.string()),
+        ("unit", pa.string()),
+        ("start_s", pa.float64()),
+        ("end_s", pa.float64()),
+        ("worst_frame", pa.int32()),
+        ("worst_s", pa.float64()),
+        ("message", pa.string()),
+        ("source", pa.string()),
+    ]
+)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "videos": VIDEOS,
+    "keypoints": KEYPOINTS,
+    "reps": REPS,
+    "findings": FINDINGS,
+}
