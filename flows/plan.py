@@ -1,0 +1,131 @@
+"""What a night has to do: from the inbox items and the store's ``videos`` rows to a `Plan`.
+
+"Already done" means a ``videos`` row for the same content (video id = content hash) made with
+the same model preset and pipeline version, whose status is ``ok``/``empty``, or ``failed`` for a
+permanent reason (the file itself is bad). A failure marked retryable (``error`` starting with
+`RETRYABLE`: the worker died, the store was unreachable, ...) is tried again next night.
+A done video whose findings were scored with other rules (a different `rules digest`) is only
+re-scored and re-rendered: no model runs.
+
+Pure functions over DataFrames and dataclasses; no Prefect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from flows.inbox import InboxItem
+from posecoach import PIPELINE_VERSION
+
+#: Prefix of the ``error`` of a failed row that is worth trying again on the next run.
+RETRYABLE = "retryable: "
+DONE_STATUS = ("ok", "empty")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The night's work, each list sorted by inbox-relative path."""
+
+    analyze: list[InboxItem] = field(default_factory=list)  # run the models
+    rescore: list[InboxItem] = field(default_factory=list)  # rules changed: score + render only
+    record_failed: list[InboxItem] = field(default_factory=list)  # refused before any model
+    done: list[InboxItem] = field(default_factory=list)  # nothing to do
+    duplicates: list[InboxItem] = field(default_factory=list)  # same content as another file
+
+    def summary(self) -> dict[str, int]:
+        return {k: len(getattr(self, k)) for k in self.__dataclass_fields__}
+
+
+def is_done(
+    row: dict[str, Any] | None, preset: str, pipeline_version: str = PIPELINE_VERSION
+) -> bool:
+    """Whether a ``videos`` row means the video needs no new inference."""
+    if not row:
+        return False
+    status = row.get("status")
+    error = row.get("error") or ""
+    if status == "failed" and error.startswith(RETRYABLE):
+        return False
+    if status not in (*DONE_STATUS, "failed"):
+        return False
+    if status == "failed" and row.get("preset") in (None, ""):
+        return True  # refused before any model ran: the file, not the models, was the problem
+    return row.get("preset") == preset and str(row.get("pipeline_version")) == pipeline_version
+
+
+def latest_rows(videos: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """``video_id -> row`` from the store's videos table (one file per video, so one row each)."""
+    if videos.empty:
+        return {}
+    records = videos.drop(columns=["date"], errors="ignore").to_dict("records")
+    return {r["video_id"]: r for r in records}
+
+
+def make_plan(
+    items: Iterable[InboxItem],
+    rows: dict[str, dict[str, Any]],
+    *,
+    preset: str,
+    rules_digest: str | None,
+    scored_digest: Callable[[str], str | None],
+    pipeline_version: str = PIPELINE_VERSION,
+) -> Plan:
+    """Sort the items into a `Plan`.
+
+    ``scored_digest(video_id)`` returns the rules digest a video's findings were made with (None
+    when never scored); it is only called for done videos with status ``ok``.
+    """
+    plan = Plan()
+    for item in items:
+        row = rows.get(item.video_id)
+        if item.duplicate_of:
+            plan.duplicates.append(item)
+        elif not item.ok:
+            (plan.done if row else plan.record_failed).append(item)
+        elif not is_done(row, preset, pipeline_version):
+            plan.analyze.append(item)
+        elif (
+            row
+            and row.get("status") == "ok"
+            and rules_digest is not None
+            and scored_digest(item.video_id) != rules_digest
+        ):
+            plan.rescore.append(item)
+        else:
+            plan.done.append(item)
+    return plan
+
+
+def refused_row(item: InboxItem, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The ``failed`` videos row of an item refused before any model ran (no preset recorded)."""
+    now = now or dt.datetime.now(dt.UTC)
+    return {
+        "video_id": item.video_id,
+        "path": item.rel_path,
+        "file_name": item.rel_path.rsplit("/", 1)[-1],
+        "sha256": item.sha256,
+        "size_bytes": item.size_bytes,
+        "athlete": item.athlete,
+        "exercise": item.exercise,
+        "view": item.view,
+        "recorded_at": item.recorded_at,
+        "source": item.kind,
+        "status": "failed",
+        "error": item.error,
+        "pipeline_version": PIPELINE_VERSION,
+        "processed_at": now,
+    }
+
+
+def retryable_row(
+    item: InboxItem, reason: str, preset: str, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """A ``failed`` row for a video whose processing failed for a reason worth retrying."""
+    row = refused_row(item, now)
+    row.update(error=f"{RETRYABLE}{reason}", preset=preset)
+    return row
