@@ -1,0 +1,211 @@
+"""Keyframe thumbnails: a frame of the video (or a blank one) with the skeleton drawn, cropped.
+
+Frames come from the file at ``videos.path`` with OpenCV when it is at hand, turned upright by
+the row's ``rotation`` (clockwise degrees, as `analysis.video` applies it); otherwise the
+skeleton is drawn on a blank frame of the video's size, so a report of imported keypoints still
+shows the posture. Thumbnails are cropped around the person and written as JPEG files beside
+the page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from analysis.drawing import blank_frame, draw_skeleton
+from posecoach.schema import COCO17
+
+THUMB_MAX = (360, 420)  # width, height in pixels
+JPEG_QUALITY = 82
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def _natural_key(name: str) -> list[object]:
+    return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name)]
+
+
+def _image_files(folder: str) -> list[str]:
+    try:
+        from analysis.video import image_files  # the engine's own frame order
+    except ImportError:
+        names = [
+            n
+            for n in os.listdir(folder)
+            if not n.startswith(".") and Path(n).suffix.lower() in _IMAGE_SUFFIXES
+        ]
+        return [os.path.join(folder, n) for n in sorted(names, key=_natural_key)]
+    return image_files(folder)
+
+
+def _upright(image: np.ndarray, rotation: int, width: int, height: int) -> np.ndarray:
+    if rotation % 360:
+        turned = np.ascontiguousarray(np.rot90(image, k=-((rotation % 360) // 90)))
+    else:
+        turned = image
+    if width <= 0 or height <= 0 or turned.shape[:2] == (height, width):
+        return turned
+    if image.shape[:2] == (height, width):  # the decoder rotated it already
+        return image
+    return cv2.resize(turned, (width, height), interpolation=cv2.INTER_AREA)
+
+
+class FrameReader:
+    """Reads chosen frames (0-based indices) of a video, an image or an image folder.
+
+    ``read`` returns None for a frame that cannot be read; a missing file gives a reader whose
+    ``available`` is False. Reading frames in increasing order is cheapest (short gaps are
+    decoded through rather than sought).
+    """
+
+    def __init__(self, path: str | None, width: int = 0, height: int = 0, rotation: int = 0):
+        self.path = path or ""
+        self.width, self.height, self.rotation = (
+            int(width or 0),
+            int(height or 0),
+            int(rotation or 0),
+        )
+        self._cap: cv2.VideoCapture | None = None
+        self._pos = 0
+        self._images: list[str] | None = None
+        self.available = bool(self.path) and os.path.exists(self.path)
+        if not self.available:
+            return
+        if os.path.isdir(self.path):
+            self._images = _image_files(self.path)
+        elif Path(self.path).suffix.lower() in _IMAGE_SUFFIXES:
+            self._images = [self.path]
+        else:
+            cap = cv2.VideoCapture(self.path)
+            if not cap.isOpened():
+                self.available = False
+                return
+            # Rotation is applied from the stored row, as the engine did, not by the decoder.
+            if hasattr(cv2, "CAP_PROP_ORIENTATION_AUTO"):
+                cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)
+            self._cap = cap
+
+    def read(self, index: int) -> np.ndarray | None:
+        if not self.available:
+            return None
+        if self._images is not None:
+            if not 0 <= index < len(self._images):
+                return None
+            data = np.fromfile(self._images[index], dtype=np.uint8)
+            image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+            return None if image is None else _upright(image, 0, self.width, self.height)
+        cap = self._cap
+        assert cap is not None
+        if not (self._pos <= index <= self._pos + 48):
+            cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+            self._pos = index
+        while self._pos < index:
+            if not cap.grab():
+                return None
+            self._pos += 1
+        ok, image = cap.read()
+        if not ok or image is None:
+            return None
+        self._pos += 1
+        return _upright(image, self.rotation, self.width, self.height)
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def keypoints_of(row: pd.Series | dict) -> tuple[np.ndarray, np.ndarray]:
+    """(17, 2) coordinates and (17,) scores from one keypoints-table row (NaN where absent)."""
+    get = row.get
+    kp = np.array(
+        [[get(f"{n}_x", np.nan), get(f"{n}_y", np.nan)] for n in COCO17], dtype=np.float64
+    )
+    sc = np.array([get(f"{n}_score", np.nan) for n in COCO17], dtype=np.float64)
+    return kp, sc
+
+
+def person_box(
+    row: pd.Series | dict, kp: np.ndarray, width: int, height: int, pad: float = 0.18
+) -> tuple[int, int, int, int]:
+    """The crop around a person: the union of bbox and visible keypoints, padded, in the frame."""
+    xs = [v for v in (row.get("bbox_x1"), row.get("bbox_x2")) if v is not None and np.isfinite(v)]
+    ys = [v for v in (row.get("bbox_y1"), row.get("bbox_y2")) if v is not None and np.isfinite(v)]
+    finite = np.isfinite(kp).all(axis=1)
+    xs += list(kp[finite, 0])
+    ys += list(kp[finite, 1])
+    if not xs or not ys:
+        return 0, 0, width, height
+    x1, x2, y1, y2 = min(xs), max(xs), min(ys), max(ys)
+    px, py = (x2 - x1) * pad + 8, (y2 - y1) * pad + 8
+    x1, x2 = max(0, int(x1 - px)), min(width, int(np.ceil(x2 + px)))
+    y1, y2 = max(0, int(y1 - py)), min(height, int(np.ceil(y2 + py)))
+    if x2 - x1 < 2 or y2 - y1 < 2:
+        return 0, 0, width, height
+    return x1, y1, x2, y2
+
+
+def frame_size(video: dict, keypoints: pd.DataFrame) -> tuple[int, int]:
+    """The video's (width, height); from the keypoints' extent when the row lacks it."""
+    w, h = video.get("width"), video.get("height")
+    if w is not None and h is not None and not pd.isna(w) and not pd.isna(h) and w > 0 and h > 0:
+        return int(w), int(h)
+    xs = keypoints[[f"{n}_x" for n in COCO17]].to_numpy(np.float64)
+    ys = keypoints[[f"{n}_y" for n in COCO17]].to_numpy(np.float64)
+    mx = np.nanmax(xs) if np.isfinite(xs).any() else 640
+    my = np.nanmax(ys) if np.isfinite(ys).any() else 480
+    return int(mx * 1.1) + 1, int(my * 1.1) + 1
+
+
+def render_thumbnail(
+    frame: np.ndarray | None,
+    row: pd.Series | dict,
+    size: tuple[int, int],
+    highlight: Iterable[str] = (),
+    track_id: int | None = None,
+    crop: bool = True,
+) -> np.ndarray:
+    """A thumbnail of one person at one frame: crop, scale to `THUMB_MAX`, draw the skeleton.
+
+    ``frame`` None draws on a blank frame of ``size`` (width, height). The skeleton is drawn
+    after scaling so lines keep the same thickness whatever the video's resolution.
+    """
+    width, height = size
+    kp, sc = keypoints_of(row)
+    image = frame if frame is not None else blank_frame(width, height)
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = person_box(row, kp, width, height) if crop else (0, 0, width, height)
+    crop_img = image[y1:y2, x1:x2]
+    scale = min(THUMB_MAX[0] / crop_img.shape[1], THUMB_MAX[1] / crop_img.shape[0])
+    out_w, out_h = (
+        max(1, round(crop_img.shape[1] * scale)),
+        max(1, round(crop_img.shape[0] * scale)),
+    )
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(crop_img, (out_w, out_h), interpolation=interp)
+    kp_small = (kp - np.array([x1, y1], dtype=np.float64)) * scale
+    return draw_skeleton(
+        small, kp_small, sc, highlight=highlight, track_id=track_id, thickness=2, copy=False
+    )
+
+
+def write_jpeg(path: str | os.PathLike[str], image: np.ndarray) -> None:
+    """Write a JPEG (atomically: a temporary name renamed into place)."""
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise OSError(f"{path}: JPEG encoding failed")
+    tmp = f"{os.fspath(path)}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(buf.tobytes())
+    os.replace(tmp, path)
