@@ -239,6 +239,7 @@ class TrackSection:
     chart_json: Markup | None
     keyframes: list[Keyframe]
     frames_seen: int
+    scored: bool
 
 
 def _nearest_row(track: pd.DataFrame, frame: int) -> pd.Series | None:
@@ -315,6 +316,9 @@ def render_video(
         t_reps = reps[reps["track_id"] == track_id] if len(reps) else reps
         t_find = findings[findings["track_id"] == track_id] if len(findings) else findings
         summary = summaries.summarize_track(track_id, t_reps, t_find)
+        scored = bool(len(t_reps) or len(t_find))
+        if not scored:
+            summary.line = "not scored"
         thumb = None
         ident = _identity_row(track)
         if ident is not None:
@@ -378,6 +382,7 @@ def render_video(
                 chart_json=chart_json,
                 keyframes=keyframes,
                 frames_seen=len(track),
+                scored=scored,
             )
         )
 
@@ -400,13 +405,7 @@ def render_video(
         video=video,
         video_id=video_id,
         date=date,
-        summary=summaries.video_summary_line(
-            [
-                s.summary
-                for s in sections
-                if s.summary.n_reps or s.summary.n_holds or s.summary.counts
-            ]
-        ),
+        summary=summaries.video_summary_line([s.summary for s in sections if s.scored]),
         counts=summaries.severity_counts(findings),
         sections=sections,
         others=others,

@@ -12,6 +12,7 @@ thinned to at most `MAX_POINTS` per series; NaN becomes a gap.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -74,6 +75,11 @@ def _finite(obj: object) -> object:
     return obj
 
 
+def plain(text: object) -> str:
+    """Text for a plotly label: plotly reads labels as a subset of HTML, so escape the data."""
+    return html.escape(str(text), quote=False)
+
+
 def _values(a: Iterable[float], digits: int = 2) -> list[float | None]:
     arr = np.round(
         np.asarray(list(a) if not isinstance(a, np.ndarray | pd.Series) else a, dtype=np.float64),
@@ -130,7 +136,10 @@ def threshold_bands(findings: pd.DataFrame) -> list[Band]:
 def _domains(n: int, gap: float = 0.06) -> list[tuple[float, float]]:
     """Vertical domains of n stacked rows, top row first."""
     h = (1.0 - gap * (n - 1)) / n
-    return [(1.0 - (i + 1) * h - i * gap, 1.0 - i * h - i * gap) for i in range(n)]
+    return [
+        (max(0.0, round(1.0 - (i + 1) * h - i * gap, 4)), min(1.0, round(1.0 - i * h - i * gap, 4)))
+        for i in range(n)
+    ]
 
 
 def track_chart(
@@ -183,7 +192,7 @@ def track_chart(
         },
     }
     if title:
-        layout["title"] = {"text": title, "x": 0, "font": {"size": 14}}
+        layout["title"] = {"text": plain(title), "x": 0, "font": {"size": 14}}
     t = series["t_s"].to_numpy(np.float64) if "t_s" in series.columns else np.array([])
     step = _thin(len(t))
     for i, metric in enumerate(rows or ["(no metric)"]):
@@ -191,11 +200,11 @@ def track_chart(
         yname = f"yaxis{ax}"
         mf = judged[judged["metric"] == metric] if len(judged) else judged
         unit = next((u for u in mf["unit"].dropna() if u), "") if len(mf) else ""
-        label = humanize(metric) + (" (signal)" if metric == signal else "")
+        label = plain(humanize(metric)) + (" (signal)" if metric == signal else "")
         layout[yname] = {
             "domain": list(doms[i]),
             "anchor": "x",
-            "title": {"text": unit or ""},
+            "title": {"text": plain(unit or "")},
             "gridcolor": "#eceff1",
             "zeroline": False,
         }
@@ -223,11 +232,11 @@ def track_chart(
                     "x": _values(t[step], 3),
                     "y": _values(y[step]),
                     "yaxis": f"y{ax}",
-                    "name": humanize(metric),
+                    "name": plain(humanize(metric)),
                     "line": {"color": _LINE, "width": 1.5},
                     "connectgaps": False,
                     "hovertemplate": "%{y:.1f} at %{x:.2f} s<extra>"
-                    + humanize(metric)
+                    + plain(humanize(metric))
                     + "</extra>",
                 }
             )
@@ -248,12 +257,14 @@ def track_chart(
                         "line": {"color": "#ffffff", "width": 1},
                     },
                     "text": [
-                        f"{humanize(c)}: {s} ({format_value(v, u)})"
-                        for c, s, v, u in zip(
+                        plain(f"{humanize(c)}: {sev} ({format_value(v, u)})")
+                        + (f"<br>{plain(m)}" if isinstance(m, str) and m else "")
+                        for c, sev, v, u, m in zip(
                             marked["check_id"],
                             marked["severity"],
                             marked["value"],
                             marked["unit"],
+                            marked["message"] if "message" in marked else [""] * len(marked),
                             strict=True,
                         )
                     ],
@@ -364,7 +375,7 @@ def trend_chart(
         layout[f"yaxis{ax}"] = {"domain": list(doms[i]), "anchor": "x", "gridcolor": "#eceff1"}
         annotations.append(
             {
-                "text": humanize(metric),
+                "text": plain(humanize(metric)),
                 "xref": "paper",
                 "yref": "paper",
                 "x": 0,
@@ -383,7 +394,7 @@ def trend_chart(
                 "x": [str(s) for s in rows["session"]],
                 "y": _values(med),
                 "yaxis": f"y{ax}",
-                "name": humanize(metric),
+                "name": plain(humanize(metric)),
                 "line": {"color": _LINE, "width": 1.5},
                 "marker": {
                     "size": 10,
@@ -397,7 +408,7 @@ def trend_chart(
                     "color": "#90a4ae",
                     "thickness": 1,
                 },
-                "text": list(rows["label"]),
+                "text": [plain(t) for t in rows["label"]],
                 "hovertemplate": "%{text}<extra></extra>",
             }
         )

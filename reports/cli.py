@@ -1,0 +1,41 @@
+"""``posecoach report --store DIR --out DIR [--date D]``: build the HTML reports from the store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", required=True, help="the store (folder or fsspec URL)")
+    parser.add_argument("--out", required=True, help="the report folder (created if missing)")
+    parser.add_argument(
+        "--date",
+        help="only this night (YYYY-MM-DD, the store's partition date); default: every night",
+    )
+    parser.add_argument(
+        "--videos",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="folder that relative video paths are found under (the inbox), for thumbnails from "
+        "the video's frames; repeatable. Without it, missing videos give skeletons on a blank frame",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from posecoach.store import Store
+    from reports.build import build_reports
+
+    start = time.perf_counter()
+    store = Store(args.store)
+    if not store.files("videos"):
+        print(f"{store.url}: the store holds no video; nothing to report", file=sys.stderr)
+    try:
+        page = build_reports(store, args.out, date=args.date, video_roots=args.videos)
+    except ValueError as exc:
+        print(f"posecoach report: {exc}", file=sys.stderr)
+        return 2
+    print(f"{page}  ({time.perf_counter() - start:.1f} s)")
+    return 0
