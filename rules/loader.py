@@ -1,0 +1,90 @@
+"""Reading rule files and the rule library; which rule file applies to an exercise name."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from rules.schema import RuleFile, RuleFileError, parse_yaml, validate
+
+#: The library shipped with PoseCoach.
+LIBRARY_DIR = Path(__file__).resolve().parent / "library"
+
+
+def load_rule_file(path: str | os.PathLike[str]) -> RuleFile:
+    """Read and validate one rule file. Raises RuleFileError (file, line, field, problem)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RuleFileError(str(path), [(0, "", f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RuleFileError(str(path), [(0, "", f"not UTF-8 text: {exc}")]) from None
+    data, lines = parse_yaml(text, str(path))
+    return validate(data, lines, str(path), sha256=hashlib.sha256(raw).hexdigest())
+
+
+def rule_files(rules_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The ``*.yaml`` / ``*.yml`` files of a rules folder (default: the library), sorted."""
+    folder = Path(rules_dir) if rules_dir is not None else LIBRARY_DIR
+    if not folder.is_dir():
+        raise FileNotFoundError(f"rules folder {folder} does not exist")
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def rules_digest(rules_dir: str | os.PathLike[str] | None = None) -> str:
+    """sha256 over the rule files' names and contents: changes whenever any rule file does."""
+    digest = hashlib.sha256()
+    for path in rule_files(rules_dir):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def normalise_exercise(name: str | None) -> str:
+    """Lower case, spaces and dashes to ``_``: ``"Push-Ups"`` -> ``"push_ups"``."""
+    return re.sub(r"[\s\-]+", "_", (name or "").strip().lower())
+
+
+class Library(dict[str, RuleFile]):
+    """Rule files by exercise id, with lookup by any alias (see :meth:`find`)."""
+
+    def __init__(self, files: dict[str, RuleFile], digest: str = ""):
+        super().__init__(files)
+        self.digest = digest
+        self._names: dict[str, str] = {}
+        for key, rule in files.items():
+            for name in (key, rule.id, *rule.aliases):
+                self._names[normalise_exercise(name)] = key
+
+    def find(self, exercise: str | None) -> RuleFile | None:
+        """The rule file for an exercise name (exercise id, rule id or alias; a trailing
+        plural ``s`` is forgiven), or None."""
+        name = normalise_exercise(exercise)
+        for candidate in (name, name.rstrip("s"), name + "s"):
+            if candidate in self._names:
+                return self[self._names[candidate]]
+        return None
+
+
+def load_library(rules_dir: str | os.PathLike[str] | None = None) -> Library:
+    """Load every rule file of a folder (default: the shipped library) keyed by exercise.
+
+    Raises RuleFileError for the first invalid file, or for two files claiming one exercise.
+    """
+    files: dict[str, RuleFile] = {}
+    claimed: dict[str, str] = {}
+    for path in rule_files(rules_dir):
+        rule = load_rule_file(path)
+        for name in (rule.exercise, rule.id, *rule.aliases):
+            key = normalise_exercise(name)
+            if key in claimed and claimed[key] != str(path):
+                raise RuleFileError(
+                    str(path), [(0, "exercise", f"{name!r} is already claimed by {claimed[key]}")]
+                )
+            claimed[key] = str(path)
+        files[normalise_exercise(rule.exercise)] = rule
+    return Library(files, digest=rules_digest(rules_dir))

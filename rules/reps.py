@@ -1,0 +1,226 @@
+"""Repetitions and holds, found on the whole series (offline: the night's batch knows it all).
+
+Repetitions: the driving signal (e.g. the knee angle) is gap-filled over short gaps and lightly
+smoothed; its turning points are the peaks (or valleys) that stand out by at least the rule's
+``min_range`` (``scipy.signal.find_peaks`` prominence, coaching-evidence.md "Repetition
+counting", method 3). Each turning point then gets its rest points: the extreme of the signal on
+either side, up to the neighbouring turning point. Hysteresis decides where the rep starts and
+ends: the first / last frame more than 10 % of the rep's amplitude away from the rest point, so
+that a pause at the top belongs to no repetition and jitter at rest does not move the bounds.
+
+Holds: the frames where the body is in the position (all position conditions true) are joined
+across drop-outs shorter than ``max_gap_s``; blips still shorter than 0.25 s are ignored; runs lasting
+at least ``min_hold_s`` are holds. Their time in target is the time within the hold where the
+target conditions also held.
+
+All indices refer to the regular frame grid the caller built (one sample per frame, NaN where
+the track was absent or the signal could not be measured).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.signal import find_peaks
+
+from rules.schema import HoldSpec, RepSpec
+
+#: Hysteresis band: a rep starts / ends this fraction of its amplitude away from rest.
+ENTER_FRACTION = 0.10
+#: Gaps in the signal up to this long are interpolated before peak detection.
+MAX_GAP_S = 0.5
+#: In-position runs shorter than this are noise, not a hold.
+MIN_BLIP_S = 0.25
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A repetition or a hold on the frame grid (indices, inclusive).
+
+    ``rest_before`` / ``rest_after``: the rest points (signal extreme opposite the turn) on either
+    side of a repetition, where its lockout (squat) or bottom (press) is read. For holds they
+    equal start and end. ``in_target_s`` is NaN for repetitions.
+    """
+
+    kind: str
+    start: int
+    turn: int
+    end: int
+    rest_before: int
+    rest_after: int
+    signal_min: float
+    signal_max: float
+    in_target_s: float = float("nan")
+
+
+def frame_rate(t_s: np.ndarray) -> float:
+    """Frames per second of a regular grid of times (median step); NaN if unknown."""
+    d = np.diff(np.asarray(t_s, dtype=np.float64))
+    d = d[np.isfinite(d) & (d > 0)]
+    return float(1.0 / np.median(d)) if d.size else float("nan")
+
+
+def fill_gaps(values: np.ndarray, max_gap: int) -> np.ndarray:
+    """Linear interpolation over interior NaN runs of at most ``max_gap`` samples."""
+    s = pd.Series(np.asarray(values, dtype=np.float64))
+    if max_gap <= 0:
+        return s.to_numpy()
+    filled = s.interpolate(limit_area="inside")
+    # Put back the NaN of runs longer than max_gap.
+    isnan = s.isna().to_numpy()
+    edges = np.flatnonzero(np.diff(np.r_[0, isnan.astype(np.int8), 0]))
+    out = filled.to_numpy()
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a > max_gap:
+            out[a:b] = np.nan
+    return out
+
+
+def smooth_signal(values: np.ndarray, window: int) -> np.ndarray:
+    """Centred rolling median then mean over ``window`` samples (odd); NaN stays NaN."""
+    if window < 3:
+        return np.asarray(values, dtype=np.float64)
+    window |= 1
+    s = pd.Series(values)
+    out = s.rolling(window, center=True, min_periods=1).median()
+    out = out.rolling(window, center=True, min_periods=1).mean().to_numpy().copy()
+    out[np.isnan(values)] = np.nan
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end_exclusive) of each run of True."""
+    edges = np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0]))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def prepare_signal(signal: np.ndarray, fps: float, smooth_s: float) -> np.ndarray:
+    """Gap-filled and smoothed copy of a driving signal (see the module docstring)."""
+    filled = fill_gaps(signal, int(MAX_GAP_S * fps))
+    return smooth_signal(filled, int(round(smooth_s * fps)))
+
+
+def find_reps(
+    signal: np.ndarray, t_s: np.ndarray, spec: RepSpec, min_range: float | None = None
+) -> list[Segment]:
+    """Repetitions of a driving signal on a regular frame grid.
+
+    Args:
+        signal: the driving signal per frame (its unit is the rule's), NaN where unknown.
+        t_s: time of each frame, seconds.
+        spec: the rule file's ``reps`` section (turn direction, prominence, durations).
+        min_range: the prominence (default: the spec's for any view).
+    """
+    prominence = min_range if min_range is not None else spec.range_for("any")
+    signal = np.asarray(signal, dtype=np.float64)
+    fps = frame_rate(t_s)
+    if signal.size < 3 or not np.isfinite(fps):
+        return []
+    prepared = prepare_signal(signal, fps, spec.smooth_s)
+    x = prepared if spec.turn == "peak" else -prepared
+    out: list[Segment] = []
+    min_len = max(3, int(spec.min_rep_s * fps))
+    for a, b in _runs(np.isfinite(x)):
+        if b - a < min_len:
+            continue
+        seg = x[a:b]
+        peaks, _ = find_peaks(
+            seg, prominence=prominence, distance=max(1, int(spec.min_rep_s * fps / 2))
+        )
+        for k, p in enumerate(peaks):
+            left = peaks[k - 1] if k > 0 else 0
+            right = peaks[k + 1] if k + 1 < len(peaks) else len(seg) - 1
+            rb = left + int(np.argmin(seg[left : p + 1]))
+            ra = p + int(np.argmin(seg[p : right + 1]))
+            amp_b, amp_a = seg[p] - seg[rb], seg[p] - seg[ra]
+            if amp_b < prominence / 2 or amp_a < prominence / 2:
+                continue  # a rep cut by the clip or by a gap: not counted
+            above_b = np.flatnonzero(seg[rb : p + 1] <= seg[rb] + ENTER_FRACTION * amp_b)
+            above_a = np.flatnonzero(seg[p : ra + 1] <= seg[ra] + ENTER_FRACTION * amp_a)
+            start = rb + int(above_b[-1])
+            end = p + int(above_a[0])
+            if (t_s[a + end] - t_s[a + start]) > spec.max_rep_s:
+                continue
+            window = signal[a + start : a + end + 1]
+            finite = window[np.isfinite(window)]
+            out.append(
+                Segment(
+                    kind="rep",
+                    start=a + start,
+                    turn=a + int(p),
+                    end=a + end,
+                    rest_before=a + rb,
+                    rest_after=a + ra,
+                    signal_min=float(finite.min()) if finite.size else float("nan"),
+                    signal_max=float(finite.max()) if finite.size else float("nan"),
+                )
+            )
+    return out
+
+
+def find_holds(
+    in_position: np.ndarray,
+    in_target: np.ndarray | None,
+    t_s: np.ndarray,
+    spec: HoldSpec,
+    signal: np.ndarray | None = None,
+    target_known: np.ndarray | None = None,
+) -> list[Segment]:
+    """Holds: runs of frames in the position (see the module docstring).
+
+    Args:
+        in_position: per frame, whether every position condition held (False where unknown).
+        in_target: per frame, whether the target conditions held too (None: no target, the
+            whole hold counts as in target).
+        t_s: time of each frame, seconds.
+        spec: the rule file's ``hold`` section.
+        signal: optional series reported as the hold's signal_min / signal_max.
+        target_known: per frame, whether the target metrics could be measured (default: all).
+    """
+    pos = np.asarray(in_position, dtype=bool).copy()
+    fps = frame_rate(t_s)
+    if pos.size == 0 or not np.isfinite(fps):
+        return []
+    # Bridge short drop-outs first (a flickering condition must not break a hold), then drop
+    # the blips that remain isolated.
+    for a, b in _runs(~pos):
+        if a > 0 and b < pos.size and b - a <= spec.max_gap_s * fps:
+            pos[a:b] = True
+    for a, b in _runs(pos):
+        if b - a < MIN_BLIP_S * fps:
+            pos[a:b] = False
+    out = []
+    for a, b in _runs(pos):
+        duration = (b - a) / fps
+        if duration < spec.min_hold_s:
+            continue
+        if in_target is None:
+            target_s = duration
+        else:
+            # The share of the hold's measurable frames that were on target, times its length:
+            # a frame whose target metrics are missing is neither in nor out of target.
+            known = np.ones(b - a, bool) if target_known is None else target_known[a:b]
+            on = np.asarray(in_target, dtype=bool)[a:b] & known
+            target_s = duration * float(on.sum()) / known.sum() if known.any() else float("nan")
+        lo = hi = float("nan")
+        if signal is not None:
+            w = np.asarray(signal, dtype=np.float64)[a:b]
+            w = w[np.isfinite(w)]
+            if w.size:
+                lo, hi = float(w.min()), float(w.max())
+        out.append(
+            Segment(
+                kind="hold",
+                start=a,
+                turn=(a + b - 1) // 2,
+                end=b - 1,
+                rest_before=a,
+                rest_after=b - 1,
+                signal_min=lo,
+                signal_max=hi,
+                in_target_s=target_s,
+            )
+        )
+    return out

@@ -1,0 +1,486 @@
+"""Scoring: keypoints + the exercise's rule file -> ``reps`` and ``findings`` rows.
+
+Per track: the keypoints are laid on a regular frame grid (frames where the track is absent are
+NaN), the rule's metrics are computed (`analysis.kinematics`), repetitions or holds are found on
+the whole series (`rules.reps`) and every check is evaluated per repetition / hold:
+
+* ``bottom`` / ``lockout``: the median over +-0.07 s around the turning point or around the rest
+  points on both sides (which one is the bottom depends on the rule's ``turn_phase``);
+* ``throughout``: over the whole repetition, the 90th percentile (``above``) or the 10th
+  (``below``), so that one noisy frame does not make a finding;
+* ``hold``: the median over the frames of the hold that are in the position.
+
+A check whose view does not include the track's camera view gives one ``not_assessable``
+finding for the track ("not assessable from this view"), never a judgement. A value that cannot
+be measured (keypoints missing) is ``not_assessable`` too. An exercise without a rule file gets
+no judgement and one note finding (``check_id`` ``no_rule_file``).
+
+`score_video` reads from and writes to the store (never the ``videos`` row: the flow writes that
+last); `score_keypoints` is the pure core for callers that hold the keypoints already.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import kinematics
+from analysis.view import estimate_view
+from posecoach.schema import FINDINGS, REPS, SEVERITIES
+from rules.loader import Library, load_library, rules_digest
+from rules.reps import Segment, find_holds, find_reps, frame_rate
+from rules.schema import VIEWS, CheckSpec, Condition, RuleFile
+
+__all__ = ["ScoreResult", "rules_digest", "score_keypoints", "score_video", "track_grid"]
+
+#: Half-width of the bottom / lockout windows, seconds.
+PHASE_HALF_WINDOW_S = 0.07
+#: Tracks shorter than this (seconds) are not scored (a passer-by, a false detection).
+MIN_TRACK_S = 1.0
+_SEVERITY_RANK = {s: i for i, s in enumerate(("ok", "info", "caution", "risk"))}
+_DATE_DIR = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
+
+
+@dataclass
+class ScoreResult:
+    """What scoring one video produced.
+
+    Attributes:
+        video_id, exercise: as scored. rule_id / rule_version: the rule file used ("" if none).
+        views: camera view per track. reps / findings: the rows (REPS / FINDINGS schemas).
+        worst_severity: the worst judged severity over all findings ("ok" if none).
+        note: why nothing was judged, when nothing was (unknown exercise, no usable track).
+        features: the standard kinematic features per track (computed even without a rule).
+    """
+
+    video_id: str
+    exercise: str
+    rule_id: str
+    rule_version: str
+    views: dict[int, str]
+    reps: pd.DataFrame
+    findings: pd.DataFrame
+    worst_severity: str = "ok"
+    note: str = ""
+    rules_digest: str = ""
+    features: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def n_reps(self) -> int:
+        return int((self.reps["kind"] == "rep").sum()) if len(self.reps) else 0
+
+    @property
+    def n_holds(self) -> int:
+        return int((self.reps["kind"] == "hold").sum()) if len(self.reps) else 0
+
+
+# -- metrics on a frame grid --------------------------------------------------------------------
+
+
+def track_grid(track: pd.DataFrame, fps: float | None = None) -> pd.DataFrame:
+    """One track's rows laid on the full frame grid from its first to its last frame.
+
+    Missing frames get NaN keypoints and an interpolated (or ``frame / fps``) time.
+    """
+    track = track.sort_values("frame").drop_duplicates("frame", keep="last")
+    frames = np.arange(int(track["frame"].iloc[0]), int(track["frame"].iloc[-1]) + 1)
+    grid = track.set_index("frame").reindex(frames)
+    grid.index.name = "frame"
+    known = track["t_s"].to_numpy(np.float64)
+    if np.isfinite(known).sum() >= 2:
+        ok = np.isfinite(known)
+        grid["t_s"] = np.interp(frames, track["frame"].to_numpy()[ok], known[ok])
+    elif fps:
+        grid["t_s"] = frames / fps
+    else:
+        grid["t_s"] = frames.astype(np.float64)
+    return grid.reset_index()
+
+
+def compute_metrics(grid: pd.DataFrame, rule: RuleFile, names: set[str]) -> dict[str, np.ndarray]:
+    """The named metrics (rule-file metrics and standard features) of one track grid."""
+    min_score = rule.min_score
+    unit = kinematics.torso_length(grid, min_score)
+    t_s = grid["t_s"].to_numpy(np.float64)
+    out: dict[str, np.ndarray] = {}
+
+    def need(name: str) -> None:
+        if name in out:
+            return
+        spec = rule.metrics.get(name)
+        if spec is None:
+            out[name] = kinematics.features(grid, min_score, names=[name])[name].to_numpy()
+        elif spec.fn is not None:
+            out[name] = kinematics.evaluate_point_function(
+                grid, spec.fn, spec.points, unit, min_score
+            )
+        else:
+            for ref in spec.of:
+                need(ref)
+            out[name] = kinematics.combine(spec.op or "", [out[r] for r in spec.of], t_s)
+
+    for name in sorted(names):
+        need(name)
+    return out
+
+
+def _used_metrics(rule: RuleFile) -> set[str]:
+    names = {c.metric for c in rule.checks}
+    if rule.reps is not None:
+        names |= set(rule.reps.signal.values())
+    if rule.hold is not None:
+        names |= {c.metric for c in (*rule.hold.position, *rule.hold.target)}
+    return names
+
+
+def _conditions_mask(
+    conditions: tuple[Condition, ...], metrics: dict[str, np.ndarray]
+) -> np.ndarray:
+    n = len(next(iter(metrics.values())))
+    mask = np.ones(n, dtype=bool)
+    for cond in conditions:
+        v = metrics[cond.metric]
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(v)
+            if cond.above is not None:
+                ok &= v >= cond.above
+            if cond.below is not None:
+                ok &= v <= cond.below
+        mask &= ok
+    return mask
+
+
+# -- checks -------------------------------------------------------------------------------------
+
+
+def _window(centre: int, half: int, n: int) -> np.ndarray:
+    return np.arange(max(0, centre - half), min(n, centre + half + 1))
+
+
+def _phase_frames(check: CheckSpec, seg: Segment, rule: RuleFile, half: int, n: int,
+                  in_position: np.ndarray | None) -> np.ndarray:  # fmt: skip
+    if check.phase == "throughout":
+        return np.arange(seg.start, seg.end + 1)
+    if check.phase == "hold":
+        idx = np.arange(seg.start, seg.end + 1)
+        if in_position is not None and in_position[idx].any():
+            idx = idx[in_position[idx]]
+        return idx
+    turn_phase = rule.reps.turn_phase if rule.reps else "bottom"
+    if check.phase == turn_phase:
+        return _window(seg.turn, half, n)
+    return np.union1d(_window(seg.rest_before, half, n), _window(seg.rest_after, half, n))
+
+
+def _aggregate(check: CheckSpec, values: np.ndarray) -> float:
+    agg = check.aggregate
+    if agg is None:
+        if check.phase == "throughout":
+            agg = "p90" if check.comparison == "above" else "p10"
+        else:
+            agg = "median"
+    return float(
+        {
+            "median": np.median,
+            "mean": np.mean,
+            "min": np.min,
+            "max": np.max,
+            "p10": lambda v: np.percentile(v, 10),
+            "p90": lambda v: np.percentile(v, 90),
+        }[agg](values)
+    )
+
+
+def format_message(template: str, **fields: Any) -> str:
+    """Fill a validated message template (plain named fields only, see rules.schema)."""
+    try:
+        return template.format(**fields)
+    except (KeyError, ValueError, IndexError) as exc:  # a NaN value in a format spec, etc.
+        return f"{template} [message could not be filled: {exc}]"
+
+
+def _finding(track_id: int, rep_index: int, rule: RuleFile, check: CheckSpec, **kw: Any) -> dict:
+    return {
+        "track_id": track_id,
+        "rep_index": rep_index,
+        "rule_id": rule.id,
+        "rule_version": rule.version,
+        "check_id": check.id,
+        "metric": check.metric,
+        "phase": check.phase,
+        "comparison": check.comparison,
+        "unit": check.unit,
+        "source": check.source,
+        **kw,
+    }
+
+
+def evaluate_check(
+    check: CheckSpec,
+    seg: Segment,
+    rep_index: int,
+    rule: RuleFile,
+    grid: pd.DataFrame,
+    metrics: dict[str, np.ndarray],
+    view: str,
+    track_id: int,
+    in_position: np.ndarray | None = None,
+) -> dict:
+    """One findings row: the check evaluated over one repetition or hold."""
+    t_s = grid["t_s"].to_numpy(np.float64)
+    frames = grid["frame"].to_numpy()
+    fps = frame_rate(t_s)
+    half = max(1, int(round(PHASE_HALF_WINDOW_S * fps)))
+    idx = _phase_frames(check, seg, rule, half, len(t_s), in_position)
+    values = metrics[check.metric][idx]
+    ok = np.isfinite(values)
+    base = {"start_s": float(t_s[seg.start]), "end_s": float(t_s[seg.end])}
+    if not ok.any():
+        _, threshold = check.severity(float("nan"))
+        return _finding(track_id, rep_index, rule, check, severity="not_assessable",
+                        value=float("nan"), threshold=threshold, worst_frame=None, worst_s=None,
+                        message=f"{check.id}: not measurable (keypoints missing)", **base)  # fmt: skip
+    value = _aggregate(check, values[ok])
+    severity, threshold = check.severity(value)
+    pick = np.argmax if check.comparison == "above" else np.argmin
+    worst = int(idx[ok][pick(values[ok])])
+    if severity == "ok":
+        message = (f"{check.id}: {value:.1f} {check.unit} ({check.phase}), within the limit "
+                   f"({check.comparison} {threshold:g} {check.unit} would be flagged)")  # fmt: skip
+    else:
+        message = format_message(
+            check.message, value=value, threshold=threshold, severity=severity, unit=check.unit,
+            metric=check.metric, check=check.id, rep=rep_index + 1, phase=check.phase, view=view,
+        )  # fmt: skip
+    return _finding(track_id, rep_index, rule, check, severity=severity, value=value,
+                    threshold=threshold, worst_frame=int(frames[worst]), worst_s=float(t_s[worst]),
+                    message=message, **base)  # fmt: skip
+
+
+# -- one track, one video -----------------------------------------------------------------------
+
+
+def _signal_for(rule: RuleFile, view: str) -> tuple[str, float]:
+    """(driving metric, prominence) for a view; an unknown view takes the file's first signal."""
+    assert rule.reps is not None
+    if rule.reps.signal_for(view) is None:
+        view = next(iter(rule.reps.signal))
+    return rule.reps.signal_for(view) or "", rule.reps.range_for(view)
+
+
+def score_track(
+    track: pd.DataFrame, rule: RuleFile, view: str, track_id: int, fps: float | None = None
+) -> tuple[list[dict], list[dict]]:
+    """(reps rows, findings rows) of one track (without ``video_id`` and ``exercise``)."""
+    grid = track_grid(track, fps)
+    t_s = grid["t_s"].to_numpy(np.float64)
+    frames = grid["frame"].to_numpy()
+    metrics = compute_metrics(grid, rule, _used_metrics(rule))
+    in_position = None
+    if rule.hold is not None:
+        in_position = _conditions_mask(rule.hold.position, metrics)
+        in_target = known = None
+        if rule.hold.target:
+            in_target = _conditions_mask(rule.hold.target, metrics)
+            known = np.logical_and.reduce(
+                [np.isfinite(metrics[c.metric]) for c in rule.hold.target]
+            )
+        signal = metrics[rule.hold.position[0].metric]
+        segments = find_holds(in_position, in_target, t_s, rule.hold, signal, known)
+    else:
+        signal_name, prominence = _signal_for(rule, view)
+        segments = find_reps(metrics[signal_name], t_s, rule.reps, prominence)
+
+    findings: list[dict] = []
+    reps: list[dict] = []
+    judged = [c for c in rule.checks if view in c.views]
+    for check in rule.checks:
+        if view not in check.views:
+            findings.append(_finding(
+                track_id, -1, rule, check, severity="not_assessable", value=float("nan"),
+                threshold=float(next(iter(check.thresholds.values()))), worst_frame=None,
+                worst_s=None, start_s=float(t_s[0]), end_s=float(t_s[-1]),
+                message=(f"{check.id}: not assessable from this view (needs "
+                         f"{' or '.join(check.views)}, the camera view is {view})"),
+            ))  # fmt: skip
+    for i, seg in enumerate(segments):
+        rows = [evaluate_check(c, seg, i, rule, grid, metrics, view, track_id, in_position)
+                for c in judged]  # fmt: skip
+        findings.extend(rows)
+        ranks = [_SEVERITY_RANK[r["severity"]] for r in rows if r["severity"] in _SEVERITY_RANK]
+        worst = ("ok", "info", "caution", "risk")[max(ranks)] if ranks else "ok"
+        reps.append({
+            "track_id": track_id,
+            "rule_id": rule.id,
+            "rule_version": rule.version,
+            "rep_index": i,
+            "kind": seg.kind,
+            "start_frame": int(frames[seg.start]),
+            "turn_frame": int(frames[seg.turn]),
+            "end_frame": int(frames[seg.end]),
+            "start_s": float(t_s[seg.start]),
+            "turn_s": float(t_s[seg.turn]),
+            "end_s": float(t_s[seg.end]),
+            "duration_s": float(t_s[seg.end] - t_s[seg.start] + (1.0 / frame_rate(t_s))),
+            "in_target_s": seg.in_target_s,
+            "signal_min": seg.signal_min,
+            "signal_max": seg.signal_max,
+            "worst_severity": worst,
+        })  # fmt: skip
+    return reps, findings
+
+
+def _frame(rows: list[dict], schema, video_id: str, **const: Any) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=[n for n in schema.names if n != "video_id"])
+    df.insert(0, "video_id", video_id)
+    for k, v in const.items():
+        df[k] = v
+    return df
+
+
+def _usable_tracks(keypoints: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
+    out = []
+    for tid, track in keypoints.groupby("track_id", sort=True):
+        t = track["t_s"].to_numpy(np.float64)
+        span = float(np.nanmax(t) - np.nanmin(t)) if np.isfinite(t).any() else 0.0
+        if len(track) >= 10 and span >= MIN_TRACK_S:
+            out.append((int(tid), track))
+    return out
+
+
+def score_keypoints(
+    keypoints: pd.DataFrame,
+    exercise: str | None,
+    *,
+    video_id: str = "",
+    view: str | None = None,
+    library: Library | None = None,
+    rules_dir: str | os.PathLike[str] | None = None,
+    fps: float | None = None,
+) -> ScoreResult:
+    """Score a keypoints table (one video, any number of tracks) against the exercise's rules.
+
+    Args:
+        keypoints: rows in the keypoints schema (``video_id`` optional).
+        exercise: the videos row's exercise; unknown or None -> kinematics only, a note finding.
+        view: a declared camera view (side/front/oblique) applied to every track; otherwise each
+            track's view is estimated from its keypoints (`analysis.view.estimate_view`).
+        library / rules_dir: the rule files (default: the shipped library).
+        fps: the video's frame rate, used only when ``t_s`` is missing.
+    """
+    library = library if library is not None else load_library(rules_dir)
+    rule = library.find(exercise)
+    tracks = _usable_tracks(keypoints) if len(keypoints) else []
+    views = {tid: (view if view in VIEWS else estimate_view(t)) for tid, t in tracks}
+    feats = {tid: kinematics.features(track_grid(t, fps)) for tid, t in tracks}
+    reps_rows: list[dict] = []
+    findings_rows: list[dict] = []
+    note = ""
+    if rule is None:
+        note = (f"no rule file for exercise {exercise!r}: kinematics computed, nothing judged "
+                f"(known: {', '.join(sorted(library))})")  # fmt: skip
+        findings_rows.append({
+            "track_id": -1, "rep_index": -1, "rule_id": "", "rule_version": "",
+            "check_id": "no_rule_file", "metric": "", "phase": "", "severity": "not_assessable",
+            "value": float("nan"), "threshold": float("nan"), "comparison": "", "unit": "",
+            "start_s": None, "end_s": None, "worst_frame": None, "worst_s": None,
+            "message": note, "source": "",
+        })  # fmt: skip
+    elif not tracks:
+        note = "no track long enough to score (at least 10 frames over 1 s)"
+    else:
+        for tid, track in tracks:
+            r, f = score_track(track, rule, views[tid], tid, fps)
+            reps_rows += r
+            findings_rows += f
+    reps = _frame(reps_rows, REPS, video_id, exercise=exercise or "")
+    findings = _frame(findings_rows, FINDINGS, video_id)
+    judged = [s for s in findings["severity"] if s in _SEVERITY_RANK]
+    worst = max(judged, key=_SEVERITY_RANK.__getitem__) if judged else "ok"
+    assert set(findings["severity"]) <= set(SEVERITIES)
+    return ScoreResult(
+        video_id=video_id,
+        exercise=exercise or "",
+        rule_id=rule.id if rule else "",
+        rule_version=rule.version if rule else "",
+        views=views,
+        reps=reps,
+        findings=findings,
+        worst_severity=worst,
+        note=note,
+        rules_digest=library.digest,
+        features=feats,
+    )
+
+
+def _partition_date(store, video_id: str, video: dict) -> str:
+    for path in store.files("keypoints", video_id):
+        m = _DATE_DIR.search(path)
+        if m:
+            return m.group(1)
+    if video.get("date"):
+        return str(video["date"])
+    recorded = video.get("recorded_at")
+    if recorded is not None and not pd.isna(recorded):
+        return pd.Timestamp(recorded).strftime("%Y-%m-%d")
+    raise ValueError(f"video {video_id}: no keypoints file and no recorded_at to date the rows")
+
+
+def score_video(
+    store,
+    video_id: str,
+    rules_dir: str | os.PathLike[str] | None = None,
+    *,
+    video: dict | pd.Series | None = None,
+    keypoints: pd.DataFrame | None = None,
+    library: Library | None = None,
+) -> ScoreResult:
+    """Score one stored video and write its ``reps`` and ``findings`` (never its videos row).
+
+    Args:
+        store: a `posecoach.store.Store`.
+        video_id: the video to score.
+        rules_dir: a rules folder (default: the shipped library); or pass ``library``.
+        video: its videos row (dict/Series) when the caller has it and it is not yet written
+            (the nightly flow writes that row last); otherwise it is read from the store.
+        keypoints: its keypoints when the caller has them; otherwise read from the store.
+
+    The files carry metadata: rule id, version and sha256, the rules digest, the views.
+    """
+    if video is None:
+        rows = store.read("videos", video_ids=[video_id])
+        if rows.empty:
+            raise ValueError(f"video {video_id}: no videos row in {store}; pass video=")
+        video = rows.iloc[-1].to_dict()
+    video = dict(video)
+    if keypoints is None:
+        keypoints = store.read("keypoints", video_ids=[video_id])
+    library = library if library is not None else load_library(rules_dir)
+    declared = video.get("view")
+    result = score_keypoints(
+        keypoints,
+        video.get("exercise"),
+        video_id=video_id,
+        view=declared if declared in VIEWS else None,
+        library=library,
+        fps=video.get("fps") if video.get("fps") and np.isfinite(video.get("fps")) else None,
+    )
+    date = _partition_date(store, video_id, video)
+    rule = library.find(video.get("exercise"))
+    meta = {
+        "rule_id": result.rule_id,
+        "rule_version": result.rule_version,
+        "rule_sha256": rule.sha256 if rule else "",
+        "rules_digest": library.digest,
+        "exercise": result.exercise,
+        "views": {str(k): v for k, v in result.views.items()},
+        "note": result.note,
+    }
+    store.write("reps", result.reps, video_id=video_id, date=date, metadata=meta)
+    store.write("findings", result.findings, video_id=video_id, date=date, metadata=meta)
+    return result
