@@ -59,11 +59,10 @@ def is_done(
 
 
 def latest_rows(videos: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """``video_id -> row`` from the store's videos table (one file per video, so one row each)."""
+    """``video_id -> row`` (with its ``date`` partition) from the store's videos table."""
     if videos.empty:
         return {}
-    records = videos.drop(columns=["date"], errors="ignore").to_dict("records")
-    return {r["video_id"]: r for r in records}
+    return {r["video_id"]: r for r in videos.to_dict("records")}
 
 
 def make_plan(
@@ -102,9 +101,13 @@ def make_plan(
 
 
 def refused_row(item: InboxItem, now: dt.datetime | None = None) -> dict[str, Any]:
-    """The ``failed`` videos row of an item refused before any model ran (no preset recorded)."""
+    """The ``failed`` videos row of an item refused before any model ran (no preset recorded).
+
+    Its partition ``date`` is the day it was refused (UTC): nothing about the file is trusted.
+    """
     now = now or dt.datetime.now(dt.UTC)
     return {
+        "date": now.date().isoformat(),
         "video_id": item.video_id,
         "path": item.rel_path,
         "file_name": item.rel_path.rsplit("/", 1)[-1],
@@ -113,7 +116,7 @@ def refused_row(item: InboxItem, now: dt.datetime | None = None) -> dict[str, An
         "athlete": item.athlete,
         "exercise": item.exercise,
         "view": item.view,
-        "recorded_at": item.recorded_at,
+        "recorded_at": dt.datetime.fromisoformat(item.recorded_at) if item.recorded_at else None,
         "source": item.kind,
         "status": "failed",
         "error": item.error,

@@ -1,0 +1,377 @@
+"""The nightly flow: inbox -> new videos -> pose -> store -> scores -> reports -> artifacts.
+
+It reads like the table of contents of the job; the work is in `flows.inbox`, `flows.plan`,
+`flows.workers` and the `analysis`, `rules` and `reports` packages.
+
+Where per-video work runs (the ``workers`` and ``dispatch`` parameters):
+
+* ``dispatch="pool"``, ``workers=N >= 1`` (default 1): Prefect's `ProcessPoolTaskRunner` with N
+  worker processes, each loading the models once in its initializer (`flows.init_worker`).
+  With ``device="cuda"`` each worker takes its own GPU (use N = number of GPUs).
+* ``dispatch="pool"``, ``workers=0``: in the flow's own process (debugging, tiny inboxes).
+* ``dispatch="deployment"``: one flow run of the ``posecoach-video`` deployment per batch of
+  ``batch_size`` videos, picked up by whichever Prefect workers serve its work pool (scale-out,
+  see docs/scale-out.md). Every machine must see the same store and inbox paths.
+
+Parameters are plain JSON values (paths as strings), so that a deployment can set them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.context import get_run_context
+from prefect.task_runners import ProcessPoolTaskRunner
+
+from flows.claims import DEFAULT_STALE_AFTER_S
+from flows.inbox import InboxItem, discover
+from flows.plan import Plan, latest_rows, make_plan, refused_row, retryable_row
+from flows.workers import current_row, init_worker, outcome, preset_of, process_video, score
+from posecoach.store import Store
+
+VIDEO_DEPLOYMENT = "posecoach-video/posecoach-video"
+
+# Errors that retrying cannot mend: the input is bad or has gone. Everything else (I/O on a
+# network store, out of memory, a CUDA hiccup) gets the task's retries.
+_PERMANENT = (PermissionError, FileNotFoundError, IsADirectoryError, ValueError, TypeError)
+
+
+def _is_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """``retry_condition_fn``: retry unless the failure is one that retrying cannot mend."""
+    exc = state.result(raise_on_failure=False)
+    return isinstance(exc, BaseException) and not isinstance(exc, _PERMANENT)
+
+
+# -- tasks: thin wrappers, one per step ------------------------------------------------------------
+@task(name="discover", cache_policy=NO_CACHE)
+def discover_videos(inboxes: list[str], exclude: list[str]) -> list[InboxItem]:
+    return discover(inboxes, exclude=exclude)
+
+
+@task(name="plan", cache_policy=NO_CACHE)
+def plan_night(items: list[InboxItem], store_url: str, preset: str, rules_dir: str | None) -> Plan:
+    from rules.scoring import rules_digest
+
+    store = Store(store_url)
+    return make_plan(
+        items,
+        latest_rows(store.read("videos")),
+        preset=preset,
+        rules_digest=rules_digest(rules_dir),
+        scored_digest=lambda vid: scored_digest(store, vid),
+    )
+
+
+def scored_digest(store: Store, video_id: str) -> str | None:
+    """The rules digest a video's findings were made with (findings metadata), or None."""
+    value = store.metadata("findings", video_id).get("rules_digest")
+    return str(value) if value is not None else None
+
+
+@task(name="record-refused", cache_policy=NO_CACHE)
+def record_refused(items: list[InboxItem], store_url: str) -> list[dict[str, Any]]:
+    from analysis.ingest import write_video_row
+
+    store = Store(store_url)
+    outcomes = []
+    for item in items:
+        row = refused_row(item)
+        write_video_row(store, row)
+        outcomes.append(
+            outcome(item, "recorded", status="failed", error=item.error, date=row["date"])
+        )
+    return outcomes
+
+
+@task(
+    name="analyze-video",
+    task_run_name="analyze {item[rel_path]}",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[10, 60],
+    retry_condition_fn=_is_transient,
+)
+def analyze_video(
+    item: dict[str, Any],
+    store_url: str,
+    engine_options: dict[str, Any],
+    rules_dir: str | None,
+    run_id: str | None,
+    stale_after_s: float,
+) -> dict[str, Any]:
+    outcome = process_video(
+        item,
+        store_url,
+        engine_options,
+        rules_dir,
+        run_id=run_id,
+        stale_after_s=stale_after_s,
+    )
+    get_run_logger().info(
+        "%s: %s %s by %s",
+        item["rel_path"],
+        outcome["action"],
+        outcome["status"] or "",
+        outcome["worker"],
+    )
+    return outcome
+
+
+@task(name="rescore-video", task_run_name="rescore {item.rel_path}", cache_policy=NO_CACHE)
+def rescore_video(item: InboxItem, store_url: str, rules_dir: str | None) -> dict[str, Any]:
+    started = time.perf_counter()
+    store = Store(store_url)
+    error = score(store, item.video_id, rules_dir)
+    row = current_row(store, item.video_id) or {}
+    return outcome(
+        item,
+        "rescored",
+        started=started,
+        status=row.get("status"),
+        error=error,
+        date=row.get("date"),
+    )
+
+
+@task(name="reports", cache_policy=NO_CACHE)
+def render_reports(
+    store_url: str, reports_dir: str, dates: list[str], video_roots: list[str]
+) -> str:
+    """Render the nights (session dates) this run touched; returns the page to open.
+
+    That is the night's index when the run touched one date, else the index of all nights.
+    """
+    from reports.build import build_reports, render_index
+
+    store = Store(store_url)
+    pages = [build_reports(store, reports_dir, d, video_roots=video_roots) for d in dates]
+    return str(pages[0] if len(pages) == 1 else render_index(store, reports_dir))
+
+
+# -- the flows -------------------------------------------------------------------------------------
+@flow(name="posecoach-nightly", log_prints=True)
+def nightly(
+    inboxes: list[str],
+    store: str,
+    reports: str,
+    engine: dict[str, Any] | None = None,
+    rules_dir: str | None = None,
+    workers: int = 1,
+    dispatch: str = "pool",
+    batch_size: int = 1,
+    stale_after_s: float = DEFAULT_STALE_AFTER_S,
+) -> dict[str, Any]:
+    """Process the new videos of the inbox folders and build the night's reports.
+
+    Returns ``{"index": path, "counts": {...}, "outcomes": [...]}``; the same table is published
+    as a Prefect table artifact, and the index as a link artifact.
+    """
+    engine = dict(engine or {})
+    store_url = str(Store(store).url)
+    preset = preset_of(engine)
+    logger = get_run_logger()
+
+    items = discover_videos(inboxes, exclude=[store, reports])
+    plan = plan_night(items, store_url, preset, rules_dir)
+    logger.info("plan: %s", plan.summary())
+
+    outcomes = record_refused(plan.record_failed, store_url)
+    common = dict(
+        store_url=store_url,
+        engine_options=engine,
+        rules_dir=rules_dir,
+        run_id=str(get_run_context().flow_run.id),
+        stale_after_s=stale_after_s,
+    )
+    if dispatch == "deployment":
+        outcomes += _analyze_by_deployment(plan.analyze, common, batch_size)
+    elif workers <= 0:
+        outcomes += [analyze_video(item.to_dict(), **common) for item in plan.analyze]
+    else:
+        outcomes += _analyze_in_pool(plan.analyze, common, workers)
+    outcomes += [rescore_video(item, store_url, rules_dir) for item in plan.rescore]
+    outcomes += [outcome(item, "skipped") for item in plan.done]
+    outcomes += [
+        outcome(item, "duplicate", error=f"same content as {item.duplicate_of}")
+        for item in plan.duplicates
+    ]
+
+    touched = sorted({o["date"] for o in outcomes if o["date"] and o["action"] not in _UNTOUCHED})
+    index = render_reports(store_url, reports, touched, inboxes)
+    counts = _counts(outcomes)
+    _publish(outcomes, index, counts)
+    logger.info("%s; reports: %s", counts, index)
+    return {"index": index, "dates": touched, "counts": counts, "outcomes": outcomes}
+
+
+@flow(name="posecoach-video", log_prints=True)
+def video_batch(
+    items: list[dict[str, Any]],
+    store_url: str,
+    engine_options: dict[str, Any] | None = None,
+    rules_dir: str | None = None,
+    run_id: str | None = None,
+    stale_after_s: float = DEFAULT_STALE_AFTER_S,
+) -> list[dict[str, Any]]:
+    """Analyse a batch of inbox items in this process (models loaded once for the batch).
+
+    The unit of scale-out: the nightly flow creates one run of this flow per batch on a work
+    pool, and any worker machine takes it.
+    """
+    engine_options = dict(engine_options or {})
+    return [
+        analyze_video(item, store_url, engine_options, rules_dir, run_id, stale_after_s)
+        for item in items
+    ]
+
+
+_UNTOUCHED = ("skipped", "duplicate", "claimed-elsewhere")
+
+
+# -- helpers of the flow ---------------------------------------------------------------------------
+def _analyze_in_pool(
+    items: list[InboxItem], common: dict[str, Any], n_workers: int
+) -> list[dict[str, Any]]:
+    """Run the items on a process pool; a pool whose worker died is rebuilt once for the rest."""
+    outcomes: list[dict[str, Any]] = []
+    pending = list(items)
+    for attempt in (1, 2):
+        if not pending:
+            break
+        done, broken = _pool_round(pending, common, n_workers)
+        outcomes += done
+        pending = broken
+        if broken:
+            get_run_logger().warning(
+                "a worker process died (round %d); %d video(s) unfinished", attempt, len(broken)
+            )
+    reason = "the worker process died while processing it (twice)"
+    outcomes += _record_retryable(pending, common, reason)
+    return outcomes
+
+
+def _pool_round(
+    items: list[InboxItem], common: dict[str, Any], n_workers: int
+) -> tuple[list[dict[str, Any]], list[InboxItem]]:
+    engine = common["engine_options"]
+    gpu_counter = None
+    if str(engine.get("device") or "").startswith(("cuda", "gpu")):
+        gpu_counter = multiprocessing.get_context("spawn").Value("i", 0)
+    n = max(1, min(n_workers, len(items)))
+    threads = max(1, (os.cpu_count() or 1) // n)
+    runner = ProcessPoolTaskRunner(
+        max_workers=n, initializer=init_worker, initargs=(engine, gpu_counter, threads)
+    )
+    done: list[dict[str, Any]] = []
+    broken: list[InboxItem] = []
+    with runner:
+        futures = [
+            (it, runner.submit(analyze_video, {"item": it.to_dict(), **common})) for it in items
+        ]
+        for item, future in futures:
+            try:
+                done.append(future.result())
+            except concurrent.futures.process.BrokenProcessPool:
+                broken.append(item)
+            except Exception as exc:  # retries exhausted: record it, keep the night going
+                done += _record_retryable([item], common, f"{type(exc).__name__}: {exc}")
+    return done, broken
+
+
+def _record_retryable(
+    items: list[InboxItem], common: dict[str, Any], reason: str
+) -> list[dict[str, Any]]:
+    from analysis.ingest import write_video_row
+
+    store = Store(common["store_url"])
+    preset = preset_of(common["engine_options"])
+    out = []
+    for item in items:
+        row = retryable_row(item, reason, preset)
+        write_video_row(store, row)
+        out.append(outcome(item, "error", status="failed", error=row["error"], date=row["date"]))
+    return out
+
+
+def _analyze_by_deployment(
+    items: list[InboxItem], common: dict[str, Any], batch_size: int
+) -> list[dict[str, Any]]:
+    """One ``posecoach-video`` flow run per batch on the work pool; the store says what happened."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    batch_size = max(1, batch_size)
+    runs = []
+    for start in range(0, len(items), batch_size):
+        batch = items[start : start + batch_size]
+        run = run_deployment(
+            VIDEO_DEPLOYMENT,
+            parameters={"items": [it.to_dict() for it in batch], **common},
+            timeout=0,  # create them all first, then wait: the workers share them out
+            flow_run_name=f"video {batch[0].rel_path}"
+            + (f" +{len(batch) - 1}" if len(batch) > 1 else ""),
+        )
+        runs.append((batch, run.id))
+    states = {}
+    with get_client(sync_client=True) as client:
+        waiting = {run_id for _, run_id in runs}
+        while waiting:
+            for run_id in list(waiting):
+                state = client.read_flow_run(run_id).state
+                if state is not None and state.is_final():
+                    states[run_id] = state
+                    waiting.discard(run_id)
+            if waiting:
+                time.sleep(2)
+    store = Store(common["store_url"])
+    outcomes = []
+    for batch, run_id in runs:
+        for item in batch:
+            row = current_row(store, item.video_id) or {}
+            if row:
+                outcomes.append(
+                    outcome(
+                        item,
+                        "analyzed",
+                        status=row.get("status"),
+                        error=row.get("error"),
+                        worker=f"flow run {run_id}",
+                        date=row.get("date"),
+                    )
+                )
+            else:
+                reason = f"flow run {run_id} ended {states[run_id].name} without a videos row"
+                outcomes += _record_retryable([item], common, reason)
+    return outcomes
+
+
+def _counts(outcomes: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        key = o["action"] if o["action"] != "analyzed" else f"analyzed-{o['status']}"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _publish(outcomes: list[dict[str, Any]], index: str, counts: dict[str, int]) -> None:
+    """The night's table and a link to its index, as Prefect artifacts."""
+    columns = ("rel_path", "athlete", "exercise", "action", "status", "error", "seconds", "worker")
+    create_table_artifact(
+        key="posecoach-night",
+        table=[{c: o.get(c) for c in columns} for o in outcomes],
+        description="PoseCoach night: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+    )
+    create_link_artifact(
+        key="posecoach-night-index",
+        link=Path(index).resolve().as_uri() if "://" not in index else index,
+        link_text="PoseCoach reports of the night",
+        description="Open in a browser (the reports work offline).",
+    )
