@@ -1,0 +1,184 @@
+"""The report pages in a real headless browser (Debian chromium driven by Playwright).
+
+Each page, at a laptop and a phone viewport: loads with no console error and no dialog, every
+chart renders (plotly's svg), every link and image resolves to a file, no request leaves
+``file://``, nothing overflows the phone's width (wide tables scroll in their own box), and a
+screenshot goes to ``test-output/reports/``. Needs ``/usr/bin/chromium``
+(``POSECOACH_BROWSER=1 scripts/setup.sh`` installs it); never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from reports.build import build_reports, video_page_path
+from reports.sample import HOSTILE_NAME, build_sample_store
+
+CHROMIUM = os.environ.get("POSECOACH_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORTS = {"laptop": {"width": 1366, "height": 800}, "phone": {"width": 390, "height": 844}}
+OUTPUT = Path(__file__).resolve().parents[1] / "test-output" / "reports"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason=f"{CHROMIUM} is absent: install Debian chromium (POSECOACH_BROWSER=1 scripts/setup.sh)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    store, videos = build_sample_store(root / "store")
+    out = root / "out"
+    build_reports(store, out)
+    return out.resolve(), videos
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is absent")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser, url: str, viewport: dict):
+    """Load a page, recording console errors, page errors, dialogs and every request."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    events: dict[str, list[str]] = {"errors": [], "dialogs": [], "requests": []}
+
+    def on_console(msg):
+        if msg.type == "error":
+            events["errors"].append(msg.text)
+
+    def on_dialog(dialog):
+        events["dialogs"].append(dialog.message)
+        dialog.dismiss()
+
+    def on_route(route):
+        events["requests"].append(route.request.url)
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            route.abort()
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: events["errors"].append(str(exc)))
+    page.on("dialog", on_dialog)
+    page.on("requestfailed", lambda r: events["errors"].append(f"failed: {r.url}"))
+    page.route("**/*", on_route)
+    page.goto(url, wait_until="load")
+    return context, page, events
+
+
+def _wait(page, expression: str, timeout_s: float = 15.0) -> None:
+    """Poll a JS expression from Python: the pages' CSP forbids the eval Playwright's
+    wait_for_function uses, and tests should run under the same policy as a coach's browser."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.05)
+
+
+def _pages(out: Path) -> list[Path]:
+    return sorted(p for p in out.rglob("*.html"))
+
+
+def _check_page(browser, out: Path, path: Path, name: str, viewport: dict) -> None:
+    context, page, events = _open(browser, path.as_uri(), viewport)
+    try:
+        n_charts = page.locator("[data-chart]").count()
+        if n_charts:
+            _wait(
+                page, f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {n_charts}"
+            )
+            plots = page.locator(".js-plotly-plot")
+            assert plots.count() == n_charts, path
+            for i in range(n_charts):
+                assert plots.nth(i).locator("svg.main-svg").count() >= 1, path
+                assert plots.nth(i).locator("g.trace").count() >= 1, path  # data drawn
+        # every link, image, script and stylesheet points at a file in the report folder
+        urls = page.eval_on_selector_all(
+            "a[href], img[src], script[src], link[href]",
+            "els => els.map(e => e.href || e.src)",
+        )
+        for url in urls:
+            parsed = urlparse(url)
+            assert parsed.scheme == "file", (path, url)
+            target = Path(unquote(parsed.path))
+            assert target.exists(), (path, url)
+            assert out in target.parents or target == out, (path, url)
+            if parsed.fragment:
+                assert page.locator(f"[id='{parsed.fragment}']").count() == 1, (path, url)
+        # eagerly load lazy images, then check each decoded
+        page.evaluate("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
+        _wait(page, "[...document.images].every(i => i.complete)")
+        broken = page.eval_on_selector_all(
+            "img", "els => els.filter(i => !i.naturalWidth).map(i => i.src)"
+        )
+        assert broken == [], (path, broken)
+        # fluid layout: the page itself never scrolls sideways (tables scroll in their box)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, (path, name, overflow)
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        shot = OUTPUT / f"{path.relative_to(out).as_posix().replace('/', '__')}-{name}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 1000
+        assert events["errors"] == [], (path, name, events["errors"])
+        assert events["dialogs"] == [], (path, name, events["dialogs"])
+        leaving = [u for u in events["requests"] if not u.startswith("file://")]
+        assert leaving == [], (path, leaving)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_every_page_loads_renders_and_stays_offline(site, browser, viewport):
+    out, _ = site
+    pages = _pages(out)
+    assert len(pages) >= 8
+    for path in pages:
+        _check_page(browser, out, path, viewport, VIEWPORTS[viewport])
+
+
+def test_hostile_file_name_is_text_and_no_script_runs(site, browser):
+    out, videos = site
+    hostile = next(v for v in videos if v.file_name == HOSTILE_NAME)
+    context, page, events = _open(
+        browser, video_page_path(out, hostile.date, hostile.video_id).as_uri(), VIEWPORTS["laptop"]
+    )
+    try:
+        _wait(page, "document.querySelectorAll('.js-plotly-plot .main-svg').length > 0")
+        assert page.locator("h1").inner_text() == HOSTILE_NAME
+        # the hover label of the shallow rep's marker shows the hostile message as text
+        page.evaluate(
+            "() => Plotly.Fx.hover(document.querySelector('.js-plotly-plot'),"
+            " [{curveNumber: 1, pointNumber: 0}])"
+        )
+        hover = page.locator(".hoverlayer").first.text_content()
+        assert "</script><script>alert(3)</script>" in hover
+        assert page.evaluate("document.querySelectorAll('script').length") == 3
+        assert events["dialogs"] == []
+        assert events["errors"] == []
+    finally:
+        context.close()
