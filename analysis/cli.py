@@ -1,0 +1,149 @@
+"""``posecoach analyze PATH... --store DIR``: pose estimation on videos, images or image folders.
+
+The models are loaded once; each input is analysed into the store (keypoints, then its
+``videos`` row) with a progress bar, and a one-line summary per input is printed. The exit
+status is non-zero if any input failed, after all inputs have been processed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+from analysis.engine import DEFAULT_DET_INTERVAL, EngineConfig
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="video files, images or folders")
+    parser.add_argument("--store", required=True, help="store folder or fsspec URL")
+    parser.add_argument("--preset", default="fast", help="model preset (default: fast)")
+    parser.add_argument("--detector", help="detector checkpoint or MMDeploy ONNX directory")
+    parser.add_argument("--pose", help="pose checkpoint or MMDeploy ONNX directory")
+    parser.add_argument(
+        "--det-interval",
+        type=int,
+        default=DEFAULT_DET_INTERVAL,
+        metavar="K",
+        help=f"detect people every K-th frame (default {DEFAULT_DET_INTERVAL})",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        choices=("auto", "pytorch", "onnxruntime"),
+        help="inference backend (default: auto)",
+    )
+    parser.add_argument("--det-thr", type=float, default=0.5, help="detection score threshold")
+    parser.add_argument("--max-people", type=int, default=10, help="cap on people per frame")
+    parser.add_argument("--models-dir", help="folder searched for checkpoints")
+    parser.add_argument(
+        "--overlay",
+        metavar="OUT.mp4",
+        help="write the video with skeletons and track ids (a folder when several inputs)",
+    )
+    parser.add_argument(
+        "--allow-random-weights",
+        action="store_true",
+        help="run models without trained weights (recorded in the output; for testing only)",
+    )
+    parser.add_argument("--athlete", help="athlete recorded with the video(s)")
+    parser.add_argument("--exercise", help="exercise recorded with the video(s)")
+    parser.add_argument("--view", choices=("side", "front", "oblique"), help="camera view")
+    parser.add_argument(
+        "--recorded-at", help="recording time, ISO 8601 (default: from the file's date)"
+    )
+    parser.add_argument("--images-fps", type=float, help="frame rate of image-folder sequences")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _overlay_path(overlay: str, video_path: str, n_inputs: int) -> Path:
+    out = Path(overlay)
+    if n_inputs == 1 and out.suffix.lower() in (".mp4", ".mov", ".mkv", ".avi"):
+        return out
+    return out / f"{Path(video_path).stem}.overlay.mp4"
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from analysis.engine import PoseEngine
+    from analysis.ingest import VideoMeta, analyze_into_store, write_video_row
+    from posecoach.store import Store
+
+    recorded_at = None
+    if args.recorded_at:
+        try:
+            recorded_at = dt.datetime.fromisoformat(args.recorded_at)
+        except ValueError:
+            print(f"--recorded-at: not an ISO 8601 time: {args.recorded_at!r}", file=sys.stderr)
+            return 2
+    try:
+        config = EngineConfig(
+            preset=args.preset,
+            detector=args.detector,
+            pose=args.pose,
+            backend=args.backend,
+            device=args.device,
+            det_interval=args.det_interval,
+            det_score_thr=args.det_thr,
+            max_people=args.max_people,
+            allow_random_weights=args.allow_random_weights,
+            models_dir=args.models_dir,
+        )
+        engine = PoseEngine(config)
+    except Exception as exc:  # model resolution errors carry their own explanation
+        print(f"posecoach analyze: cannot load the models: {exc}", file=sys.stderr)
+        return 2
+    if engine.random_weights:
+        print(
+            "WARNING: running with RANDOM (untrained) weights: keypoints are meaningless; "
+            "recorded as random_weights=true in the store",
+            file=sys.stderr,
+        )
+    store = Store(args.store)
+    failed = 0
+    for path in args.paths:
+        meta = VideoMeta(
+            athlete=args.athlete, exercise=args.exercise, view=args.view, recorded_at=recorded_at
+        )
+        bar = tqdm(
+            total=0,
+            unit="frame",
+            desc=Path(path).name,
+            disable=args.quiet,
+            leave=False,
+            file=sys.stderr,
+        )
+
+        def progress(done: int, total: int, bar: tqdm = bar) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        start = time.perf_counter()
+        row = analyze_into_store(engine, path, store, meta, progress=progress)
+        bar.close()
+        seconds = time.perf_counter() - start
+        write_video_row(store, row)
+        frames = row.get("frames") or 0
+        fps = frames / seconds if seconds > 0 else 0.0
+        line = f"{row['video_id']}  {row['status']:<6}  {path}"
+        if row["status"] != "failed":
+            line += f"  tracks={row.get('n_tracks')}  frames={frames}  {fps:.1f} frames/s"
+        if row.get("error"):
+            line += f"  ({row['error']})"
+        print(line)
+        if row["status"] == "failed":
+            failed += 1
+        elif args.overlay:
+            from analysis.overlay import write_overlay
+
+            out = _overlay_path(args.overlay, path, len(args.paths))
+            keypoints = store.read("keypoints", video_ids=[row["video_id"]])
+            write_overlay(path, keypoints, out)
+            print(f"  overlay: {out}")
+    if failed:
+        print(f"{failed} of {len(args.paths)} input(s) failed", file=sys.stderr)
+    return 1 if failed else 0

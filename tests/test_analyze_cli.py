@@ -1,0 +1,100 @@
+"""``posecoach analyze``: summary per input, non-zero exit after a failure, overlay video."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pose_fakes import Person, RectDetector, RectPose, write_video
+
+import analysis.engine
+from posecoach.cli import main
+from posecoach.store import Store
+
+av = pytest.importorskip("av")
+pytest.importorskip("trackers")
+
+
+@pytest.fixture
+def fake_models(monkeypatch):
+    seen = {}
+
+    def load(config):
+        seen["config"] = config
+        return RectDetector(), RectPose()
+
+    monkeypatch.setattr(analysis.engine, "_load_models", load)
+    return seen
+
+
+def test_analyze_good_and_bad_inputs(tmp_path, fake_models, capsys):
+    good = write_video(tmp_path / "walk.mp4", [Person(start=(20, 40), velocity=(3, 0))], 20)
+    bad = tmp_path / "broken.mp4"
+    bad.write_text("not a video")
+    store_dir = tmp_path / "store"
+    code = main(
+        [
+            "analyze", str(bad), str(good), "--store", str(store_dir), "--det-interval", "4",
+            "--athlete", "ana", "--exercise", "squat", "--overlay", str(tmp_path / "overlays"),
+            "--quiet",
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 1  # the bad input failed; the good one was still processed after it
+    assert fake_models["config"].det_interval == 4
+    lines = [line for line in out.out.splitlines() if "  " in line and "overlay" not in line]
+    assert len(lines) == 2
+    assert "failed" in lines[0] and str(bad) in lines[0]
+    assert "ok" in lines[1] and "tracks=1" in lines[1] and "frames=20" in lines[1]
+    assert "1 of 2 input(s) failed" in out.err
+    videos = Store(store_dir).read("videos").set_index("file_name")
+    assert (
+        videos.loc["walk.mp4", "status"] == "ok" and videos.loc["broken.mp4", "status"] == "failed"
+    )
+    assert (videos.athlete == "ana").all()
+
+    overlay = tmp_path / "overlays" / "walk.overlay.mp4"
+    assert overlay.exists()
+    with av.open(str(overlay)) as container:
+        frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    assert len(frames) == 20
+    # The skeleton is drawn in colour on a grey-scale picture: coloured pixels exist.
+    spread = frames[10].astype(int).max(axis=2) - frames[10].astype(int).min(axis=2)
+    assert (spread > 60).sum() > 50
+    assert not list(tmp_path.glob("overlays/.*"))
+
+
+def test_analyze_all_ok_exits_zero_and_single_overlay_file(tmp_path, fake_models, capsys):
+    good = write_video(tmp_path / "a.mp4", [Person(start=(20, 40))], 5)
+    out_file = tmp_path / "over.mp4"
+    code = main(
+        [
+            "analyze",
+            str(good),
+            "--store",
+            str(tmp_path / "s"),
+            "--overlay",
+            str(out_file),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    assert out_file.exists() and out_file.stat().st_size > 0
+    assert "ok" in capsys.readouterr().out
+
+
+def test_random_weights_warning(tmp_path, monkeypatch, capsys):
+    def load(config):
+        det, pose = RectDetector(), RectPose()
+        pose.info = {**pose.info, "random_weights": True}
+        return det, pose
+
+    monkeypatch.setattr(analysis.engine, "_load_models", load)
+    good = write_video(tmp_path / "a.mp4", [Person(start=(20, 40))], 3)
+    code = main(
+        ["analyze", str(good), "--store", str(tmp_path / "s"), "--allow-random-weights", "--quiet"]
+    )
+    assert code == 0
+    assert "RANDOM" in capsys.readouterr().err
+    videos = Store(tmp_path / "s").read("videos")
+    assert bool(videos.random_weights[0]) is True
+    assert np.isfinite(videos.fps[0])
