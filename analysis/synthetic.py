@@ -264,7 +264,8 @@ def _pose_push_up(q: float, p: dict) -> dict[str, np.ndarray]:
         normal = np.array([-d[1], d[0]])  # y, z plane: make it point down (negative y)
         if normal[0] > 0:
             normal = -normal
-        hip2 = _bend_offset(a2, c2, frac, p["hip_sag_deg"], normal)
+        # The sag sets in over the first third of the descent (no jump at the rep's start).
+        hip2 = _bend_offset(a2, c2, frac, min(1.0, 3 * q) * p["hip_sag_deg"], normal)
         pts[f"{side}_hip"] = _v(s * HIP_HALF, hip2[0], hip2[1])
         knee2 = a2 + SHIN / (SHIN + THIGH) * (hip2 - a2)
         pts[f"{side}_knee"] = _v(s * 0.085, knee2[0], knee2[1])
@@ -613,6 +614,13 @@ def generate_clip(
     kind = "hold" if exercise in HOLD_EXERCISES else "rep"
     n = int(holds if kind == "hold" else reps)
     values = {k: _per_rep(params.get(k, v), n, k) for k, v in defaults.items()}
+    # The rest position between reps is shared by neighbouring reps: it cannot vary per rep.
+    if (
+        kind == "rep"
+        and exercise != "overhead_press"
+        and len(set(values.get("lockout_deg", []))) > 1
+    ):
+        raise ValueError(f"{exercise}: lockout_deg is the rest position, give one value per clip")
     dur_key = "hold_s" if kind == "hold" else "tempo_s"
     times, q, idx, segs = _timeline(kind, n, values[dur_key], fps)
 
