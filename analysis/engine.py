@@ -479,12 +479,19 @@ def _load_models(config: EngineConfig) -> tuple[Detector, PoseEstimator]:
     """Build the detector and pose model from the config via ``analysis.models``."""
     from analysis import models
 
-    common = {
+    common: dict[str, Any] = {
+        "preset": config.preset,
         "backend": config.backend,
         "device": config.device,
-        "allow_random_weights": config.allow_random_weights,
         "models_dir": config.models_dir,
+        "allow_random_weights": config.allow_random_weights,
     }
-    detector = models.load_detector(config.detector or config.preset, **common)
-    pose = models.load_pose(config.pose or config.preset, **common)
+    detector = models.load_detector(
+        config.detector,
+        score_thr=config.det_score_thr,
+        max_people=config.max_people,
+        batch_size=config.batch_frames,
+        **common,
+    )
+    pose = models.load_pose(config.pose, **common)
     return detector, pose
