@@ -1,0 +1,57 @@
+"""Fixtures of the flow tests: one Prefect test harness for the session, stand-in models.
+
+The harness (a temporary SQLite database and API server, ~8 s to start) is a session fixture
+that only the flow tests request, so the rest of the suite does not pay for it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pose_fakes import RectDetector, RectPose
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+class EngineCounter:
+    """Counts engine loads and analyses made through `flows.workers.get_engine`."""
+
+    def __init__(self) -> None:
+        self.loads = 0
+        self.analyses: list[str] = []
+        self._engine: Any = None
+
+    def get_engine(self, options: dict[str, Any]) -> Any:
+        from analysis.engine import EngineConfig, PoseEngine
+
+        if self._engine is None:
+            self.loads += 1
+            engine = PoseEngine(EngineConfig(), detector=RectDetector(), pose=RectPose())
+            analyze = engine.analyze
+
+            def counted(path, *a, **kw):
+                self.analyses.append(str(path))
+                return analyze(path, *a, **kw)
+
+            engine.analyze = counted
+            self._engine = engine
+        return self._engine
+
+
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> EngineCounter:
+    """In-process runs (workers=0) use stand-in models and count what would have run."""
+    counter = EngineCounter()
+    monkeypatch.setattr("flows.workers.get_engine", counter.get_engine)
+    return counter

@@ -1,0 +1,251 @@
+"""The nightly flow under Prefect's test harness: incremental, re-scoring, crash-safe, concurrent.
+
+Without real models (still slow: Prefect's harness and five flow runs): in-process runs (``workers=0``) with stand-in models (bright rectangles, see
+tests/pose_fakes.py) through the real decode, tracking, store, rules and reports, counting every
+engine load and analysis. With real models: the detector (../shared) and RTMPose-t on random
+weights, in Prefect's process pool and in ``posecoach run`` subprocesses. All flow tests are
+marked slow; the fast tier covers discovery, planning and claims (test_inbox.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from flow_helpers import (
+    copy_into,
+    corrupt_copy,
+    model_args,
+    real_engine_options,
+    run_cli,
+    shared_file,
+    store_files,
+)
+from pose_fakes import Person, write_video
+
+from flows.claims import held_claims
+from flows.nightly import nightly
+from flows.workers import CRASH_ENV
+from posecoach.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _generated(inbox: Path, rel: str, people: list[Person], n_frames: int = 30) -> Path:
+    dest = inbox / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return write_video(dest, people, n_frames)
+
+
+def _run(inbox: Path, store: Path, reports: Path, rules: Path, **kw) -> dict:
+    return nightly(
+        inboxes=[str(inbox)],
+        store=str(store),
+        reports=str(reports),
+        rules_dir=str(rules),
+        **{"workers": 0, **kw},
+    )
+
+
+def _by_path(result: dict) -> dict[str, dict]:
+    return {o["rel_path"]: o for o in result["outcomes"]}
+
+
+def _videos(store: Path) -> dict[str, dict]:
+    df = Store(store).read("videos")
+    return {r["path"]: r for r in df.to_dict("records")}
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(REPO / "rules" / "library", tmp_path / "rules"))
+
+
+@pytest.mark.slow  # ~10 s of flow runs after ~8-15 s of harness start-up; no real model
+def test_nightly_is_incremental_and_rescoring_runs_no_model(
+    prefect_harness, fake_engine, rules_copy: Path, tmp_path: Path
+) -> None:
+    inbox, store, reports = tmp_path / "inbox", tmp_path / "store", tmp_path / "reports"
+    squat = _generated(inbox, "ana/squat/set 1.mp4", [Person((100, 40), (0.5, 0.0))])
+    _generated(inbox, "bob/push_up/-front.mp4", [Person((60, 60), (1.0, 0.2), size=(60, 90))])
+    corrupt_copy(inbox, "ana/squat/broken.mp4", squat, keep_bytes=600)
+    (inbox / "ana" / "squat" / "notes.mp4").write_text("coach notes, not a video")
+    outside = tmp_path / "outside.mp4"
+    shutil.copyfile(squat, outside)
+    os.symlink(outside, inbox / "ana" / "squat" / "escape.mp4")
+
+    # 1. first night: the good videos analysed, the bad ones recorded with their reasons
+    first = _run(inbox, store, reports, rules_copy)
+    outcomes = _by_path(first)
+    assert outcomes["ana/squat/set 1.mp4"]["status"] == "ok"
+    assert outcomes["bob/push_up/-front.mp4"]["status"] == "ok"
+    assert outcomes["ana/squat/broken.mp4"]["status"] == "failed"
+    assert fake_engine.loads == 1 and len(fake_engine.analyses) == 3  # two good + broken
+    rows = _videos(store)
+    assert set(rows) == set(outcomes)
+    assert rows["ana/squat/broken.mp4"]["status"] == "failed"
+    assert rows["ana/squat/broken.mp4"]["error"]
+    assert "not a video or image" in rows["ana/squat/notes.mp4"]["error"]
+    assert rows["ana/squat/escape.mp4"]["error"] == "refused: symlink points outside the inbox"
+    assert rows["ana/squat/set 1.mp4"]["athlete"] == "ana"
+    index = Path(first["index"])
+    assert index.is_file()
+    night = index.read_text()
+    assert "broken.mp4" in night and "notes.mp4" in night
+    assert not list(store.rglob(".*tmp*")) and held_claims(Store(store)) == []
+
+    from prefect.artifacts import Artifact
+
+    table = Artifact.get("posecoach-night")
+    assert table is not None and "broken.mp4" in str(table.data)
+    link = Artifact.get("posecoach-night-index")
+    assert link is not None and index.resolve().as_uri() in str(link.data)
+
+    # 2. a re-run does no new work: nothing analysed, no store file touched
+    before = store_files(store)
+    second = _run(inbox, store, reports, rules_copy)
+    assert set(second["counts"]) == {"skipped"}
+    assert len(fake_engine.analyses) == 3
+    assert store_files(store) == before
+
+    # 3. a new video: only that one is processed
+    _generated(inbox, "carl/squat/set2.mp4", [Person((140, 30), (-0.5, 0.3), size=(50, 110))])
+    third = _run(inbox, store, reports, rules_copy)
+    analysed = [o["rel_path"] for o in third["outcomes"] if o["action"] == "analyzed"]
+    assert analysed == ["carl/squat/set2.mp4"]
+    assert fake_engine.analyses[3:] == [str((inbox / "carl/squat/set2.mp4").resolve())]
+    assert {k: v for k, v in store_files(store).items() if k in before} == before
+
+    # 4. a rule file edited: the ok videos are re-scored, no model is loaded or run
+    fake_engine.loads, fake_engine.analyses = 0, []
+    keypoints_before = {k: v for k, v in store_files(store).items() if k.startswith("keypoints/")}
+    with open(rules_copy / "squat.yaml", "a") as fh:
+        fh.write("\n# coach: tightened after review\n")
+    fourth = _run(inbox, store, reports, rules_copy)
+    rescored = sorted(o["rel_path"] for o in fourth["outcomes"] if o["action"] == "rescored")
+    assert rescored == ["ana/squat/set 1.mp4", "bob/push_up/-front.mp4", "carl/squat/set2.mp4"]
+    assert fake_engine.loads == 0 and fake_engine.analyses == []
+    assert {
+        k: v for k, v in store_files(store).items() if k.startswith("keypoints/")
+    } == keypoints_before
+    from rules.scoring import rules_digest
+
+    digest = rules_digest(rules_copy)
+    vid = rows["ana/squat/set 1.mp4"]["video_id"]
+    assert Store(store).metadata("findings", vid)["rules_digest"] == digest
+    # and the night after, nothing again
+    assert set(_run(inbox, store, reports, rules_copy)["counts"]) == {"skipped"}
+
+
+def test_empty_inbox_says_how_to_fill_it(tmp_path: Path, capsys) -> None:
+    from flows import cli_run
+    from posecoach.cli import main
+
+    assert main(["run", "--inbox", str(tmp_path / "inbox"), "--store", str(tmp_path / "s"),
+                 "--reports", str(tmp_path / "r")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "No videos in" in out and "<- athlete" in out and "sidecar" in out
+    assert (tmp_path / "inbox").is_dir() and not (tmp_path / "s").exists()
+    assert cli_run.empty_inbox_message(["x"]) in out.replace(str(tmp_path / "inbox"), "x")
+
+
+# -- slow: real models -----------------------------------------------------------------------------
+@pytest.mark.slow
+def test_real_models_in_the_process_pool(prefect_harness, rules_copy: Path, tmp_path: Path) -> None:
+    inbox, store = tmp_path / "inbox", tmp_path / "store"
+    street = shared_file("data", "videos", "street_5frames.mp4")
+    copy_into(inbox, "ana/squat/street.mp4", street)
+    copy_into(inbox, "bob/lunge/two.mp4", shared_file("data", "videos", "two_people_1080p.mp4"))
+    corrupt_copy(inbox, "bob/lunge/cut.mp4", street)
+    options = real_engine_options(tmp_path / "no-models")
+
+    result = _run(inbox, store, tmp_path / "reports", rules_copy, engine=options, workers=1)
+    outcomes = _by_path(result)
+    assert outcomes["ana/squat/street.mp4"]["status"] == "ok"
+    assert outcomes["bob/lunge/two.mp4"]["status"] == "ok"
+    assert outcomes["bob/lunge/cut.mp4"]["status"] == "failed"
+    # one worker process, models loaded once in it, not in this process
+    workers = {o["worker"] for o in result["outcomes"] if o["action"] == "analyzed"}
+    assert len(workers) == 1 and not workers.pop().endswith(f":{os.getpid()}")
+    rows = _videos(store)
+    assert rows["ana/squat/street.mp4"]["random_weights"]
+    assert rows["ana/squat/street.mp4"]["detector_sha256"]
+    kp = Store(store).read("keypoints", video_ids=[rows["bob/lunge/two.mp4"]["video_id"]])
+    assert kp["frame"].nunique() == 72
+    assert "cut.mp4" in Path(result["index"]).read_text()
+
+
+@pytest.mark.slow
+def test_killed_mid_video_is_processed_once_on_rerun(
+    prefect_harness, rules_copy: Path, tmp_path: Path
+) -> None:
+    inbox, store, reports = tmp_path / "inbox", tmp_path / "store", tmp_path / "reports"
+    copy_into(inbox, "ana/squat/street.mp4", shared_file("data", "videos", "street_5frames.mp4"))
+    options = real_engine_options(tmp_path / "no-models")
+    args = ["run", "--inbox", str(inbox), "--store", str(store), "--reports", str(reports),
+            "--rules", str(rules_copy), "--workers", "1", *model_args(options)]  # fmt: skip
+
+    # The worker dies after writing the keypoints, before the videos row (the worst moment).
+    crashed = run_cli(args, {CRASH_ENV: "1", "PREFECT_HOME": str(tmp_path / "prefect1")})
+    assert crashed.returncode == 0, crashed.stderr[-3000:]
+    assert "worker process died" in crashed.stdout
+    assert len(list(store.glob("keypoints/*/*.parquet"))) == 1  # written before the crash
+    (row,) = _videos(store).values()
+    assert row["status"] == "failed" and row["error"].startswith("retryable: ")
+    assert len(held_claims(Store(store))) == 1  # the dead worker's claim, left behind
+
+    rerun = _run(inbox, store, reports, rules_copy, engine=options, workers=1)
+    assert [o["action"] for o in rerun["outcomes"]] == ["analyzed"]
+    assert rerun["outcomes"][0]["status"] == "ok"
+    videos = Store(store).read("videos")
+    assert len(videos) == 1 and videos["status"].tolist() == ["ok"]
+    for table in ("videos", "keypoints", "findings", "reps"):
+        assert len(list(store.glob(f"{table}/*/*.parquet"))) == 1, table
+    assert [p for p in store.rglob("*") if "tmp" in p.name] == []
+    assert held_claims(Store(store)) == []
+
+
+@pytest.mark.slow
+def test_two_concurrent_runs_never_process_a_video_twice(rules_copy: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    inbox, store, reports = tmp_path / "inbox", tmp_path / "store", tmp_path / "reports"
+    copy_into(inbox, "ana/squat/street.mp4", shared_file("data", "videos", "street_5frames.mp4"))
+    copy_into(inbox, "bob/lunge/two.mp4", shared_file("data", "videos", "two_people_1080p.mp4"))
+    options = real_engine_options(tmp_path / "no-models")
+    procs = []
+    for k in (1, 2):
+        args = ["run", "--inbox", str(inbox), "--store", str(store), "--reports", str(reports),
+                "--rules", str(rules_copy), "--workers", "1", "--json", str(tmp_path / f"{k}.json"),
+                *model_args(options)]  # fmt: skip
+        env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+               "PREFECT_HOME": str(tmp_path / f"prefect{k}")}  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "posecoach.cli", *args],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )  # fmt: skip
+        )
+    for proc in procs:
+        _out, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err[-3000:]
+
+    analysed: dict[str, int] = {}
+    for k in (1, 2):
+        for o in json.loads((tmp_path / f"{k}.json").read_text())["outcomes"]:
+            if o["action"] == "analyzed":
+                analysed[o["rel_path"]] = analysed.get(o["rel_path"], 0) + 1
+    # each video analysed by exactly one of the two runs (the other found it claimed or done)
+    assert analysed == {"ana/squat/street.mp4": 1, "bob/lunge/two.mp4": 1}
+    videos = Store(store).read("videos")
+    assert sorted(videos["status"]) == ["ok", "ok"]
+    assert len(list(store.glob("keypoints/*/*.parquet"))) == 2
+    assert held_claims(Store(store)) == []
