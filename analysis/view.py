@@ -5,6 +5,10 @@ length. Seen from the side the two shoulders (and hips) project onto nearly the 
 seen from the front they are about 0.8 torso lengths apart. The hip width backs the shoulder
 width up (a raised arm can pull a shoulder keypoint). The ratio is taken per frame and its
 median over the track decides, so a few frames of turning do not flip the answer.
+
+Known limit: for a horizontal body (plank, push-up) the torso lies along the camera's depth
+axis as much as the shoulders do, so a 45-degree view foreshortens both alike and reads as
+``front``; side and front are told apart correctly.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def fill_gaps(values: np.ndarray, max_gap: int) -> np.ndarray:
     # Put back the NaN of runs longer than max_gap.
     isnan = s.isna().to_numpy()
     edges = np.flatnonzero(np.diff(np.r_[0, isnan.astype(np.int8), 0]))
-    out = filled.to_numpy()
+    out = filled.to_numpy().copy()
     for a, b in zip(edges[::2], edges[1::2], strict=True):
         if b - a > max_gap:
             out[a:b] = np.nan
