@@ -65,9 +65,8 @@ def _videos(store: Store) -> pd.DataFrame:
     )
 
 
-def _rep_signal(store: Store, video_id: str) -> str | None:
-    """The metric that drove repetition finding, if the rules recorded it with the reps."""
-    meta = store.metadata("reps", video_id)
+def _recorded_signal(meta: dict[str, Any]) -> str | None:
+    """The metric that drove repetition finding, where the writer recorded it with the reps."""
     for key in ("signal", "rep_signal", "signal_metric"):
         value = meta.get(key)
         if isinstance(value, str) and value:
@@ -80,6 +79,15 @@ def _rep_signal(store: Store, video_id: str) -> str | None:
 
 
 # -- small helpers ---------------------------------------------------------------------------------
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # arrays, lists
+        return False
+
+
 def _text(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return ""
@@ -180,6 +188,7 @@ class _Context:
 
     out_dir: Path
     video_roots: tuple[str, ...] = ()
+    rules_dir: str | None = None
     planned: set[Path] = field(default_factory=set)
     env: jinja2.Environment = field(default_factory=_environment)
 
@@ -197,12 +206,18 @@ class _Context:
 
 
 def _context(
-    out_dir: str | os.PathLike[str], video_roots: Iterable[str | os.PathLike[str]] = ()
+    out_dir: str | os.PathLike[str],
+    video_roots: Iterable[str | os.PathLike[str]] = (),
+    rules_dir: str | os.PathLike[str] | None = None,
 ) -> _Context:
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     write_assets(out)
-    return _Context(out, tuple(os.fspath(r) for r in video_roots))
+    return _Context(
+        out,
+        tuple(os.fspath(r) for r in video_roots),
+        os.fspath(rules_dir) if rules_dir is not None else None,
+    )
 
 
 def video_page_path(out_dir: Path, date: str, video_id: str) -> Path:
@@ -278,18 +293,23 @@ def render_video(
     out_dir: str | os.PathLike[str],
     *,
     video_roots: Iterable[str | os.PathLike[str]] = (),
+    rules_dir: str | os.PathLike[str] | None = None,
     _ctx: _Context | None = None,
 ) -> Path:
     """Render one video's page (and its thumbnails); returns the page's path.
 
+    ``rules_dir``: the rule files the video was scored with (default: the shipped library),
+    for the rep signal, the rule file's own metrics and the exact threshold bands.
+
     Raises:
         KeyError: the store has no ``videos`` row for ``video_id``.
     """
-    ctx = _ctx or _context(out_dir, video_roots)
+    ctx = _ctx or _context(out_dir, video_roots, rules_dir)
     videos, date = _read_video(store, "videos", video_id)
     if not len(videos) or date is None:
         raise KeyError(f"{store.url}: no videos row for video_id {video_id!r}")
-    video = videos.iloc[0].to_dict()
+    # Nulls read back as NaN / NaT / NA; None everywhere, so that e.g. NaN is never "true".
+    video = {k: (None if _missing(v) else v) for k, v in videos.iloc[0].to_dict().items()}
     keypoints, _ = _read_video(store, "keypoints", video_id)
     reps, _ = _read_video(store, "reps", video_id)
     findings, _ = _read_video(store, "findings", video_id)
@@ -301,7 +321,18 @@ def render_video(
 
     size = thumbnails.frame_size(video, keypoints) if len(keypoints) else (0, 0)
     source_path = resolve_video_path(_text(video.get("path")), ctx.video_roots)
-    signal = _rep_signal(store, video_id)
+    meta = store.metadata("reps", video_id) or store.metadata("findings", video_id)
+    rule_ctx = series.RuleContext.load(_text(video.get("exercise")), meta, ctx.rules_dir)
+    fps = float(video["fps"]) if video.get("fps") else None
+    # Findings of no track (track_id -1: "no rule file for this exercise") are notes on the video.
+    notes = (
+        [_text(m) for m in findings.loc[findings["track_id"] < 0, "message"]]
+        if len(findings)
+        else []
+    )
+    if _text(meta.get("note")) and _text(meta.get("note")) not in notes:
+        notes.append(_text(meta["note"]))
+    findings = findings[findings["track_id"] >= 0] if len(findings) else findings
     track_ids, others = _tracks_to_show(keypoints, reps, findings)
 
     # Every thumbnail needed, grouped by frame so the video is read once, in order.
@@ -342,7 +373,7 @@ def render_video(
             row = _nearest_row(track, int(f.worst_frame))
             if row is None:
                 continue
-            joints = series.metric_keypoints(f.metric or "")
+            joints = rule_ctx.keypoints(f.metric or "")
             tag = hashlib.sha1(",".join(sorted(joints)).encode()).hexdigest()[:6]
             name = f"{video_id}-t{track_id}-f{int(row['frame'])}-{tag}.jpg"
             jobs.setdefault(int(row["frame"]), []).append((name, row, joints, track_id, True))
@@ -363,12 +394,16 @@ def render_video(
             metrics = (
                 [m for m in dict.fromkeys(judged["metric"].dropna()) if m] if len(judged) else []
             )
+            signal = rule_ctx.signal(track_id) or _recorded_signal(meta)
             if signal:
                 metrics = [signal, *[m for m in metrics if m != signal]]
-            values = series.metric_series(track, metrics)
+            values = rule_ctx.series(track, metrics, fps)
             if values["t_s"].isna().all():
                 values["t_s"] = values["frame"].astype(float)
-            fig = charts.track_chart(values, t_find, t_reps, signal=signal)
+            bands = None
+            if rule_ctx.rule is not None:
+                bands = {m: [charts.Band(*b) for b in rule_ctx.bands(m) or []] for m in metrics}
+            fig = charts.track_chart(values, t_find, t_reps, signal=signal, bands=bands)
             chart_json = Markup(charts.script_json(fig))  # noqa: S704 - escaped by script_json
         sections.append(
             TrackSection(
@@ -406,6 +441,7 @@ def render_video(
         video_id=video_id,
         date=date,
         summary=summaries.video_summary_line([s.summary for s in sections if s.scored]),
+        notes=notes,
         counts=summaries.severity_counts(findings),
         sections=sections,
         others=others,
@@ -634,18 +670,20 @@ def build_reports(
     date: str | None = None,
     *,
     video_roots: Iterable[str | os.PathLike[str]] = (),
+    rules_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Build the reports of one night (``date``) or of every night (None).
 
     Renders each video of the night(s) that has keypoints (ok or empty; failed ones appear on
     the night's index with their reason), the night index(es), the pages of the athletes seen,
     and the folder's index. ``video_roots`` are folders relative ``videos.path`` values are
-    looked up in (the inbox folders), for the thumbnails' frames.
+    looked up in (the inbox folders), for the thumbnails' frames. ``rules_dir``: the rule files
+    the videos were scored with (default: the shipped library).
 
     Returns the night's index page, or the folder's index when ``date`` is None.
     """
     store = store if isinstance(store, Store) else Store(store)
-    ctx = _context(out_dir, video_roots)
+    ctx = _context(out_dir, video_roots, rules_dir)
     videos = _videos(store)
     if date is not None:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):

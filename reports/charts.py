@@ -148,6 +148,7 @@ def track_chart(
     reps: pd.DataFrame,
     signal: str | None = None,
     title: str = "",
+    bands: dict[str, list[Band]] | None = None,
 ) -> dict:
     """The chart of one track: the rep signal and each checked metric over time.
 
@@ -158,6 +159,8 @@ def track_chart(
             and a marker per finding at its worst moment, coloured by severity.
         reps: the track's reps; each is a shaded span across all rows, numbered at the top.
         signal: the rep-driving metric, drawn as the first row when in ``series``.
+        bands: each metric's threshold bands (from the rule file); a metric not in it gets the
+            bands read off its findings (`threshold_bands`).
 
     Time in seconds on a shared x axis.
     """
@@ -271,13 +274,18 @@ def track_chart(
                     "hovertemplate": "%{text}<extra></extra>",
                 }
             )
-        bands = threshold_bands(mf) if len(mf) else []
-        ys += [b.threshold for b in bands]
+        if bands is not None and metric in bands:
+            row_bands = sorted(
+                bands[metric], key=lambda b: (SEVERITY_RANK[b.severity], b.threshold)
+            )
+        else:
+            row_bands = threshold_bands(mf) if len(mf) else []
+        ys += [b.threshold for b in row_bands]
         lo, hi = (min(ys), max(ys)) if ys else (0.0, 1.0)
         pad = max((hi - lo) * 0.15, 1.0)
         lo, hi = lo - pad, hi + pad
         layout[yname]["range"] = [round(lo, 2), round(hi, 2)]
-        for band in bands:
+        for band in row_bands:
             y0, y1 = (band.threshold, hi) if band.above else (lo, band.threshold)
             color = SEVERITY_COLORS[band.severity]
             shapes.append(

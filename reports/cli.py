@@ -15,6 +15,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="only this night (YYYY-MM-DD, the store's partition date); default: every night",
     )
     parser.add_argument(
+        "--rules",
+        default=None,
+        metavar="DIR",
+        help="the rule files the store was scored with (default: the shipped library)",
+    )
+    parser.add_argument(
         "--videos",
         action="append",
         default=[],
@@ -33,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
     if not store.files("videos"):
         print(f"{store.url}: the store holds no video; nothing to report", file=sys.stderr)
     try:
-        page = build_reports(store, args.out, date=args.date, video_roots=args.videos)
+        page = build_reports(
+            store, args.out, date=args.date, video_roots=args.videos, rules_dir=args.rules
+        )
     except ValueError as exc:
         print(f"posecoach report: {exc}", file=sys.stderr)
         return 2

@@ -22,6 +22,8 @@ import pandas as pd
 from posecoach.schema import COCO17
 from posecoach.store import Store, video_id_for
 
+#: Not a rule id of the shipped library: pages of the sample show what the rows alone give.
+SAMPLE_RULE_ID = "sample_squat"
 STANDING_DEG = 175.0
 DEEP_DEG = 85.0
 SHALLOW_DEG = 118.0
@@ -208,7 +210,7 @@ def _finding(
     message: str,
 ) -> dict:
     return {
-        "video_id": video_id, "track_id": track_id, "rep_index": rep, "rule_id": "squat",
+        "video_id": video_id, "track_id": track_id, "rep_index": rep, "rule_id": SAMPLE_RULE_ID,
         "rule_version": "1", "check_id": check, "metric": metric, "phase": "bottom",
         "severity": severity, "value": value, "threshold": threshold, "comparison": ">",
         "unit": "deg", "start_s": r["start"] / fps, "end_s": r["end"] / fps,
@@ -247,7 +249,7 @@ def write_sample_video(
                 fps = video.fps
                 reps.append({
                     "video_id": video_id, "track_id": track.track_id, "exercise": video.exercise,
-                    "rule_id": "squat", "rule_version": "1", "rep_index": i, "kind": "rep",
+                    "rule_id": SAMPLE_RULE_ID, "rule_version": "1", "rep_index": i, "kind": "rep",
                     "start_frame": r["start"], "turn_frame": r["turn"], "end_frame": r["end"],
                     "start_s": r["start"] / fps, "turn_s": r["turn"] / fps, "end_s": r["end"] / fps,
                     "duration_s": (r["end"] - r["start"]) / fps, "in_target_s": np.nan,
@@ -271,7 +273,7 @@ def write_sample_video(
             if video.not_assessable:
                 findings.append({
                     "video_id": video_id, "track_id": track.track_id, "rep_index": -1,
-                    "rule_id": "squat", "rule_version": "1", "check_id": "knee_valgus",
+                    "rule_id": SAMPLE_RULE_ID, "rule_version": "1", "check_id": "knee_valgus",
                     "metric": "knee_fppa_max_deg", "phase": "throughout", "severity": "not_assessable",
                     "value": np.nan, "threshold": 15.0, "comparison": ">", "unit": "deg",
                     "message": "Knee valgus is not assessable from a side view.", "source": "heuristic",
@@ -281,7 +283,7 @@ def write_sample_video(
             pd.DataFrame(reps),
             video_id=video_id,
             date=video.date,
-            metadata={"signal": "knee_angle_left_deg"},
+            metadata={"signal": "knee_angle_left_deg", "rule_id": SAMPLE_RULE_ID},
         )
         store.write("findings", pd.DataFrame(findings), video_id=video_id, date=video.date)
     row = {

@@ -462,3 +462,66 @@ def test_empty_store_gives_an_index(tmp_path):
     page = build_reports(Store(tmp_path / "s"), out)
     assert "The store holds no video yet." in page.read_text()
     shutil.rmtree(out)
+
+
+def test_page_of_a_video_scored_by_the_rule_library(tmp_path):
+    """Synthetic squats with planted faults, scored by `rules.scoring` with the shipped squat
+    rule: the page's counts follow the rule's own thresholds, the chart draws its rep signal
+    and its bands."""
+    synthetic = pytest.importorskip("analysis.synthetic")
+    scoring = pytest.importorskip("rules.scoring")
+    from rules.loader import load_library
+
+    depth = [70.0, 70.0, 125.0, 70.0, 70.0]
+    lean = [30.0, 50.0, 30.0, 30.0, 30.0]
+    clip = synthetic.generate_clip(
+        "squat", reps=5, view="side", fps=30.0, depth=depth, trunk_lean_deg=lean
+    )
+    truth = clip.truth
+    store = Store(tmp_path / "store")
+    vid, date = "5a5a5a5a5a5a5a5a", "2024-07-01"
+    store.write("keypoints", clip.keypoints.assign(video_id=vid), video_id=vid, date=date)
+    row = {
+        "video_id": vid, "path": "missing/squat.mp4", "file_name": "squat.mp4", "athlete": "Eve",
+        "exercise": "squat", "view": "side", "fps": truth.fps, "width": truth.width,
+        "height": truth.height, "frames": int(clip.keypoints["frame"].max()) + 1, "status": "ok",
+        "recorded_at": pd.Timestamp("2024-06-30T18:00:00", tz="UTC"),
+    }  # fmt: skip
+    scoring.score_video(store, vid, video=row)
+    store.write("videos", pd.DataFrame([row]), video_id=vid, date=date)
+
+    rule = load_library().find("squat")
+    checks = {c.id: c for c in rule.checks}
+    flagged: dict[tuple[str, str], int] = {}
+    for check_id, planted in (("depth", depth), ("trunk_lean", lean)):
+        for v in planted:
+            sev = checks[check_id].severity(v)[0]
+            if sev != "ok":
+                flagged[(check_id, sev)] = flagged.get((check_id, sev), 0) + 1
+    assert flagged  # the plants do cross the rule's bands
+    parts = [
+        f"{n} with {summaries.humanize(c)} {s}"
+        for (c, s), n in sorted(
+            flagged.items(), key=lambda kv: (-summaries.SEVERITY_RANK[kv[0][1]], -kv[1], kv[0][0])
+        )
+    ]
+    out = tmp_path / "out"
+    build_reports(store, out)
+    html = video_page_path(out.resolve(), date, vid).read_text()
+    summary = re.search(r'<p class="summary-line" id="summary">(.*?)</p>', html).group(1)
+    assert unescape(summary) == ", ".join([f"{truth.reps.shape[0]} reps", *parts])
+
+    fig = _chart(html, "chart-t0")
+    signal = rule.reps.signal_for("side")
+    names = [d["name"] for d in fig["data"] if d["mode"] == "lines"]
+    assert names[0] == summaries.humanize(signal)
+    assert fig["layout"]["annotations"][0]["text"].endswith("(signal)")
+    lines = {round(s["y0"], 3) for s in fig["layout"]["shapes"] if s["type"] == "line"}
+    expected = {
+        round(float(t), 3) for c in ("depth", "trunk_lean") for t in checks[c].thresholds.values()
+    }
+    assert lines == expected
+    spans = [s for s in fig["layout"]["shapes"] if s["type"] == "rect" and s["yref"] == "paper"]
+    assert len(spans) == truth.reps.shape[0]
+    # the side view cannot judge valgus: said so over the whole set, never judged per rep
+    assert "not assessable from this view" in html
