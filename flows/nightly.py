@@ -212,7 +212,9 @@ def nightly(
     return {"index": index, "dates": touched, "counts": counts, "outcomes": outcomes}
 
 
-@flow(name="posecoach-video", log_prints=True)
+# persist_result: the nightly run reads each batch's outcomes (who did what) from the result
+# storage; without a shared one it falls back to the store (docs/scale-out.md).
+@flow(name="posecoach-video", log_prints=True, persist_result=True)
 def video_batch(
     items: list[dict[str, Any]],
     store_url: str,
@@ -334,9 +336,12 @@ def _analyze_by_deployment(
     store = Store(common["store_url"])
     outcomes = []
     for batch, run_id in runs:
+        reported = {o["video_id"]: o for o in _batch_result(states[run_id])}
         for item in batch:
             row = current_row(store, item.video_id) or {}
-            if row:
+            if item.video_id in reported:
+                outcomes.append(reported[item.video_id])
+            elif row:
                 outcomes.append(
                     outcome(
                         item,
@@ -351,6 +356,15 @@ def _analyze_by_deployment(
                 reason = f"flow run {run_id} ended {states[run_id].name} without a videos row"
                 outcomes += _record_retryable([item], common, reason)
     return outcomes
+
+
+def _batch_result(state: Any) -> list[dict[str, Any]]:
+    """A finished ``posecoach-video`` run's outcomes, or [] where its result cannot be read."""
+    try:
+        result = state.result(raise_on_failure=False)
+    except Exception:  # no shared result storage: the store is the fallback
+        return []
+    return result if isinstance(result, list) else []
 
 
 def _counts(outcomes: list[dict[str, Any]]) -> dict[str, int]:
