@@ -570,6 +570,15 @@ def render_athlete(
         metrics = (
             [m for m in dict.fromkeys(per_rep["metric"].dropna()) if m] if len(per_rep) else []
         )
+        # a row per metric, titled by the checks that judge it: "depth (knee angle)"
+        labels = {
+            m: ", ".join(
+                summaries.humanize(c)
+                for c in dict.fromkeys(per_rep.loc[per_rep["metric"] == m, "check_id"])
+            )
+            + f" ({summaries.humanize(m)})"
+            for m in metrics
+        }
         records = []
         for v in ok.itertuples(index=False):
             session = _session_key(v)
@@ -593,7 +602,7 @@ def render_athlete(
         if records:
             table = pd.DataFrame.from_records(records)
             bands = {m: charts.threshold_bands(per_rep[per_rep["metric"] == m]) for m in metrics}
-            fig = charts.trend_chart(table, metrics, bands)
+            fig = charts.trend_chart(table, metrics, bands, labels)
             chart_json = Markup(charts.script_json(fig))  # noqa: S704 - escaped by script_json
         exercises.append(
             {
@@ -601,7 +610,7 @@ def render_athlete(
                 "rows": rows,
                 "chart_id": f"trend-{len(exercises)}",
                 "chart_json": chart_json,
-                "metrics": [summaries.humanize(m) for m in metrics],
+                "metrics": [labels[m] for m in metrics],
                 "sessions": len(ok),
             }
         )

@@ -351,7 +351,10 @@ def track_chart(
 
 
 def trend_chart(
-    sessions: pd.DataFrame, metrics: Sequence[str], thresholds: dict[str, list[Band]]
+    sessions: pd.DataFrame,
+    metrics: Sequence[str],
+    thresholds: dict[str, list[Band]],
+    labels: dict[str, str] | None = None,
 ) -> dict:
     """An athlete's per-session trend: one row per metric.
 
@@ -361,6 +364,7 @@ def trend_chart(
             ``worst`` (worst severity in the session) and ``label`` (hover text).
         metrics: the metrics to draw, top to bottom.
         thresholds: each metric's bands, drawn as dashed lines.
+        labels: each metric's row title (default: the metric's name).
     """
     n = max(1, len(metrics))
     doms = _domains(n, gap=0.08)
@@ -383,7 +387,7 @@ def trend_chart(
         layout[f"yaxis{ax}"] = {"domain": list(doms[i]), "anchor": "x", "gridcolor": "#eceff1"}
         annotations.append(
             {
-                "text": plain(humanize(metric)),
+                "text": plain((labels or {}).get(metric) or humanize(metric)),
                 "xref": "paper",
                 "yref": "paper",
                 "x": 0,

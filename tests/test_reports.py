@@ -525,3 +525,21 @@ def test_page_of_a_video_scored_by_the_rule_library(tmp_path):
     assert len(spans) == truth.reps.shape[0]
     # the side view cannot judge valgus: said so over the whole set, never judged per rep
     assert "not assessable from this view" in html
+
+
+def test_reports_from_a_store_that_is_not_the_local_disk(tmp_path):
+    """The store may be any fsspec URL; the pages come out the same."""
+    videos = [
+        SampleVideo("a.mp4", "Fay", "squat", "2024-08-01", "2024-08-01T07:00:00",
+                    tracks=[SampleTrack(1, 3, shallow={1})]),
+    ]  # fmt: skip
+    store, _ = build_sample_store("memory://reports-test-store", videos)
+    try:
+        page = build_reports(store, tmp_path / "o", date="2024-08-01")
+        html = video_page_path(
+            (tmp_path / "o").resolve(), "2024-08-01", videos[0].video_id
+        ).read_text()
+        assert "3 reps, 1 with depth caution" in html
+        assert "a.mp4" in page.read_text()
+    finally:
+        store.fs.rm(store.root, recursive=True)
