@@ -430,28 +430,33 @@ class MMDeployDetectorBackend:
     mean: np.ndarray
     std: np.ndarray
     to_rgb: bool
+    max_batch: int = 1
     person_label: int = 0
 
-    def forward(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, images: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(dets, labels) per image; the graph is run ``max_batch`` images at a time."""
         x = images.astype(np.float32)
         if self.to_rgb:
             x = x[..., ::-1]
         x = ((x - self.mean) / self.std).transpose(0, 3, 1, 2)
         name = self.session.get_inputs()[0].name
-        dets, labels = self.session.run(None, {name: np.ascontiguousarray(x)})
-        return dets, labels
+        out: list[tuple[np.ndarray, np.ndarray]] = []
+        for start in range(0, len(x), self.max_batch):
+            chunk = np.ascontiguousarray(x[start : start + self.max_batch])
+            dets, labels = self.session.run(None, {name: chunk})[:2]
+            out.extend(zip(dets, labels, strict=True))
+        return out
 
     def decode(self, raw: Any, batch: DetBatch) -> list[np.ndarray]:
-        dets, labels = raw
         out = []
-        for i in range(dets.shape[0]):
-            d = dets[i][(labels[i] == self.person_label) & (dets[i][:, 4] > 0)].astype(np.float32)
+        for i, (dets, labels) in enumerate(raw):
+            d = dets[(labels == self.person_label) & (dets[:, 4] > 0)].astype(np.float32)
             ws, hs = batch.scale_factors[i]
             d[:, :4] /= np.array([ws, hs, ws, hs], dtype=np.float32)
             h, w = batch.ori_shapes[i]
             d[:, 0:4:2] = np.clip(d[:, 0:4:2], 0, w)
             d[:, 1:4:2] = np.clip(d[:, 1:4:2], 0, h)
-            out.append(d)
+            out.append(d[np.argsort(-d[:, 4], kind="stable")])
         return out
 
 
@@ -503,8 +508,10 @@ def load_mmdeploy_detector(
     # pipeline.json gives the size as (height, width); the RTMDet exports are square anyway.
     input_size = (size[1], size[0])
     session = onnx_export.make_session(onnx_path, device, ort_threads)
+    # MMDeploy exports are often traced at batch 1 and fail on larger batches (deploy.json).
+    max_batch = max(1, int(deploy["models"][0].get("batch_size", 1)))
     backend = MMDeployDetectorBackend(
-        session, np.asarray(mean, np.float32), np.asarray(std, np.float32), to_rgb
+        session, np.asarray(mean, np.float32), np.asarray(std, np.float32), to_rgb, max_batch
     )
     info = {
         "task": "detector",

@@ -1,0 +1,162 @@
+"""ONNX Runtime backend: exports agree with PyTorch, are cached, and never fall back silently."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import shared_path
+from test_detector import DET_CKPT, coco_images, video_frames
+from test_pose import coco_images_and_boxes
+
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+pytest.importorskip("mmdet")
+pytest.importorskip("mmpose")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("xdg")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(root))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def detectors(cache):
+    from analysis.models import load_detector
+
+    ckpt = shared_path(*DET_CKPT)
+    common = dict(score_thr=0.05, allow_download=False)
+    return (
+        load_detector(ckpt, backend="pytorch", **common),
+        load_detector(ckpt, backend="onnxruntime", **common),
+    )
+
+
+@pytest.fixture(scope="module")
+def poses(cache):
+    from analysis.models import load_pose
+
+    common = dict(
+        models_dir=cache, allow_download=False, allow_random_weights=True, seed=0, flip_test=False
+    )
+    with pytest.warns(UserWarning, match="RANDOM"):
+        return (
+            load_pose(backend="pytorch", **common),
+            load_pose(backend="onnxruntime", **common),
+        )
+
+
+def _match(a: np.ndarray, b: np.ndarray, atol_px: float, atol_score: float) -> None:
+    assert len(a) == len(b), f"{len(a)} vs {len(b)} boxes"
+    np.testing.assert_allclose(a[:, :4], b[:, :4], atol=atol_px)
+    np.testing.assert_allclose(a[:, 4], b[:, 4], atol=atol_score)
+
+
+@pytest.mark.slow
+def test_detector_onnx_agrees_with_pytorch(detectors) -> None:
+    torch_det, ort_det = detectors
+    assert ort_det.info["backend"] == "onnxruntime" and ort_det.info["ort_threads"] == 2
+    assert ort_det.info["sha256"] == torch_det.info["sha256"]
+    frames = [img for _, img in coco_images()] + video_frames() + video_frames("vtest.avi", (5,))
+    a, b = torch_det(frames), ort_det(frames)
+    assert sum(len(x) for x in a) > 10
+    for x, y in zip(a, b, strict=True):
+        # Boxes near the 0.05 cut could flip sides on float noise; compare the confident ones.
+        _match(x[x[:, 4] > 0.06], y[y[:, 4] > 0.06], 1.0, 1e-3)
+
+
+@pytest.mark.slow
+def test_export_is_cached_by_checkpoint_hash(detectors, cache) -> None:
+    from analysis.models import load_detector
+
+    _, ort_det = detectors
+    onnx = Path(ort_det.info["onnx"])
+    assert onnx.parent == cache / "posecoach" / "onnx"
+    assert ort_det.info["sha256"][:16] in onnx.name
+    mtime = os.stat(onnx).st_mtime_ns
+    again = load_detector(shared_path(*DET_CKPT), backend="onnxruntime", allow_download=False)
+    assert again.info["onnx"] == str(onnx) and os.stat(onnx).st_mtime_ns == mtime
+    assert again.model is None  # a cached export needs no torch model
+
+
+@pytest.mark.slow
+def test_pose_onnx_agrees_with_pytorch(poses) -> None:
+    torch_pose, ort_pose = poses
+    assert ort_pose.info["backend"] == "onnxruntime"
+    assert ort_pose.info["sha256"] == torch_pose.info["sha256"]
+    frames, boxes = coco_images_and_boxes()
+    for (ka, sa), (kb, sb) in zip(torch_pose(frames, boxes), ort_pose(frames, boxes), strict=True):
+        np.testing.assert_allclose(ka, kb, atol=0.5)
+        np.testing.assert_allclose(sa, sb, atol=1e-3)
+    crops = torch_pose.crop(frames, boxes).images
+    xa, ya = torch_pose.forward_batch(crops)
+    xb, yb = ort_pose.forward_batch(crops)
+    np.testing.assert_allclose(xa, xb, atol=1e-3)
+    np.testing.assert_allclose(ya, yb, atol=1e-3)
+
+
+@pytest.mark.slow
+def test_mmdeploy_directory_agrees_with_the_checkpoint(detectors) -> None:
+    from analysis.models import load_detector
+
+    torch_det = detectors[0]
+    mmdeploy = load_detector(shared_path("models", "rtmdet-nano-person"), score_thr=0.3)
+    assert mmdeploy.info["backend"] == "onnxruntime"
+    assert mmdeploy.info["name"] == "mmdeploy:rtmdet-nano-person"
+    frames = [img for _, img in coco_images()]
+    ref = torch_det(frames)
+    got = mmdeploy(frames)
+    for r, g in zip(ref, got, strict=True):
+        _match(r[r[:, 4] >= 0.3], g, 1.0, 1e-3)
+    assert sum(len(g) for g in got) >= 10
+    with pytest.raises(Exception, match="only with onnxruntime"):
+        load_detector(shared_path("models", "rtmdet-nano-person"), backend="pytorch")
+
+
+def test_cuda_provider_missing_is_an_error() -> None:
+    from analysis.onnx_export import ProviderUnavailableError, providers_for
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has the CUDA provider")
+    with pytest.raises(ProviderUnavailableError, match="no CUDAExecutionProvider"):
+        providers_for("cuda")
+    with pytest.raises(ProviderUnavailableError, match="no CUDAExecutionProvider"):
+        providers_for("cuda:1")
+    assert providers_for("cpu") == ["CPUExecutionProvider"]
+
+
+def test_mmdeploy_detector_refuses_cuda_without_provider() -> None:
+    from analysis.models import load_detector
+    from analysis.onnx_export import ProviderUnavailableError
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has the CUDA provider")
+    with pytest.raises(ProviderUnavailableError):
+        load_detector(shared_path("models", "rtmdet-nano-person"), device="cuda")
+
+
+@pytest.mark.gpu
+def test_cuda_pose_matches_cpu(poses, cache) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from analysis.models import load_pose
+
+    gpu = load_pose(
+        backend="pytorch",
+        device="cuda",
+        models_dir=cache,
+        allow_download=False,
+        allow_random_weights=True,
+        seed=0,
+    )
+    frames, boxes = coco_images_and_boxes()
+    for (ka, sa), (kb, sb) in zip(poses[0](frames, boxes), gpu(frames, boxes), strict=True):
+        np.testing.assert_allclose(ka, kb, atol=0.5)
+        np.testing.assert_allclose(sa, sb, atol=1e-3)
