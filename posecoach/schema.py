@@ -42,7 +42,16 @@ SKELETON: tuple[tuple[int, int], ...] = (
 )  # fmt: skip
 
 #: Index pairs swapped by a horizontal flip (left <-> right).
-FLIP_PAIRS: tuple[tuple[int, int], ...] = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
+FLIP_PAIRS: tuple[tuple[int, int], ...] = (
+    (1, 2),
+    (3, 4),
+    (5, 6),
+    (7, 8),
+    (9, 10),
+    (11, 12),
+    (13, 14),
+    (15, 16),
+)
 
 TABLES = ("videos", "keypoints", "reps", "findings")
 

@@ -78,7 +78,9 @@ def conform(table: str, df: pd.DataFrame) -> pa.Table:
 class Store:
     """A PoseCoach store at a local path or fsspec URL."""
 
-    def __init__(self, url: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None):
+    def __init__(
+        self, url: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None
+    ):
         url = os.fspath(url)
         self.fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
         self.local = "file" in _protocols(self.fs)
@@ -125,13 +127,13 @@ class Store:
         """
         data = conform(table, df.to_pandas() if isinstance(df, pa.Table) else df)
         final = self.file_path(table, video_id, date)
-        meta = {
-            f"{META_PREFIX}schema_version": SCHEMA_VERSION,
-            f"{META_PREFIX}table": table,
-            f"{META_PREFIX}posecoach_version": __version__,
+        values = {
+            **(metadata or {}),
+            "schema_version": SCHEMA_VERSION,
+            "table": table,
+            "posecoach_version": __version__,
         }
-        for key, value in (metadata or {}).items():
-            meta[f"{META_PREFIX}{key}"] = json.dumps(value, default=str)
+        meta = {f"{META_PREFIX}{k}": json.dumps(v, default=str) for k, v in values.items()}
         data = data.replace_schema_metadata({**(data.schema.metadata or {}), **meta})
 
         directory = posixpath.dirname(final)

@@ -61,7 +61,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$STAMP_CONTENT" ]; then
   # 6. xtcocotools from source against numpy 2 (the PyPI wheel is built for numpy 1).
   if ! "$PY" -c "import xtcocotools._mask" 2>/dev/null; then
     tmp=$(mktemp -d)
-    "$PY" -m pip download --no-deps --no-binary :all: "xtcocotools==$XTCOCOTOOLS_VERSION" -d "$tmp" -q
+    "$PY" -m pip download --no-deps --no-build-isolation --no-binary :all: "xtcocotools==$XTCOCOTOOLS_VERSION" -d "$tmp" -q
     tar -xzf "$tmp"/xtcocotools-*.tar.gz -C "$tmp"
     src=$(find "$tmp" -maxdepth 1 -type d -name 'xtcocotools-*' | head -n1)
     sed -i 's/np\.NPY_OWNDATA/np.NPY_ARRAY_OWNDATA/g' "$src/xtcocotools/_mask.pyx"
@@ -72,7 +72,14 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$STAMP_CONTENT" ]; then
 fi
 
 # 7. The project and its own dependencies (torch already satisfied, so nothing heavy).
-"${PIP[@]}" -q -e ".[dev]"
+# Skipped when pyproject.toml is unchanged since the last install: a re-run takes seconds.
+PROJECT_STAMP="$VENV/.posecoach-project"
+project_hash=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$PROJECT_STAMP" ] || [ "$(cat "$PROJECT_STAMP")" != "$project_hash" ] \
+    || ! "$PY" -c "import posecoach" 2>/dev/null; then
+  "${PIP[@]}" -q -e ".[dev]"
+  echo "$project_hash" > "$PROJECT_STAMP"
+fi
 
 # mmengine declares the GUI opencv-python; whichever installed last owns cv2/. Keep only headless.
 if "$PY" -m pip show -q opencv-python >/dev/null 2>&1 || ! "$PY" -c "import cv2" 2>/dev/null; then

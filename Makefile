@@ -1,0 +1,40 @@
+# PoseCoach: one entry point for setup, the main job, tests and benchmarks.
+# POSECOACH_CUDA=cu126 make setup   -> CUDA torch + mmcv CUDA ops (see README).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INBOX ?= inbox
+STORE ?= store
+REPORTS ?= reports_out
+RUN_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup run test test-fast lint format bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+# The main job: set up, then run the nightly flow once over $(INBOX).
+run: setup
+	$(VENV)/bin/posecoach run --inbox $(INBOX) --store $(STORE) --reports $(REPORTS) $(RUN_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Everything, slow tier included (what CI runs).
+test: lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast tier only, for the edit-test loop.
+test-fast: lint
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-output
