@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn recorded training videos into coaching feedback.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module, help_text) in COMMANDS.items():
+    for name, (_module, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, description=help_text)
     return parser
 
