@@ -13,6 +13,8 @@
         continue;
       }
       var fig = JSON.parse(src.textContent);
+      // A responsive plot takes its container's size on a resize: fix the height it was made for.
+      if (fig.layout && fig.layout.height) { el.style.height = fig.layout.height + "px"; }
       Plotly.newPlot(el, fig.data, fig.layout, fig.config);
     }
   }
