@@ -543,3 +543,80 @@ def test_reports_from_a_store_that_is_not_the_local_disk(tmp_path):
         assert "a.mp4" in page.read_text()
     finally:
         store.fs.rm(store.root, recursive=True)
+
+
+def test_pages_of_real_imported_motion(tmp_path, shared):
+    """Real keypoints from ../shared (squats, a plank hold), imported and scored with the
+    library: each page's numbers are those of the stored reps and findings, and imported
+    keypoints (no video at hand) get skeletons on blank frames of the recorded size."""
+    from conftest import shared_path
+
+    importer = pytest.importorskip("analysis.importer")
+    store = Store(tmp_path / "store")
+    rows = []
+    for name, exercise, w, h in (
+        ("squats.csv", "squat", 1920, 1080),
+        ("plank.csv", "plank", 1920, 1080),
+    ):
+        rows.append(
+            importer.import_keypoints(
+                shared_path("data", "keypoints", name), store, athlete="Real", exercise=exercise,
+                width=w, height=h, date="2024-09-02",
+            )
+        )  # fmt: skip
+    out = tmp_path / "out"
+    build_reports(store, out)
+    for row in rows:
+        vid = row["video_id"]
+        reps = store.read("reps", [vid])
+        findings = store.read("findings", [vid])
+        html = video_page_path(out.resolve(), "2024-09-02", vid).read_text()
+        for track_id, t_reps in reps.groupby("track_id"):
+            sec = _section(html, int(track_id))
+            assert len(re.findall(r'<tr class="row-(\w+)">', sec)) == len(t_reps)
+            t_find = findings[findings["track_id"] == track_id]
+            flagged = t_find[t_find["severity"].isin(["info", "caution", "risk"])]
+            assert len(re.findall(r'<figure class="keyframe', sec)) == len(flagged)
+        counts = findings["severity"].value_counts()
+        for sev in ("risk", "caution", "info"):
+            assert f"{int(counts.get(sev, 0))} {sev}</span>" in html
+        assert "not at hand" in html
+        ident = next((out.resolve() / "2024-09-02" / "img").glob(f"{vid}-t*-id.jpg"))
+        assert cv2.imread(str(ident)) is not None
+    plank = video_page_path(out.resolve(), "2024-09-02", rows[1]["video_id"]).read_text()
+    holds = store.read("reps", [rows[1]["video_id"]])
+    assert (holds["kind"] == "hold").all() and len(holds) >= 1
+    assert f"{len(holds)} hold" in plank and "in target" in plank
+
+
+def test_long_series_are_thinned_and_gaps_stay_gaps():
+    n = 3 * charts.MAX_POINTS + 7
+    t = np.arange(n) / 60.0
+    y = np.sin(t)
+    y[100:200] = np.nan
+    values = pd.DataFrame({"frame": np.arange(n), "t_s": t, "knee_angle_left_deg": y})
+    f = _findings([(0, "depth", "caution")]).assign(
+        worst_s=1.0, check_id="depth", severity="caution"
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_index": [0],
+            "start_s": [0.5],
+            "turn_s": [1.0],
+            "end_s": [1.5],
+            "worst_severity": ["caution"],
+        }
+    )
+    fig = charts.track_chart(values, f, reps)
+    line = next(d for d in fig["data"] if d["mode"] == "lines")
+    assert len(line["x"]) <= charts.MAX_POINTS
+    assert None in line["y"]  # the dropped stretch is a gap, not interpolated
+    assert line["x"][0] == 0.0 and line["x"][-1] <= t[-1]
+
+
+def test_frame_reader_over_an_image_folder(tmp_path):
+    for i, shade in enumerate((10, 120, 240)):
+        cv2.imwrite(str(tmp_path / f"img{i + 1}.png"), np.full((30, 40, 3), shade, np.uint8))
+    with FrameReader(str(tmp_path), 40, 30) as reader:
+        assert [int(reader.read(i)[0, 0, 0]) for i in (2, 0, 1)] == [240, 10, 120]
+        assert reader.read(3) is None
