@@ -353,7 +353,8 @@ def _analyze_by_deployment(
                     )
                 )
             else:
-                reason = f"flow run {run_id} ended {states[run_id].name} without a videos row"
+                state = states[run_id]
+                reason = f"flow run {run_id} ended {state.name}: {state.message or 'no videos row'}"
                 outcomes += _record_retryable([item], common, reason)
     return outcomes
 
