@@ -211,9 +211,8 @@ class Detector:
         return self.backend.forward(images)
 
     def postprocess(self, raw: Any, batch: DetBatch) -> list[np.ndarray]:
-        return [
-            _filter(b, self.score_thr, self.max_people) for b in self.backend.decode(raw, batch)
-        ]
+        decoded = self.backend.decode(raw, batch, self.score_thr)
+        return [_filter(b, self.score_thr, self.max_people) for b in decoded]
 
     def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         """Boxes per frame: float32 (N, 5) ``x1, y1, x2, y2, score`` in frame pixels."""
@@ -272,9 +271,17 @@ class RTMDetDecoder:
     def __post_init__(self) -> None:
         self.priors, self.slices = mlvl_points(self.input_size, self.strides)
 
-    def decode(self, raw: tuple[np.ndarray, np.ndarray], batch: DetBatch) -> list[np.ndarray]:
+    def decode(
+        self, raw: tuple[np.ndarray, np.ndarray], batch: DetBatch, min_score: float = 0.0
+    ) -> list[np.ndarray]:
+        """mmdet's post-processing; candidates below ``min_score`` are dropped up front.
+
+        Dropping them changes nothing above ``min_score``: in greedy NMS a box only suppresses
+        lower-scored boxes, and the per-level top-k and ``max_per_img`` keep the best first.
+        """
         scores, dist = raw
-        return decode_rtmdet(scores, dist, self.priors, self.slices, batch, self.test_cfg)
+        cfg = dict(self.test_cfg, score_thr=max(float(self.test_cfg["score_thr"]), min_score))
+        return decode_rtmdet(scores, dist, self.priors, self.slices, batch, cfg)
 
 
 class TorchDetectorBackend:
@@ -293,8 +300,8 @@ class TorchDetectorBackend:
             scores, dist = self.net(x)
         return scores.float().cpu().numpy(), dist.float().cpu().numpy()
 
-    def decode(self, raw: Any, batch: DetBatch) -> list[np.ndarray]:
-        return self.decoder.decode(raw, batch)
+    def decode(self, raw: Any, batch: DetBatch, min_score: float = 0.0) -> list[np.ndarray]:
+        return self.decoder.decode(raw, batch, min_score)
 
 
 class OrtDetectorBackend:
@@ -307,8 +314,8 @@ class OrtDetectorBackend:
         scores, dist = self.session.run(None, {self.input_name: np.ascontiguousarray(images)})
         return scores, dist
 
-    def decode(self, raw: Any, batch: DetBatch) -> list[np.ndarray]:
-        return self.decoder.decode(raw, batch)
+    def decode(self, raw: Any, batch: DetBatch, min_score: float = 0.0) -> list[np.ndarray]:
+        return self.decoder.decode(raw, batch, min_score)
 
 
 def build_mmdet_model(
@@ -380,7 +387,6 @@ def load_openmmlab_detector(
             info["sha256"] = digest
             path = onnx_export.export_path(spec.name, digest, _export_settings(spec))
     if backend == "pytorch":
-        info["model"] = "torch"
         runner: Any = TorchDetectorBackend(detector_net(model), decoder, device)
         return Detector(runner, spec.input_size, score_thr, max_people, batch_size, info, model)
     if not path.is_file():
@@ -447,7 +453,7 @@ class MMDeployDetectorBackend:
             out.extend(zip(dets, labels, strict=True))
         return out
 
-    def decode(self, raw: Any, batch: DetBatch) -> list[np.ndarray]:
+    def decode(self, raw: Any, batch: DetBatch, min_score: float = 0.0) -> list[np.ndarray]:
         out = []
         for i, (dets, labels) in enumerate(raw):
             d = dets[(labels == self.person_label) & (dets[:, 4] > 0)].astype(np.float32)

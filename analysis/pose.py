@@ -88,9 +88,16 @@ def _as_boxes(b: np.ndarray) -> np.ndarray:
 
 
 def crop_people(
-    frames: list[np.ndarray], boxes: list[np.ndarray], input_size: tuple[int, int]
+    frames: list[np.ndarray],
+    boxes: list[np.ndarray],
+    input_size: tuple[int, int],
+    padding: float = BBOX_PADDING,
 ) -> CropBatch:
-    """Affine crops of every box of every frame, in frame order, at ``input_size`` (w, h)."""
+    """Affine crops of every box of every frame, in frame order, at ``input_size`` (w, h).
+
+    Each box is enlarged by ``padding`` and to the input's aspect ratio; the crop is black
+    where it leaves the frame.
+    """
     if len(frames) != len(boxes):
         raise ValueError(f"{len(frames)} frames but {len(boxes)} box arrays")
     w, h = input_size
@@ -101,7 +108,7 @@ def crop_people(
         empty = np.zeros((0, 2), dtype=np.float32)
         return CropBatch(images, empty, empty, counts)
     stacked = np.concatenate([_as_boxes(b) for b in boxes])
-    centers, scales = bbox_center_scale(stacked, input_size)
+    centers, scales = bbox_center_scale(stacked, input_size, padding)
     k = 0
     for frame, n in zip(frames, counts, strict=True):
         for _ in range(n):
@@ -154,9 +161,10 @@ class PoseEstimator:
     batch_size: int = 64
     info: dict[str, Any] = field(default_factory=dict)
     model: Any = None  # the mmpose model when built (reference path, export)
+    padding: float = BBOX_PADDING
 
     def crop(self, frames: list[np.ndarray], boxes: list[np.ndarray]) -> CropBatch:
-        return crop_people(frames, boxes, self.input_size)
+        return crop_people(frames, boxes, self.input_size, self.padding)
 
     def forward_batch(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """SimCC outputs (M, K, Wx), (M, K, Wy) for uint8 (M, H, W, 3) crops, chunked."""
@@ -250,9 +258,12 @@ class TorchPoseBackend:
 class OrtPoseBackend:
     def __init__(self, session: Any, normalise: tuple[np.ndarray, np.ndarray, bool] | None = None):
         self.session = session
-        self.input_name = session.get_inputs()[0].name
+        inp = session.get_inputs()[0]
+        self.input_name = inp.name
         # MMDeploy graphs take normalised float NCHW; ours take the uint8 crops as they are.
         self.normalise = normalise
+        # A graph traced with a fixed batch dimension runs that many crops at a time.
+        self.max_batch = inp.shape[0] if isinstance(inp.shape[0], int) else None
 
     def forward(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = np.ascontiguousarray(crops)
@@ -262,8 +273,14 @@ class OrtPoseBackend:
             if to_rgb:
                 f = f[..., ::-1]
             x = np.ascontiguousarray(((f - mean) / std).transpose(0, 3, 1, 2))
-        sx, sy = self.session.run(None, {self.input_name: x})[:2]
-        return sx, sy
+        if self.max_batch is None or len(x) <= self.max_batch:
+            sx, sy = self.session.run(None, {self.input_name: x})[:2]
+            return sx, sy
+        parts = [
+            self.session.run(None, {self.input_name: x[i : i + self.max_batch]})[:2]
+            for i in range(0, len(x), self.max_batch)
+        ]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def build_mmpose_model(
@@ -398,19 +415,32 @@ def load_mmdeploy_pose(
     if not onnx_path.is_file():
         raise ModelError(f"{onnx_path}: ONNX file named in deploy.json does not exist")
     input_size = None
+    padding = BBOX_PADDING
     mean, std, to_rgb = [0.0, 0.0, 0.0], [1.0, 1.0, 1.0], False
     for t in _pipeline_transforms(pipeline):
-        if t["type"] == "TopdownAffine":
-            input_size = tuple(int(v) for v in t["input_size"])
-        elif t["type"] == "Normalize":
+        kind = t["type"].lower()
+        if kind == "topdownaffine":
+            if t.get("use_udp", False):
+                raise ModelError(f"{directory / 'pipeline.json'}: UDP crops are not supported")
+            input_size = tuple(int(v) for v in t.get("image_size", t.get("input_size")))
+        elif kind in ("topdowngetbboxcenterscale", "getbboxcenterscale"):
+            padding = float(t.get("padding", BBOX_PADDING))
+        elif kind == "normalize":
             mean, std, to_rgb = t["mean"], t["std"], bool(t.get("to_rgb", False))
     if input_size is None:
-        raise ModelError(f"{directory / 'pipeline.json'}: no TopdownAffine (input size unknown)")
+        raise ModelError(f"{directory / 'pipeline.json'}: no TopDownAffine (input size unknown)")
     split_ratio = 2.0
     for task in pipeline.get("pipeline", {}).get("tasks", []):
         params = task.get("params", {})
-        if "simcc_split_ratio" in params:
-            split_ratio = float(params["simcc_split_ratio"])
+        if task.get("component", "").startswith("SimCC") or "simcc_split_ratio" in params:
+            if params.get("use_dark", False):
+                raise ModelError(f"{directory / 'pipeline.json'}: SimCC DARK decoding unsupported")
+            split_ratio = float(params.get("simcc_split_ratio", split_ratio))
+        elif task.get("module") == "mmpose" and "component" in task:
+            raise ModelError(
+                f"{directory / 'pipeline.json'}: decoder {task['component']!r} is not SimCC; "
+                "only RTMPose (SimCC) MMDeploy models are supported"
+            )
     session = onnx_export.make_session(onnx_path, device, ort_threads)
     normalise = (np.asarray(mean, np.float32), np.asarray(std, np.float32), to_rgb)
     info = {
@@ -425,7 +455,7 @@ def load_mmdeploy_pose(
         "random_weights": False,
         "input_size": list(input_size),
         "flip_test": flip_test,
-        "bbox_padding": BBOX_PADDING,
+        "bbox_padding": padding,
         "onnx": str(onnx_path),
         "ort_threads": ort_threads,
     }
@@ -437,4 +467,5 @@ def load_mmdeploy_pose(
         list(COCO_FLIP_INDICES),
         batch_size,
         info,
+        padding=padding,
     )

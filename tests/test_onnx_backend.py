@@ -160,3 +160,82 @@ def test_cuda_pose_matches_cpu(poses, cache) -> None:
     for (ka, sa), (kb, sb) in zip(poses[0](frames, boxes), gpu(frames, boxes), strict=True):
         np.testing.assert_allclose(ka, kb, atol=0.5)
         np.testing.assert_allclose(sa, sb, atol=1e-3)
+
+
+def _write_mmdeploy_pose_dir(model, directory: Path) -> None:
+    """An MMDeploy-style RTMPose directory (float NCHW input, SDK pipeline.json) for ``model``."""
+    import json
+
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return self.model.head.forward(self.model.extract_feat(x))
+
+    directory.mkdir()
+    with torch.no_grad():
+        torch.onnx.export(
+            Net().eval(),
+            (torch.zeros(1, 3, 256, 192),),
+            str(directory / "end2end.onnx"),
+            input_names=["input"],
+            output_names=["simcc_x", "simcc_y"],
+            opset_version=17,
+            dynamo=False,
+        )  # a fixed batch of 1, as some SDK exports have
+    deploy = {"task": "PoseDetector", "models": [{"name": "topdown", "net": "end2end.onnx"}]}
+    transforms = [
+        {"type": "LoadImageFromFile"},
+        {"type": "TopDownGetBboxCenterScale", "padding": 1.25, "image_size": [192, 256]},
+        {"type": "TopDownAffine", "image_size": [192, 256]},
+        {
+            "type": "Normalize",
+            "mean": [123.675, 116.28, 103.53],
+            "std": [58.395, 57.12, 57.375],
+            "to_rgb": True,
+        },
+        {"type": "ImageToTensor", "keys": ["img"]},
+    ]
+    pipeline = {
+        "pipeline": {
+            "tasks": [
+                {
+                    "type": "Task",
+                    "module": "Transform",
+                    "name": "Preprocess",
+                    "transforms": transforms,
+                },
+                {"type": "Task", "module": "Net", "name": "topdown"},
+                {
+                    "type": "Task",
+                    "module": "mmpose",
+                    "name": "postprocess",
+                    "component": "SimCCLabelDecode",
+                    "params": {"simcc_split_ratio": 2.0, "use_dark": False},
+                },
+            ]
+        }
+    }
+    (directory / "deploy.json").write_text(json.dumps(deploy))
+    (directory / "pipeline.json").write_text(json.dumps(pipeline))
+
+
+@pytest.mark.slow
+def test_mmdeploy_pose_directory_agrees_with_pytorch(poses, tmp_path: Path) -> None:
+    from analysis.models import load_pose
+
+    torch_pose = poses[0]
+    directory = tmp_path / "rtmpose-t-mmdeploy"
+    _write_mmdeploy_pose_dir(torch_pose.model, directory)
+    mmdeploy = load_pose(directory)
+    assert mmdeploy.info["backend"] == "onnxruntime"
+    assert mmdeploy.info["name"] == "mmdeploy:rtmpose-t-mmdeploy"
+    assert mmdeploy.backend.max_batch == 1
+    frames, boxes = coco_images_and_boxes()
+    for (ka, sa), (kb, sb) in zip(torch_pose(frames, boxes), mmdeploy(frames, boxes), strict=True):
+        np.testing.assert_allclose(ka, kb, atol=0.5)
+        np.testing.assert_allclose(sa, sb, atol=1e-3)
