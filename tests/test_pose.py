@@ -192,3 +192,28 @@ def test_missing_pose_checkpoint_without_opt_in(tmp_path: Path, monkeypatch) -> 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.raises(MissingCheckpointError, match="rtmpose-t_simcc-body7"):
         load_pose(models_dir=tmp_path, allow_download=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["rtmpose-m-256x192", "rtmpose-l-384x288"])
+def test_larger_presets_agree_with_inference_topdown(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The balanced and accurate pose models (random weights: no checkpoint here).
+    from analysis.models import load_pose
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.warns(UserWarning, match="RANDOM"):
+        est = load_pose(
+            name,
+            backend="pytorch",
+            models_dir=tmp_path,
+            allow_download=False,
+            allow_random_weights=True,
+        )
+    assert est.info["name"] == name
+    frames, boxes = coco_images_and_boxes()
+    (kpts, scores), *_ = est(frames[1:2], boxes[1:2])
+    ref_k, ref_s = _reference(est.model, frames[1], boxes[1])
+    np.testing.assert_allclose(kpts, ref_k, atol=0.5)
+    np.testing.assert_allclose(scores, ref_s, atol=1e-3)
