@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.smoothing import SmoothingParams, effective_cutoff_hz, smooth_track
-from analysis.tracking import LR_GROUPS, BoxTracker, TrackerParams, repair_left_right
+from analysis.tracking import LR_GROUPS, BoxTracker, TrackerParams, box_iou, repair_left_right
 from analysis.video import Frame, VideoInfo, open_source
 from posecoach import PIPELINE_VERSION
 from posecoach.schema import COCO17, KEYPOINTS
@@ -143,6 +143,7 @@ class _FramePoses:
     keypoints: np.ndarray  # (N, 17, 2)
     scores: np.ndarray  # (N, 17)
     detected: bool
+    det_frame: int  # the frame whose detections these boxes were carried from (self if detected)
 
 
 @dataclass
@@ -180,14 +181,21 @@ def boxes_from_keypoints(
     kpt_thr: float,
     expansion: float = 1.25,
     min_points: int = 3,
+    min_iou: float = 0.5,
+    anchor: np.ndarray | None = None,
 ) -> np.ndarray:
     """Boxes to carry to the next frame: each person's confident keypoints' extent, grown by
     ``expansion`` about its centre (rtmlib's ``pose_to_bbox``) and clipped to the frame.
 
     A person with fewer than ``min_points`` confident keypoints keeps the previous box, so an
-    uncertain frame does not make the box collapse or wander. The score column is carried.
+    uncertain frame does not make the box collapse or wander; so does one whose new box
+    overlaps ``anchor`` (the boxes detected at the start of the chain; default ``previous``)
+    by less than ``min_iou``: within a few frames people do not move that far, such a box comes
+    from keypoints gone astray, and checking against the detection stops slow drift too.
+    The score column is carried.
     """
     out = np.asarray(previous, dtype=np.float32).reshape(-1, 5).copy()
+    ref = out if anchor is None else np.asarray(anchor, dtype=np.float32).reshape(-1, 5)
     for i in range(len(out)):
         ok = scores[i] >= kpt_thr
         if ok.sum() < min_points:
@@ -198,8 +206,9 @@ def boxes_from_keypoints(
         half = (hi - lo) / 2 * expansion
         x1, y1 = np.maximum(centre - half, 0)
         x2, y2 = np.minimum(centre + half, [width - 1, height - 1])
-        if x2 - x1 >= 2 and y2 - y1 >= 2:
-            out[i, :4] = (x1, y1, x2, y2)
+        box = np.array([x1, y1, x2, y2], np.float32)
+        if x2 - x1 >= 2 and y2 - y1 >= 2 and box_iou(box, ref[i, :4])[0, 0] >= min_iou:
+            out[i, :4] = box
     return out
 
 
@@ -265,10 +274,12 @@ class PoseEngine:
         start = time.perf_counter()
         source = open_source(path, queue_size=cfg.queue_size, images_fps=images_fps)
         info = source.info
-        tracker = BoxTracker(info.fps, cfg.tracker)
+        tracker = BoxTracker(info.fps, cfg.tracker, high_score=cfg.det_score_thr)
         window_len = _window_size(cfg.batch_frames, cfg.det_interval)
-        carry: np.ndarray | None = None  # boxes for the frame after the previous window
-        per_frame: list[tuple[_FramePoses, np.ndarray]] = []
+        per_frame: list[_FramePoses] = []
+        # detection frame -> (track ids of all its boxes, indices of the boxes kept); ids are
+        # read at the end because the tracker completes a new track's first id a frame late.
+        det_ids: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
         with source:
             frames_iter = iter(source)
@@ -282,14 +293,7 @@ class PoseEngine:
                 times.decode_wait += time.perf_counter() - t0
                 if not window:
                     break
-                poses, carry = self._run_window(window, carry, times, info)
-                t0 = time.perf_counter()
-                for fp in poses:
-                    ids = tracker.update(fp.boxes)
-                    if info.fps is None:  # unrelated stills: everyone seen is someone
-                        tracker.label_untracked(ids)
-                    per_frame.append((fp, ids))
-                times.track += time.perf_counter() - t0
+                per_frame.extend(self._run_window(window, times, tracker, det_ids, info))
                 times.frames += len(window)
                 if progress is not None:
                     progress(times.frames, max(info.frames, times.frames))
@@ -299,7 +303,11 @@ class PoseEngine:
             info = source.decoded_info()
 
         t0 = time.perf_counter()
-        keypoints, post_meta = self._assemble(per_frame, info)
+        tracked = []
+        for fp in per_frame:
+            ids, kept = det_ids[fp.det_frame]
+            tracked.append((fp, ids[kept]))
+        keypoints, post_meta = self._assemble(tracked, info)
         times.post += time.perf_counter() - t0
         times.total = time.perf_counter() - start
         metadata = {
@@ -321,42 +329,51 @@ class PoseEngine:
     def _run_window(
         self,
         window: Sequence[Frame],
-        carry: np.ndarray | None,
         times: StageTimes,
+        tracker: BoxTracker,
+        det_ids: dict[int, tuple[np.ndarray, np.ndarray]],
         info: VideoInfo,
-    ) -> tuple[list[_FramePoses], np.ndarray | None]:
-        """Detection and pose over one window; returns per-frame poses in frame order and the
-        boxes to carry into the next window."""
+    ) -> list[_FramePoses]:
+        """Detection, tracking and pose over one window; per-frame poses in frame order.
+
+        The window's length is a multiple of ``det_interval`` and frames are numbered from 0,
+        so every chain of ``det_interval`` frames starts on a detection frame. The chains'
+        first frames are detected in one batch and tracked (in frame order) before any pose:
+        ByteTrack keeps a low-score box only when it continues a track, so the pose model
+        runs on the boxes that are kept. Carried boxes are the same people by construction and
+        take their ids from their chain's detection frame, so keypoints gone astray cannot
+        break an identity.
+        """
         cfg = self.config
         k = cfg.det_interval
         chains = [list(window[i : i + k]) for i in range(0, len(window), k)]
-        # A chain starts with a detection unless it continues the previous window's last chain
-        # (only when the window does not start on a detection frame: never with aligned windows,
-        # kept for safety) -- `carry` then holds its boxes.
-        chain_boxes: list[np.ndarray | None] = [None] * len(chains)
-        if carry is not None and window[0].index % k != 0:
-            chain_boxes[0] = carry
-        results: list[list[_FramePoses]] = [[] for _ in chains]
-        empty5 = np.zeros((0, 5), np.float32)
+        heads = [chain[0] for chain in chains]
+        t0 = time.perf_counter()
+        detected = self.detector([f.image for f in heads])
+        times.detect += time.perf_counter() - t0
+        times.detected_frames += len(heads)
 
+        t0 = time.perf_counter()
+        chain_boxes: list[np.ndarray] = []
+        for frame, boxes in zip(heads, detected, strict=True):
+            boxes = select_boxes(boxes, cfg.tracker.low_score, len(boxes))
+            t_s = frame.t_s if np.isfinite(frame.t_s) else None
+            ids = tracker.update(boxes, t_s)
+            if info.fps is None:  # unrelated stills: everyone seen is someone
+                tracker.label_untracked(ids, boxes[:, 4])
+            # select_boxes sorted by score, so the first max_people kept are the best.
+            kept = np.flatnonzero((boxes[:, 4] >= cfg.det_score_thr) | (ids >= 0))
+            kept = kept[: cfg.max_people]
+            det_ids[frame.index] = (ids, kept)
+            chain_boxes.append(boxes[kept])
+        times.track += time.perf_counter() - t0
+        anchors = list(chain_boxes)
+
+        results: list[list[_FramePoses]] = [[] for _ in chains]
         for step in range(k):
             active = [c for c, chain in enumerate(chains) if step < len(chain)]
             if not active:
                 break
-            need_det = [
-                c
-                for c in active
-                if chains[c][step].index % k == 0
-                or chain_boxes[c] is None
-                or len(chain_boxes[c]) == 0
-            ]
-            if need_det:
-                t0 = time.perf_counter()
-                detected = self.detector([chains[c][step].image for c in need_det])
-                times.detect += time.perf_counter() - t0
-                times.detected_frames += len(need_det)
-                for c, boxes in zip(need_det, detected, strict=True):
-                    chain_boxes[c] = select_boxes(boxes, cfg.det_score_thr, cfg.max_people)
             with_people = [c for c in active if len(chain_boxes[c]) > 0]
             outputs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
             if with_people:
@@ -370,7 +387,7 @@ class PoseEngine:
                 outputs = dict(zip(with_people, pose_out, strict=True))
             for c in active:
                 frame = chains[c][step]
-                boxes = chain_boxes[c] if chain_boxes[c] is not None else empty5
+                boxes = chain_boxes[c]
                 if c in outputs:
                     kpts = np.asarray(outputs[c][0], dtype=np.float32).reshape(-1, len(COCO17), 2)
                     scs = np.asarray(outputs[c][1], dtype=np.float32).reshape(-1, len(COCO17))
@@ -378,12 +395,14 @@ class PoseEngine:
                     kpts = np.zeros((0, len(COCO17), 2), np.float32)
                     scs = np.zeros((0, len(COCO17)), np.float32)
                 results[c].append(
-                    _FramePoses(frame.index, frame.t_s, boxes, kpts, scs, c in need_det)
+                    _FramePoses(frame.index, frame.t_s, boxes, kpts, scs, step == 0, heads[c].index)
                 )
-                h, w = frame.image.shape[:2]
-                chain_boxes[c] = boxes_from_keypoints(kpts, scs, boxes, w, h, cfg.kpt_score_thr)
-        ordered = [fp for chain in results for fp in chain]
-        return ordered, chain_boxes[-1]
+                if step + 1 < len(chains[c]):
+                    h, w = frame.image.shape[:2]
+                    chain_boxes[c] = boxes_from_keypoints(
+                        kpts, scs, boxes, w, h, cfg.kpt_score_thr, anchor=anchors[c]
+                    )
+        return [fp for chain in results for fp in chain]
 
     def _assemble(
         self, per_frame: list[tuple[_FramePoses, np.ndarray]], info: VideoInfo
@@ -488,8 +507,9 @@ def _load_models(config: EngineConfig) -> tuple[Detector, PoseEstimator]:
     }
     detector = models.load_detector(
         config.detector,
-        score_thr=config.det_score_thr,
-        max_people=config.max_people,
+        # Boxes down to the tracker's low score: ByteTrack uses them to continue tracks.
+        score_thr=min(config.det_score_thr, config.tracker.low_score),
+        max_people=None,
         batch_size=config.batch_frames,
         **common,
     )

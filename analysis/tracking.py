@@ -30,12 +30,14 @@ class TrackerParams:
 
     Attributes:
         lost_track_s: how long a track that matched nothing stays alive (seconds).
-        activation_score: detections at or above this start new tracks / match first.
+        low_score: detections from this score up are given to the tracker; those below the
+            high score (the engine's detection threshold) only continue existing tracks
+            (ByteTrack's second association), they never start one.
         match_iou: minimum IoU for matching a detection to a predicted track box.
     """
 
     lost_track_s: float = 2.0
-    activation_score: float = 0.3
+    low_score: float = 0.2
     match_iou: float = 0.1
 
 
@@ -62,30 +64,36 @@ class BoxTracker:
     keep the arrays :meth:`update` returns, as the engine does, rather than copies).
     """
 
-    def __init__(self, fps: float | None, params: TrackerParams | None = None):
+    def __init__(
+        self, fps: float | None, params: TrackerParams | None = None, high_score: float = 0.5
+    ):
         import trackers
 
         self.params = params or TrackerParams()
+        self.high_score = high_score
         rate = float(fps) if fps and np.isfinite(fps) and fps > 0 else 10.0
         self._tracker = trackers.ByteTrackTracker(
             # The library counts its buffer in frames at 30 fps and rescales to `frame_rate`.
             lost_track_buffer=max(1, int(round(self.params.lost_track_s * 30))),
             frame_rate=rate,
-            track_activation_threshold=self.params.activation_score,
+            track_activation_threshold=high_score,
             minimum_consecutive_frames=1,
             minimum_iou_threshold=self.params.match_iou,
-            high_conf_det_threshold=self.params.activation_score,
+            high_conf_det_threshold=high_score,
         )
         self._next_local = 1
         self._remap: dict[int, int] = {}
-        self._prev_boxes = np.zeros((0, 4))
+        self._prev_boxes = np.zeros((0, 5))
         self._prev_ids = np.zeros(0, dtype=np.int32)
 
-    def update(self, boxes: np.ndarray) -> np.ndarray:
+    def update(self, boxes: np.ndarray, t_s: float | None = None) -> np.ndarray:
         """Track one frame.
 
         Args:
             boxes: (N, 5) float array ``x1, y1, x2, y2, score`` in pixels.
+            t_s: the frame's time in seconds, when known: the motion model then predicts over
+                the real time elapsed (frames skipped, variable frame rate); None counts one
+                frame per call.
 
         Returns:
             (N,) int32 track ids (1, 2, 3... in order of confirmation), aligned with ``boxes``;
@@ -101,7 +109,7 @@ class BoxTracker:
             class_id=np.zeros(n, dtype=int),
             data={"input_index": np.arange(n)},
         )
-        tracked = self._tracker.update(detections)
+        tracked = self._tracker.update(detections, timestamp=t_s)
         ids = np.full(n, -1, dtype=np.int32)
         new_ids: list[int] = []
         if len(tracked) and tracked.tracker_id is not None:
@@ -113,30 +121,34 @@ class BoxTracker:
                 if is_new:
                     new_ids.append(int(idx))
         self._backfill(boxes[:, :4], ids, new_ids)
-        self._prev_boxes, self._prev_ids = boxes[:, :4], ids
+        self._prev_boxes, self._prev_ids = boxes, ids
         return ids
 
-    def label_untracked(self, ids: np.ndarray) -> None:
-        """Give each -1 entry of ``ids`` (in place) a new id of its own: a one-frame track.
+    def label_untracked(self, ids: np.ndarray, scores: np.ndarray | None = None) -> None:
+        """Give each -1 entry of ``ids`` (in place) a new id of its own: a one-frame track;
+        with ``scores``, only those at or above the high score.
 
         For the last frame (see :meth:`finish`) and for stills, where a person seen once is
         still a person; in the middle of a video an unconfirmed one-frame box is left out.
         """
-        for i in np.flatnonzero(ids < 0):
+        pending = ids < 0
+        if scores is not None:
+            pending &= np.asarray(scores) >= self.high_score
+        for i in np.flatnonzero(pending):
             ids[i] = self._next_local
             self._next_local += 1
 
     def finish(self) -> None:
         """End of the sequence: boxes of the last frame that started a track get their ids."""
-        self.label_untracked(self._prev_ids)
+        self.label_untracked(self._prev_ids, self._prev_boxes[:, 4])
 
     def _backfill(self, boxes: np.ndarray, ids: np.ndarray, new_idx: list[int]) -> None:
-        # A track confirmed now was spawned by an untracked box of the previous frame: the one
-        # it overlaps most.
-        pending = np.flatnonzero(self._prev_ids < 0)
+        # A track confirmed now was spawned by an untracked high-score box of the previous
+        # frame: the one it overlaps most.
+        pending = np.flatnonzero((self._prev_ids < 0) & (self._prev_boxes[:, 4] >= self.high_score))
         if not new_idx or not len(pending):
             return
-        iou = box_iou(boxes[new_idx], self._prev_boxes[pending])
+        iou = box_iou(boxes[new_idx], self._prev_boxes[pending, :4])
         for row in np.argsort(-iou.max(axis=1)):
             col = int(np.argmax(iou[row]))
             if iou[row, col] < self.params.match_iou:

@@ -172,3 +172,16 @@ def test_last_frame_and_stills_boxes_get_ids():
     stills = np.array([-1, 3, -1], np.int32)
     tracker.label_untracked(stills)
     assert stills[1] == 3 and stills[0] != stills[2] and min(stills) > 1
+
+
+def test_low_score_boxes_continue_tracks_but_never_start_one():
+    tracker = BoxTracker(25.0, TrackerParams(low_score=0.2), high_score=0.5)
+    outputs = []
+    for t in range(20):
+        score = 0.3 if 8 <= t < 12 else 0.9  # the detector is unsure for 4 frames
+        boxes = [_box(100 + 3 * t, 200, score=score), _box(400, 100, score=0.3)]  # + a ghost
+        outputs.append(tracker.update(np.array(boxes, np.float32)))
+    person = [int(ids[0]) for ids in outputs]
+    ghost = [int(ids[1]) for ids in outputs]
+    assert set(person) == {1}
+    assert set(ghost) == {-1}
