@@ -670,6 +670,59 @@ def load_pose(
     )
 
 
+def load_models(
+    preset: str = "fast",
+    detector: str | os.PathLike[str] | None = None,
+    pose: str | os.PathLike[str] | None = None,
+    *,
+    models_dir: str | os.PathLike[str] | None = None,
+    allow_random_weights: bool = False,
+    allow_download: bool = True,
+    progress: bool = True,
+    detector_kwargs: dict[str, Any] | None = None,
+    pose_kwargs: dict[str, Any] | None = None,
+    **common: Any,
+) -> tuple[Detector, PoseEstimator]:
+    """Load a preset's detector and pose model (each overridable by a path or model name).
+
+    Both checkpoints are resolved first, so that offline one :class:`MissingCheckpointError`
+    names every missing file. ``common`` (backend, device, ort_threads, seed) goes to both
+    loaders; ``detector_kwargs`` (score_thr, max_people, batch_size) and ``pose_kwargs``
+    (flip_test, batch_size, half) to one each.
+    """
+    resolve = {
+        "models_dir": models_dir,
+        "allow_download": allow_download,
+        "progress": progress,
+    }
+    pending: list[CheckpointSpec] = []
+    for task, spec in (("detector", detector), ("pose", pose)):
+        if spec is not None and is_mmdeploy_dir(spec):
+            continue
+        model, explicit = _spec_for(task, spec, preset)
+        if explicit is None:
+            pending.append(model.checkpoint)
+    if not allow_random_weights:
+        resolve_checkpoints(pending, **resolve)  # raises naming all that are missing
+    det = load_detector(
+        detector,
+        preset=preset,
+        allow_random_weights=allow_random_weights,
+        **resolve,
+        **common,
+        **(detector_kwargs or {}),
+    )
+    est = load_pose(
+        pose,
+        preset=preset,
+        allow_random_weights=allow_random_weights,
+        **resolve,
+        **common,
+        **(pose_kwargs or {}),
+    )
+    return det, est
+
+
 BACKENDS = ("pytorch", "onnxruntime", "auto")
 
 

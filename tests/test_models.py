@@ -196,3 +196,40 @@ def test_configs_are_built_from_the_wheels() -> None:
     assert tuple(pose.codec.input_size) == (192, 256)
     assert pose.model.test_cfg["flip_test"] is False
     assert models.pose_config("rtmpose-l-384x288", flip_test=True).model.test_cfg["flip_test"]
+
+
+def test_load_models_names_both_missing_files(tmp_path: Path, monkeypatch) -> None:
+    def offline(url: str, timeout: float) -> None:
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(models, "_urlopen", offline)
+    with pytest.raises(MissingCheckpointError) as err:
+        models.load_models("balanced", models_dir=tmp_path, progress=False)
+    names = [m[0] for m in err.value.missing]
+    assert names == [
+        models.MODELS["rtmdet-m-person-640"].checkpoint.filename,
+        models.MODELS["rtmpose-m-256x192"].checkpoint.filename,
+    ]
+    assert "no route to host" in str(err.value)
+
+
+@pytest.mark.slow
+def test_load_models_with_explicit_detector_and_random_pose(tmp_path: Path) -> None:
+    pytest.importorskip("mmpose")
+    from conftest import shared_path
+
+    ckpt = shared_path("models", "rtmdet-nano-person-mmdet", "rtmdet_nano_320_person.pth")
+    with pytest.warns(UserWarning, match="RANDOM"):
+        det, pose = models.load_models(
+            "fast",
+            detector=ckpt,
+            models_dir=tmp_path,
+            allow_download=False,
+            allow_random_weights=True,
+            backend="pytorch",
+            detector_kwargs={"score_thr": 0.4, "max_people": 3},
+            pose_kwargs={"batch_size": 4},
+        )
+    assert det.info["random_weights"] is False and det.info["checkpoint_source"] == "explicit"
+    assert (det.score_thr, det.max_people) == (0.4, 3)
+    assert pose.info["random_weights"] is True and pose.batch_size == 4
