@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.engine import DEFAULT_DET_INTERVAL, EngineConfig
+from analysis.engine import DEFAULT_DET_RATE_HZ, EngineConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,9 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--det-interval",
         type=int,
-        default=DEFAULT_DET_INTERVAL,
+        default=None,
         metavar="K",
-        help=f"detect people every K-th frame (default {DEFAULT_DET_INTERVAL})",
+        help=(
+            "detect people every K-th frame (default: about "
+            f"{DEFAULT_DET_RATE_HZ:g} times a second, e.g. K=5 at 30 fps)"
+        ),
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument(

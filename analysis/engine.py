@@ -37,8 +37,19 @@ from posecoach.schema import COCO17, KEYPOINTS
 
 log = logging.getLogger(__name__)
 
-#: Detect every 5th frame by default (RTMPose's published pipeline figure uses 5).
-DEFAULT_DET_INTERVAL = 5
+#: By default people are detected about 6 times a second: every 5th frame at 30 fps (RTMPose's
+#: published pipeline figure detects every 5th frame), every 10th at 60 fps, every 2nd at 10 fps.
+#: Between detections the boxes follow the keypoints, and identities come from the tracker on
+#: the detections alone, which needs them often enough in real time, not in frames.
+DEFAULT_DET_RATE_HZ = 6.0
+
+
+def default_det_interval(fps: float | None, rate_hz: float = DEFAULT_DET_RATE_HZ) -> int:
+    """Frames between detections for a video at ``fps`` (1 for stills or unknown rates)."""
+    if fps is None or not math.isfinite(fps) or fps <= 0:
+        return 1
+    return max(1, round(fps / rate_hz))
+
 
 ProgressFn = Callable[[int, int], None]
 
@@ -67,7 +78,8 @@ class EngineConfig:
         pose: pose checkpoint path or MMDeploy ONNX directory overriding the preset's.
         backend: ``pytorch``, ``onnxruntime`` or ``auto``.
         device: ``cpu`` or ``cuda`` (``cuda:1``...).
-        det_interval: detect every k-th frame (1 = every frame).
+        det_interval: detect every k-th frame (1 = every frame); None (default) picks it
+            from the frame rate (:func:`default_det_interval`, about 6 detections a second).
         det_score_thr: detections below this score are dropped.
         kpt_score_thr: keypoints at or above this score shape the box carried to the next frame.
         max_people: at most this many people (highest detection scores) per frame.
@@ -85,7 +97,7 @@ class EngineConfig:
     pose: str | None = None
     backend: str = "auto"
     device: str = "cpu"
-    det_interval: int = DEFAULT_DET_INTERVAL
+    det_interval: int | None = None
     det_score_thr: float = 0.5
     kpt_score_thr: float = 0.3
     max_people: int = 10
@@ -98,7 +110,7 @@ class EngineConfig:
     tracker: TrackerParams = field(default_factory=TrackerParams)
 
     def __post_init__(self) -> None:
-        if self.det_interval < 1:
+        if self.det_interval is not None and self.det_interval < 1:
             raise ValueError(f"EngineConfig.det_interval: expected >= 1, got {self.det_interval}")
         if self.max_people < 1:
             raise ValueError(f"EngineConfig.max_people: expected >= 1, got {self.max_people}")
@@ -275,7 +287,8 @@ class PoseEngine:
         source = open_source(path, queue_size=cfg.queue_size, images_fps=images_fps)
         info = source.info
         tracker = BoxTracker(info.fps, cfg.tracker, high_score=cfg.det_score_thr)
-        window_len = _window_size(cfg.batch_frames, cfg.det_interval)
+        interval = cfg.det_interval or default_det_interval(info.fps)
+        window_len = _window_size(cfg.batch_frames, interval)
         per_frame: list[_FramePoses] = []
         # detection frame -> (track ids of all its boxes, indices of the boxes kept); ids are
         # read at the end because the tracker completes a new track's first id a frame late.
@@ -293,7 +306,7 @@ class PoseEngine:
                 times.decode_wait += time.perf_counter() - t0
                 if not window:
                     break
-                per_frame.extend(self._run_window(window, times, tracker, det_ids, info))
+                per_frame.extend(self._run_window(window, interval, times, tracker, det_ids, info))
                 times.frames += len(window)
                 if progress is not None:
                     progress(times.frames, max(info.frames, times.frames))
@@ -312,7 +325,7 @@ class PoseEngine:
         times.total = time.perf_counter() - start
         metadata = {
             **self.model_metadata(),
-            "engine": self.config.params(),
+            "engine": {**self.config.params(), "det_interval_used": interval},
             "smoothing": {
                 **cfg.smoothing.as_dict(),
                 "effective_cutoff_hz": effective_cutoff_hz(cfg.smoothing, info.fps),
@@ -329,6 +342,7 @@ class PoseEngine:
     def _run_window(
         self,
         window: Sequence[Frame],
+        k: int,
         times: StageTimes,
         tracker: BoxTracker,
         det_ids: dict[int, tuple[np.ndarray, np.ndarray]],
@@ -336,8 +350,8 @@ class PoseEngine:
     ) -> list[_FramePoses]:
         """Detection, tracking and pose over one window; per-frame poses in frame order.
 
-        The window's length is a multiple of ``det_interval`` and frames are numbered from 0,
-        so every chain of ``det_interval`` frames starts on a detection frame. The chains'
+        The window's length is a multiple of the detection interval ``k`` and frames are
+        numbered from 0, so every chain of ``k`` frames starts on a detection frame. The chains'
         first frames are detected in one batch and tracked (in frame order) before any pose:
         ByteTrack keeps a low-score box only when it continues a track, so the pose model
         runs on the boxes that are kept. Carried boxes are the same people by construction and
@@ -345,7 +359,6 @@ class PoseEngine:
         break an identity.
         """
         cfg = self.config
-        k = cfg.det_interval
         chains = [list(window[i : i + k]) for i in range(0, len(window), k)]
         heads = [chain[0] for chain in chains]
         t0 = time.perf_counter()

@@ -14,6 +14,7 @@ from analysis.engine import (
     EngineConfig,
     PoseEngine,
     boxes_from_keypoints,
+    default_det_interval,
     empty_keypoints_frame,
     select_boxes,
 )
@@ -148,6 +149,15 @@ def test_boxes_from_keypoints_grow_clip_and_fall_back():
     # Too few confident points: the previous box is carried unchanged.
     scores[0, 2:] = 0.1
     np.testing.assert_allclose(boxes_from_keypoints(kpts, scores, prev, 320, 240, 0.3), prev)
+
+
+def test_default_interval_follows_the_frame_rate(tmp_path):
+    assert [default_det_interval(f) for f in (30, 29.97, 60, 10, 1, None)] == [5, 5, 10, 2, 1, 1]
+    path = write_video(tmp_path / "v60.mp4", PEOPLE, 20, fps=60)
+    engine, det, _ = _engine()
+    result = engine.analyze(path)
+    assert result.metadata["engine"]["det_interval_used"] == 10
+    assert sum(det.calls) == 2
 
 
 def test_config_validation():
