@@ -85,6 +85,7 @@ class EngineConfig:
         max_people: at most this many people (highest detection scores) per frame.
         batch_frames: frames per window (rounded to a multiple of ``det_interval``).
         queue_size: frames decoded ahead of inference (bounds memory).
+        max_frames: analyse only the first N frames (previews, tests); None: all.
         allow_random_weights: allow models without trained weights (recorded in the output).
         models_dir: a folder of checkpoints searched before the cache.
         repair_lr: repair left/right swaps per track.
@@ -103,6 +104,7 @@ class EngineConfig:
     max_people: int = 10
     batch_frames: int = 16
     queue_size: int = 16
+    max_frames: int | None = None
     allow_random_weights: bool = False
     models_dir: str | None = None
     repair_lr: bool = True
@@ -299,9 +301,12 @@ class PoseEngine:
             while True:
                 t0 = time.perf_counter()
                 window: list[Frame] = []
-                for frame in frames_iter:
+                room = window_len
+                if cfg.max_frames is not None:
+                    room = min(room, cfg.max_frames - times.frames)
+                for frame in frames_iter if room > 0 else ():
                     window.append(frame)
-                    if len(window) == window_len:
+                    if len(window) == room:
                         break
                 times.decode_wait += time.perf_counter() - t0
                 if not window:
@@ -310,7 +315,7 @@ class PoseEngine:
                 times.frames += len(window)
                 if progress is not None:
                     progress(times.frames, max(info.frames, times.frames))
-                if len(window) < window_len:
+                if len(window) < window_len or times.frames == cfg.max_frames:
                     break
             tracker.finish()
             info = source.decoded_info()
