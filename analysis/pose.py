@@ -158,7 +158,7 @@ class PoseEstimator:
     split_ratio: float = 2.0
     flip_test: bool = False
     flip_indices: list[int] = field(default_factory=lambda: list(COCO_FLIP_INDICES))
-    batch_size: int = 64
+    batch_size: int = 16
     info: dict[str, Any] = field(default_factory=dict)
     model: Any = None  # the mmpose model when built (reference path, export)
     padding: float = BBOX_PADDING
