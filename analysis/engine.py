@@ -83,11 +83,16 @@ class EngineConfig:
         det_score_thr: detections below this score are dropped.
         kpt_score_thr: keypoints at or above this score shape the box carried to the next frame.
         max_people: at most this many people (highest detection scores) per frame.
-        batch_frames: frames per window (rounded to a multiple of ``det_interval``).
+        batch_frames: frames per detector call and per pose call (whose crops are batched);
+            a window holds ``det_interval`` times as many frames (at most 64).
         queue_size: frames decoded ahead of inference (bounds memory).
         max_frames: analyse only the first N frames (previews, tests); None: all.
         allow_random_weights: allow models without trained weights (recorded in the output).
         models_dir: a folder of checkpoints searched before the cache.
+        pose_low_score_boxes: also run pose on boxes below ``det_score_thr`` that continue a
+            track (ByteTrack's second association). Off by default: those boxes keep the
+            track's identity alive through a dip in the detector's confidence, but cost pose
+            time for uncertain people (the short gap they leave is interpolated by smoothing).
         repair_lr: repair left/right swaps per track.
         smoothing: smoothing parameters.
         tracker: tracker parameters.
@@ -107,6 +112,7 @@ class EngineConfig:
     max_frames: int | None = None
     allow_random_weights: bool = False
     models_dir: str | None = None
+    pose_low_score_boxes: bool = False
     repair_lr: bool = True
     smoothing: SmoothingParams = field(default_factory=SmoothingParams)
     tracker: TrackerParams = field(default_factory=TrackerParams)
@@ -226,8 +232,14 @@ def boxes_from_keypoints(
     return out
 
 
-def _window_size(batch_frames: int, det_interval: int) -> int:
-    return det_interval * max(1, math.ceil(batch_frames / det_interval))
+#: Frames held by one window at most (bounds memory at large detection intervals).
+MAX_WINDOW_FRAMES = 64
+
+
+def window_chains(batch_frames: int, det_interval: int) -> int:
+    """Chains (detection frames) per window: each detector call takes this many frames and
+    each pose call the crops of this many frames."""
+    return max(1, min(batch_frames, MAX_WINDOW_FRAMES // det_interval))
 
 
 class PoseEngine:
@@ -250,6 +262,8 @@ class PoseEngine:
             pose = pose or loaded_pose
         self.detector = detector
         self.pose = pose
+        import supervision  # noqa: F401  (heavy imports paid once, with the models)
+        import trackers  # noqa: F401
 
     @property
     def random_weights(self) -> bool:
@@ -290,7 +304,7 @@ class PoseEngine:
         info = source.info
         tracker = BoxTracker(info.fps, cfg.tracker, high_score=cfg.det_score_thr)
         interval = cfg.det_interval or default_det_interval(info.fps)
-        window_len = _window_size(cfg.batch_frames, interval)
+        window_len = interval * window_chains(cfg.batch_frames, interval)
         per_frame: list[_FramePoses] = []
         # detection frame -> (track ids of all its boxes, indices of the boxes kept); ids are
         # read at the end because the tracker completes a new track's first id a frame late.
@@ -358,8 +372,8 @@ class PoseEngine:
         The window's length is a multiple of the detection interval ``k`` and frames are
         numbered from 0, so every chain of ``k`` frames starts on a detection frame. The chains'
         first frames are detected in one batch and tracked (in frame order) before any pose:
-        ByteTrack keeps a low-score box only when it continues a track, so the pose model
-        runs on the boxes that are kept. Carried boxes are the same people by construction and
+        ByteTrack uses low-score boxes to continue tracks; the pose model runs on the
+        confident boxes (and, with ``pose_low_score_boxes``, on those continuing a track). Carried boxes are the same people by construction and
         take their ids from their chain's detection frame, so keypoints gone astray cannot
         break an identity.
         """
@@ -380,7 +394,8 @@ class PoseEngine:
             if info.fps is None:  # unrelated stills: everyone seen is someone
                 tracker.label_untracked(ids, boxes[:, 4])
             # select_boxes sorted by score, so the first max_people kept are the best.
-            kept = np.flatnonzero((boxes[:, 4] >= cfg.det_score_thr) | (ids >= 0))
+            confident = boxes[:, 4] >= cfg.det_score_thr
+            kept = np.flatnonzero(confident | (ids >= 0) if cfg.pose_low_score_boxes else confident)
             kept = kept[: cfg.max_people]
             det_ids[frame.index] = (ids, kept)
             chain_boxes.append(boxes[kept])

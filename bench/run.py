@@ -181,7 +181,9 @@ def worker_ours(args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     result = engine.analyze(args.video)
     seconds = time.perf_counter() - start
+    maxrss = _maxrss_mb()  # before the floor measurement below holds every frame
     df = result.keypoints
+    floor = _floor(engine, args.video, df, result.metadata["engine"]["det_interval_used"])
     per_frame = df.groupby("frame").size() if len(df) else None
     lengths = df.groupby("track_id").t_s.agg(lambda t: t.max() - t.min()) if len(df) else None
     return {
@@ -198,38 +200,48 @@ def worker_ours(args: argparse.Namespace) -> dict[str, Any]:
         "detector_sha256": result.metadata["detector"].get("sha256"),
         "backend": result.metadata["pose"].get("backend"),
         "lr_swaps": result.metadata.get("lr_swaps"),
+        "maxrss_mb": maxrss,
+        **floor,
     }
 
 
-def worker_floor(args: argparse.Namespace) -> dict[str, Any]:
-    """Network forward passes alone, on every frame (detector) and every crop the engine makes
-    with detection on every frame (pose), in the engine's batch sizes."""
-    from analysis.engine import EngineConfig, select_boxes
+def _floor(engine: Any, video: str, df: Any, interval: int) -> dict[str, Any]:
+    """The networks' forward passes alone, in this process right after the run (same load on
+    the machine), on the same frames the run detected and the same boxes it ran pose on, in the
+    run's batch sizes; decoding, letterboxing and cropping are not timed."""
+    import numpy as np
 
-    _set_threads(args.threads)
-    engine = _engine(args.backend, 1)
-    cfg: EngineConfig = engine.config
     det, pose = engine.detector, engine.pose
-    frames = _decode_all(args.video)
-    det_s = pose_s = 0.0
-    crops = 0
-    chunk = cfg.batch_frames
-    for start in range(0, len(frames), chunk):
-        part = frames[start : start + chunk]
-        batch = det.preprocess(part)
+    frames = _decode_all(video)
+    from analysis.engine import window_chains
+
+    heads_per_window = window_chains(engine.config.batch_frames, interval)
+    det_frames = frames[::interval]
+    det_s = 0.0
+    for start in range(0, len(det_frames), heads_per_window):
+        batch = det.preprocess(det_frames[start : start + heads_per_window])
         t0 = time.perf_counter()
-        raw = det.forward_batch(batch.images)
+        det.forward_batch(batch.images)
         det_s += time.perf_counter() - t0
-        boxes = [
-            select_boxes(b, cfg.det_score_thr, cfg.max_people) for b in det.postprocess(raw, batch)
-        ]
-        crop_batch = pose.crop(part, [b[:, :4] for b in boxes])
-        if len(crop_batch.images):
+    cols = ["bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2"]
+    boxes = {int(f): g[cols].to_numpy(np.float32) for f, g in df.groupby("frame")}
+    pose_s = 0.0
+    crops = 0
+    # The run's pose calls: one per step, over the frames at that step of each chain.
+    window = interval * heads_per_window
+    for w0 in range(0, len(frames), window):
+        for step in range(interval):
+            idx = [
+                i for i in range(w0 + step, min(w0 + window, len(frames)), interval) if i in boxes
+            ]
+            if not idx:
+                continue
+            crop_batch = pose.crop([frames[i] for i in idx], [boxes[i] for i in idx])
             t0 = time.perf_counter()
             pose.forward_batch(crop_batch.images)
             pose_s += time.perf_counter() - t0
             crops += len(crop_batch.images)
-    return {"det_forward_s": det_s, "pose_forward_s": pose_s, "frames": len(frames), "crops": crops}
+    return {"floor_det_s": det_s, "floor_pose_s": pose_s, "floor_crops": crops}
 
 
 def worker_inferencer(args: argparse.Namespace) -> dict[str, Any]:
@@ -314,7 +326,6 @@ def worker_rtmlib(args: argparse.Namespace) -> dict[str, Any]:
 WORKERS = {
     "prepare": worker_prepare,
     "ours": worker_ours,
-    "floor": worker_floor,
     "inferencer": worker_inferencer,
     "rtmlib": worker_rtmlib,
 }
@@ -361,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", default=str(VIDEO))
     parser.add_argument("--frames", type=int, help="only the first N frames (quick run)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--skip", default="", help="comma list: inferencer, rtmlib, floor, pytorch")
+    parser.add_argument("--skip", default="", help="comma list: inferencer, rtmlib, pytorch")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     parser.add_argument("--prep", help=argparse.SUPPRESS)
@@ -371,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.worker:
         result = WORKERS[args.worker](args)
-        result["maxrss_mb"] = _maxrss_mb()
+        result.setdefault("maxrss_mb", _maxrss_mb())
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
         return 0
 
@@ -404,10 +415,6 @@ def main(argv: list[str] | None = None) -> int:
             rows[f"ours {backend} k={k}"] = _child(
                 "ours", args, video, prep_path, backend=backend, interval=k
             )
-    floors: dict[str, dict[str, Any]] = {}
-    if "floor" not in skip:
-        for backend in backends:
-            floors[backend] = _child("floor", args, video, prep_path, backend=backend)
     if "inferencer" not in skip:
         rows["MMPoseInferencer k=1"] = _child("inferencer", args, video, prep_path)
     if "rtmlib" not in skip:
@@ -434,15 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         floor_s = None
         if name.startswith("ours"):
-            backend = name.split()[1]
-            f = floors.get(backend)
-            if f and "error" not in f and f.get("frames"):
-                t = r["timings"]
-                # Scale the all-frames / all-crops forward times to this run's detected frames
-                # and crops.
-                floor_s = f["det_forward_s"] * t["detected_frames"] / f["frames"]
-                if f["crops"]:
-                    floor_s += f["pose_forward_s"] * t["crops"] / f["crops"]
+            floor_s = r["floor_det_s"] + r["floor_pose_s"]
             crops = r["timings"]["crops"]
         else:
             crops = r.get("crops")
@@ -473,11 +472,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"time: decode-wait {t['decode_wait']:.1f} s, detect {t['detect']:.1f} s, "
                 f"pose {t['pose']:.1f} s, track {t['track']:.1f} s, post {t['post']:.1f} s"
             )
-    for backend, f in floors.items():
-        if "error" not in f:
+    for name, r in rows.items():
+        if name.startswith("ours") and "error" not in r:
             print(
-                f"floor {backend:<22} detector forward {f['det_forward_s']:.1f} s on "
-                f"{f['frames']} frames, pose forward {f['pose_forward_s']:.1f} s on {f['crops']} crops"
+                f"{name:<28} floor: detector forward {r['floor_det_s']:.1f} s on "
+                f"{r['timings']['detected_frames']} frames, pose forward {r['floor_pose_s']:.1f} s "
+                f"on {r['floor_crops']} crops"
             )
     print()
     print(
