@@ -85,7 +85,7 @@ class EngineConfig:
         max_people: at most this many people (highest detection scores) per frame.
         batch_frames: frames per detector call and per pose call (whose crops are batched);
             a window holds ``det_interval`` times as many frames (at most 64).
-        queue_size: frames decoded ahead of inference (bounds memory).
+        queue_size: frames decoded ahead of inference, at least a window (bounds memory).
         max_frames: analyse only the first N frames (previews, tests); None: all.
         allow_random_weights: allow models without trained weights (recorded in the output).
         models_dir: a folder of checkpoints searched before the cache.
@@ -305,6 +305,8 @@ class PoseEngine:
         tracker = BoxTracker(info.fps, cfg.tracker, high_score=cfg.det_score_thr)
         interval = cfg.det_interval or default_det_interval(info.fps)
         window_len = interval * window_chains(cfg.batch_frames, interval)
+        # Decode a whole window ahead while the models work on the current one.
+        source.queue_size = max(cfg.queue_size, window_len)
         per_frame: list[_FramePoses] = []
         # detection frame -> (track ids of all its boxes, indices of the boxes kept); ids are
         # read at the end because the tracker completes a new track's first id a frame late.
