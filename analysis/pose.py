@@ -108,6 +108,10 @@ def crop_people(
         empty = np.zeros((0, 2), dtype=np.float32)
         return CropBatch(images, empty, empty, counts)
     stacked = np.concatenate([_as_boxes(b) for b in boxes])
+    bad = ~np.isfinite(stacked).all(axis=1)
+    if bad.any():
+        frame_of = np.repeat(np.arange(len(boxes)), counts)
+        raise ValueError(f"boxes of frame {int(frame_of[bad][0])}: non-finite coordinates")
     centers, scales = bbox_center_scale(stacked, input_size, padding)
     k = 0
     for frame, n in zip(frames, counts, strict=True):

@@ -54,6 +54,9 @@ def test_crop_handles_empty_frames() -> None:
     assert batch.counts == [0, 1, 0] and batch.images.shape[0] == 1
     with pytest.raises(ValueError, match="2 frames but 3"):
         crop_people(frames[:2], boxes, (192, 256))
+    boxes[2] = np.array([[1, 2, np.nan, 40]], np.float32)
+    with pytest.raises(ValueError, match="frame 2: non-finite"):
+        crop_people(frames, boxes, (192, 256))
 
 
 def test_simcc_decode_known_peaks() -> None:
