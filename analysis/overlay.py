@@ -1,4 +1,4 @@
-"""The overlay video: the source's frames with each track's skeleton and id drawn on them.
+"""The overlay video: the source's frames with each track's box, id and skeleton drawn on them.
 
 The source is decoded a second time (frames are never kept in memory for the whole video),
 skeletons are drawn with :func:`analysis.drawing.draw_skeleton` from the smoothed keypoints, and
@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.drawing import draw_skeleton
+from analysis.drawing import draw_skeleton, track_color
 from analysis.video import open_source
 from posecoach.schema import COCO17
 
 _XY = [f"{n}_{a}" for n in COCO17 for a in ("x", "y")]
 _SCORES = [f"{n}_score" for n in COCO17]
+_BOX = ["bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2"]
 
 
 def _pick_codec() -> str:
@@ -34,6 +35,45 @@ def _pick_codec() -> str:
             continue
         return name
     raise RuntimeError("PyAV has no H.264 or MPEG-4 encoder")
+
+
+def _draw_rows(image: np.ndarray, rows: pd.DataFrame, min_score: float) -> None:
+    """Each row's box, ``#<track id>`` above it, and its skeleton, in the track's colour."""
+    import cv2
+
+    xy = rows[_XY].to_numpy(np.float64).reshape(-1, len(COCO17), 2)
+    sc = rows[_SCORES].to_numpy(np.float64)
+    boxes = rows[_BOX].to_numpy(np.float64)
+    thick = max(1, round(min(image.shape[:2]) / 360))
+    for i, tid in enumerate(rows["track_id"].to_numpy()):
+        color = track_color(int(tid))
+        if np.isfinite(boxes[i]).all():
+            x1, y1, x2, y2 = (int(round(v)) for v in boxes[i])
+            cv2.rectangle(image, (x1, y1), (x2, y2), color, thick, cv2.LINE_AA)
+            org = (x1, max(12, y1 - 4))
+            cv2.putText(
+                image,
+                f"#{tid}",
+                org,
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.5 * thick,
+                (0, 0, 0),
+                thick + 2,
+                cv2.LINE_AA,
+            )
+            cv2.putText(
+                image,
+                f"#{tid}",
+                org,
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.5 * thick,
+                color,
+                thick,
+                cv2.LINE_AA,
+            )
+        draw_skeleton(
+            image, xy[i], sc[i], track_id=int(tid), min_score=min_score, label="", copy=False
+        )
 
 
 def write_overlay(
@@ -78,12 +118,7 @@ def write_overlay(
                 image[: min(h, height), : min(w, width)] = frame.image[:height, :width]
                 rows = by_frame.get(frame.index)
                 if rows is not None:
-                    xy = rows[_XY].to_numpy(np.float64).reshape(-1, len(COCO17), 2)
-                    sc = rows[_SCORES].to_numpy(np.float64)
-                    for i, tid in enumerate(rows["track_id"].to_numpy()):
-                        draw_skeleton(
-                            image, xy[i], sc[i], track_id=int(tid), min_score=min_score, copy=False
-                        )
+                    _draw_rows(image, rows, min_score)
                 video_frame = av.VideoFrame.from_ndarray(image, format="bgr24")
                 for packet in stream.encode(video_frame):
                     container.mux(packet)
