@@ -1,16 +1,19 @@
 """``posecoach run``: the nightly flow, once, now, on Prefect's ephemeral API.
 
-Nothing to start by hand: without ``PREFECT_API_URL`` Prefect runs a temporary local server for
-the duration of the run (about 8 s of start-up). With ``PREFECT_API_URL`` set, the run is
-recorded on that server instead.
+Nothing to start by hand: without ``PREFECT_API_URL`` a temporary local Prefect server runs for
+the duration of the command (about 8 s of start-up; its database is Prefect's usual one, so the
+history stays). With ``PREFECT_API_URL`` set, the run is recorded on that server instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import inspect
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,8 @@ MODEL_OPTIONS = (
     "backend",
     "device",
     "det_interval",
+    "det_score_thr",
+    "max_people",
     "allow_random_weights",
     "models_dir",
 )
@@ -36,7 +41,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--pose", help="pose checkpoint file or MMDeploy ONNX folder")
     group.add_argument("--backend", help="pytorch | onnxruntime | auto (default auto)")
     group.add_argument("--device", help="cpu | cuda (default cpu; with cuda, one worker per GPU)")
-    group.add_argument("--det-interval", type=int, help="detect people every k-th frame")
+    group.add_argument(
+        "--det-interval", type=int, help="detect people every k-th frame (default: by frame rate)"
+    )
+    group.add_argument(
+        "--det-thr", dest="det_score_thr", type=float, help="detection score threshold (0.5)"
+    )
+    group.add_argument("--max-people", type=int, help="cap on people per frame (default 10)")
     group.add_argument(
         "--allow-random-weights",
         action="store_true",
@@ -107,20 +118,63 @@ def run(args: argparse.Namespace) -> int:
 
     from flows.nightly import nightly
 
-    result = nightly(
-        inboxes=[str(Path(p).resolve()) for p in inboxes],
-        store=_absolute(args.store),
-        reports=str(Path(args.reports).resolve()),
-        engine=engine_options(args),
-        rules_dir=str(Path(args.rules).resolve()) if args.rules else None,
-        workers=args.workers,
-        dispatch=args.dispatch,
-        batch_size=args.batch_size,
-    )
+    with prefect_api():
+        result = nightly(
+            inboxes=[str(Path(p).resolve()) for p in inboxes],
+            store=_absolute(args.store),
+            reports=str(Path(args.reports).resolve()),
+            engine=engine_options(args),
+            rules_dir=str(Path(args.rules).resolve()) if args.rules else None,
+            workers=args.workers,
+            dispatch=args.dispatch,
+            batch_size=args.batch_size,
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
     print(summary_text(result))
     return 0
+
+
+@contextlib.contextmanager
+def prefect_api() -> Iterator[None]:
+    """The configured Prefect API, or a temporary local server that worker processes share.
+
+    Prefect's own ephemeral mode would serve this process only: each worker process of the
+    pool, finding no ``PREFECT_API_URL``, would start a server of its own on the same database.
+    Starting it here and exporting its URL gives every process one server.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the default instance, which Prefect's client reuses
+    server.start()
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            try:
+                yield
+            finally:
+                _drain_to_api()
+    finally:
+        server.stop()
+
+
+def _drain_to_api() -> None:
+    # Logs and events still queued would be sent after the server stops and fail noisily.
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        for result in (APILogWorker.instance().drain(), EventsWorker.drain_all()):
+            if inspect.isawaitable(result):
+                await result
+
+    with contextlib.suppress(RuntimeError):
+        run_coro_as_sync(drain())
 
 
 def _absolute(path_or_url: str) -> str:

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flows.cli_run import _absolute, add_model_arguments, engine_options
+from flows.cli_run import _absolute, add_model_arguments, engine_options, prefect_api
 
 DEFAULT_CRON = "0 2 * * *"  # 02:00 every night
 
@@ -78,10 +78,11 @@ def run(args: argparse.Namespace) -> int:
         "workers": args.workers,
     }
     print(f"serving {args.name}: cron {args.cron!r} ({timezone}); Ctrl-C stops")
-    nightly.serve(
-        name=args.name,
-        schedule=Cron(args.cron, timezone=timezone),
-        parameters=parameters,
-        limit=1,  # one night at a time; the claims make overlaps safe, this makes them rare
-    )
+    with prefect_api():
+        nightly.serve(
+            name=args.name,
+            schedule=Cron(args.cron, timezone=timezone),
+            parameters=parameters,
+            limit=1,  # one night at a time; the claims make overlaps safe, this makes them rare
+        )
     return 0

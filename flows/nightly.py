@@ -34,14 +34,30 @@ from prefect.task_runners import ProcessPoolTaskRunner
 from flows.claims import DEFAULT_STALE_AFTER_S
 from flows.inbox import InboxItem, discover
 from flows.plan import Plan, latest_rows, make_plan, refused_row, retryable_row
-from flows.workers import current_row, init_worker, outcome, preset_of, process_video, score
+from flows.workers import (
+    ModelLoadError,
+    current_row,
+    init_worker,
+    outcome,
+    preset_of,
+    process_video,
+    score,
+)
 from posecoach.store import Store
 
 VIDEO_DEPLOYMENT = "posecoach-video/posecoach-video"
 
-# Errors that retrying cannot mend: the input is bad or has gone. Everything else (I/O on a
-# network store, out of memory, a CUDA hiccup) gets the task's retries.
-_PERMANENT = (PermissionError, FileNotFoundError, IsADirectoryError, ValueError, TypeError)
+# Errors that retrying within the night cannot mend: the input is bad or has gone, or the
+# models cannot be loaded (missing checkpoint). Everything else (I/O on a network store, out of
+# memory, a CUDA hiccup) gets the task's retries.
+_PERMANENT = (
+    PermissionError,
+    FileNotFoundError,
+    IsADirectoryError,
+    ValueError,
+    TypeError,
+    ModelLoadError,
+)
 
 
 def _is_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -193,8 +209,10 @@ def nightly(
     )
     if dispatch == "deployment":
         outcomes += _analyze_by_deployment(plan.analyze, common, batch_size)
+    elif dispatch != "pool":
+        raise ValueError(f"nightly: dispatch is {dispatch!r}; expected 'pool' or 'deployment'")
     elif workers <= 0:
-        outcomes += [analyze_video(item.to_dict(), **common) for item in plan.analyze]
+        outcomes += _analyze_here(plan.analyze, common)
     else:
         outcomes += _analyze_in_pool(plan.analyze, common, workers)
     outcomes += [rescore_video(item, store_url, rules_dir) for item in plan.rescore]
@@ -228,17 +246,32 @@ def video_batch(
     The unit of scale-out: the nightly flow creates one run of this flow per batch on a work
     pool, and any worker machine takes it.
     """
-    engine_options = dict(engine_options or {})
-    return [
-        analyze_video(item, store_url, engine_options, rules_dir, run_id, stale_after_s)
-        for item in items
-    ]
+    common = dict(
+        store_url=store_url,
+        engine_options=dict(engine_options or {}),
+        rules_dir=rules_dir,
+        run_id=run_id,
+        stale_after_s=stale_after_s,
+    )
+    return _analyze_here([InboxItem.from_dict(it) for it in items], common)
 
 
 _UNTOUCHED = ("skipped", "duplicate", "claimed-elsewhere")
 
 
 # -- helpers of the flow ---------------------------------------------------------------------------
+def _analyze_here(items: list[InboxItem], common: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run the items in this process, one after the other; a failure does not stop the rest."""
+    outcomes: list[dict[str, Any]] = []
+    for item in items:
+        state = analyze_video(item.to_dict(), **common, return_state=True)
+        if state.is_completed():
+            outcomes.append(state.result())
+        else:
+            outcomes += _record_retryable([item], common, state.message or state.name)
+    return outcomes
+
+
 def _analyze_in_pool(
     items: list[InboxItem], common: dict[str, Any], n_workers: int
 ) -> list[dict[str, Any]]:

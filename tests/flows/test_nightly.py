@@ -140,6 +140,34 @@ def test_nightly_is_incremental_and_rescoring_runs_no_model(
     assert set(_run(inbox, store, reports, rules_copy)["counts"]) == {"skipped"}
 
 
+@pytest.mark.slow  # shares the harness; ~3 s of flow runs
+def test_models_that_cannot_load_fail_the_night_softly_and_are_retried(
+    prefect_harness, fake_engine, monkeypatch, rules_copy: Path, tmp_path: Path
+) -> None:
+    from flows.workers import ModelLoadError
+
+    inbox, store, reports = tmp_path / "inbox", tmp_path / "store", tmp_path / "reports"
+    _generated(inbox, "ana/squat/a.mp4", [Person((100, 40))], n_frames=5)
+    _generated(inbox, "ana/squat/b.mp4", [Person((60, 40))], n_frames=5)
+
+    def no_models(options):
+        raise ModelLoadError("the models could not be loaded: checkpoint x.pth not found")
+
+    monkeypatch.setattr("flows.workers.get_engine", no_models)
+    night = _run(inbox, store, reports, rules_copy)
+    rows = _videos(store)
+    assert sorted(rows) == ["ana/squat/a.mp4", "ana/squat/b.mp4"]
+    for row in rows.values():
+        assert row["status"] == "failed"
+        assert row["error"].startswith("retryable: ") and "x.pth not found" in row["error"]
+    assert night["counts"] == {"error": 2}
+
+    monkeypatch.setattr("flows.workers.get_engine", fake_engine.get_engine)
+    again = _run(inbox, store, reports, rules_copy)
+    assert again["counts"] == {"analyzed-ok": 2}
+    assert sorted(r["status"] for r in _videos(store).values()) == ["ok", "ok"]
+
+
 def test_empty_inbox_says_how_to_fill_it(tmp_path: Path, capsys) -> None:
     from flows import cli_run
     from posecoach.cli import main
