@@ -8,7 +8,7 @@ REPORTS ?= reports_out
 RUN_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-fast lint format bench clean
+.PHONY: setup setup-test run test test-fast lint format bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -17,7 +17,12 @@ setup:
 run: setup
 	$(VENV)/bin/posecoach run --inbox $(INBOX) --store $(STORE) --reports $(REPORTS) $(RUN_ARGS)
 
-lint: setup
+# The tests also want Debian's chromium (report pages in a real browser) and ffmpeg (rotated
+# phone videos); setup installs them where apt is available, else those tests skip.
+setup-test:
+	@POSECOACH_TEST_TOOLS=1 bash scripts/setup.sh
+
+lint: setup-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 

@@ -8,7 +8,7 @@
 #                          mmcv's CUDA ops (FORCE_CUDA=1). Default: CPU.
 #   PYTHON=python3.11      interpreter for the venv.
 #   MAX_JOBS=2             parallel compile jobs for mmcv.
-#   POSECOACH_BROWSER=1    also install Debian chromium for the browser tests (needs root/apt).
+#   POSECOACH_TEST_TOOLS=1 also install Debian chromium and ffmpeg for the tests (apt, root or sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,11 +88,17 @@ if "$PY" -m pip show -q opencv-python >/dev/null 2>&1 || ! "$PY" -c "import cv2"
   "${PIP[@]}" -q --no-deps "opencv-python-headless>=4.10"
 fi
 
-if [ "${POSECOACH_BROWSER:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then
-  log "installing Debian chromium for the browser tests"
-  if command -v apt-get >/dev/null 2>&1; then
+# Test tools from Debian: chromium drives the report pages in the browser tests, ffmpeg makes
+# rotation-tagged phone videos for the decoding tests. CI asks for them; elsewhere those tests skip.
+if [ "${POSECOACH_TEST_TOOLS:-0}" = "1" ]; then
+  missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+  if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing ${missing[*]} from Debian for the tests"
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null || log "chromium install failed; browser tests will skip"
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null; } \
+      || log "could not install ${missing[*]}; the tests that need them will skip"
   fi
 fi
 

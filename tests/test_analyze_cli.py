@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pose_fakes import Person, RectDetector, RectPose, write_video
 
 import analysis.engine
 from posecoach.cli import main
 from posecoach.store import Store
+from tests.pose_fakes import Person, RectDetector, RectPose, write_video
 
 av = pytest.importorskip("av")
 pytest.importorskip("trackers")

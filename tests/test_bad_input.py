@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
-from pose_fakes import Person, RectDetector, RectPose, write_video
 
 from analysis.engine import EngineConfig, PoseEngine
 from analysis.ingest import VideoMeta, analyze_into_store, write_video_row
 from posecoach.store import Store
+from tests.pose_fakes import Person, RectDetector, RectPose, write_video
 
 pytest.importorskip("av")
 pytest.importorskip("trackers")

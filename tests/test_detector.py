@@ -8,9 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_path
 
 from analysis.detector import letterbox, mlvl_points, nms
+from tests.conftest import shared_path
 
 DET_CKPT = ("models", "rtmdet-nano-person-mmdet", "rtmdet_nano_320_person.pth")
 

@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-from pose_fakes import Person, RectDetector, RectPose, keypoints_for_rect, write_images, write_video
 
 from analysis.engine import (
     EngineConfig,
@@ -19,6 +18,14 @@ from analysis.engine import (
     select_boxes,
 )
 from posecoach.schema import COCO17, KEYPOINTS
+from tests.pose_fakes import (
+    Person,
+    RectDetector,
+    RectPose,
+    keypoints_for_rect,
+    write_images,
+    write_video,
+)
 
 pytest.importorskip("av")
 pytest.importorskip("trackers")
@@ -171,7 +178,7 @@ def test_config_validation():
 def test_vtest_identities_with_the_real_detector(capsys):
     """The trained RTMDet-nano (MMDeploy ONNX) on the start of vtest.avi, pose with random
     weights (explicitly allowed): distinct track ids against people per frame, printed."""
-    from conftest import shared_path
+    from tests.conftest import shared_path
 
     video = shared_path("data", "videos", "vtest.avi")
     detector = shared_path("models", "rtmdet-nano-person")

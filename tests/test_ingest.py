@@ -8,7 +8,6 @@ import uuid
 
 import numpy as np
 import pytest
-from pose_fakes import Person, RectDetector, RectPose, write_video
 
 from analysis.engine import EngineConfig, PoseEngine
 from analysis.ingest import (
@@ -19,6 +18,7 @@ from analysis.ingest import (
     write_video_row,
 )
 from posecoach.store import Store, file_sha256, video_id_for
+from tests.pose_fakes import Person, RectDetector, RectPose, write_video
 
 pytest.importorskip("av")
 pytest.importorskip("trackers")

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_path
-from test_detector import DET_CKPT, coco_images, video_frames
-from test_pose import coco_images_and_boxes
+
+from tests.conftest import shared_path
+from tests.test_detector import DET_CKPT, coco_images, video_frames
+from tests.test_pose import coco_images_and_boxes
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")

@@ -13,11 +13,11 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
-from test_detector import iou
 
 from analysis.compat import ensure_openmmlab_compat
 from analysis.models import detector_config, load_detector, pose_config
+from tests.conftest import shared_path
+from tests.test_detector import iou
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_path
 
 from analysis.pose import (
     bbox_center_scale,
@@ -18,6 +17,7 @@ from analysis.pose import (
     to_frame,
     warp_matrix,
 )
+from tests.conftest import shared_path
 
 # --- pure functions with known answers -------------------------------------------------------
 

@@ -549,7 +549,7 @@ def test_pages_of_real_imported_motion(tmp_path, shared):
     """Real keypoints from ../shared (squats, a plank hold), imported and scored with the
     library: each page's numbers are those of the stored reps and findings, and imported
     keypoints (no video at hand) get skeletons on blank frames of the recorded size."""
-    from conftest import shared_path
+    from tests.conftest import shared_path
 
     importer = pytest.importorskip("analysis.importer")
     store = Store(tmp_path / "store")

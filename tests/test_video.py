@@ -12,9 +12,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_path
 
 from analysis.video import VideoError, image_files, open_source
+from tests.conftest import shared_path
 
 av = pytest.importorskip("av")
 

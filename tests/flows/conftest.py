@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pose_fakes import RectDetector, RectPose
+
+from tests.pose_fakes import RectDetector, RectPose
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 

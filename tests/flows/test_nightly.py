@@ -15,7 +15,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from flow_helpers import (
+
+from flows.claims import held_claims
+from flows.nightly import nightly
+from flows.workers import CRASH_ENV
+from posecoach.store import Store
+from tests.flows.flow_helpers import (
     copy_into,
     corrupt_copy,
     model_args,
@@ -24,12 +29,7 @@ from flow_helpers import (
     shared_file,
     store_files,
 )
-from pose_fakes import Person, write_video
-
-from flows.claims import held_claims
-from flows.nightly import nightly
-from flows.workers import CRASH_ENV
-from posecoach.store import Store
+from tests.pose_fakes import Person, write_video
 
 REPO = Path(__file__).resolve().parents[2]
 
