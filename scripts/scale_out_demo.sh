@@ -30,12 +30,22 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 PIDS=()
 cleanup() {
   if [ "${KEEP:-0}" = 1 ]; then
-    log "KEEP=1: UI at http://127.0.0.1:$PREFECT_PORT ; stop with: kill ${PIDS[*]}; $PGBIN/pg_ctl -D $DEMO_DIR/pgdata stop"
+    log "KEEP=1: UI at http://127.0.0.1:$PREFECT_PORT ; stop with: kill -- ${PIDS[*]/#/-}; $PGBIN/pg_ctl -D $DEMO_DIR/pgdata stop"
     return
   fi
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  as_pg "$PGBIN/pg_ctl" -D "$DEMO_DIR/pgdata" -m fast stop >/dev/null 2>&1 || true
+  set +e
+  # Each background process leads its own process group (setsid): stop the group, children too.
+  for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
+  for _ in $(seq 20); do
+    alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.5
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null; done
+  if [ -f "$DEMO_DIR/pgdata/postmaster.pid" ]; then
+    (cd "$DEMO_DIR" && as_pg "$PGBIN/pg_ctl" -D "$DEMO_DIR/pgdata" -m fast -w stop >>"$DEMO_DIR/postgres.log" 2>&1)
+  fi
 }
 trap cleanup EXIT
 
@@ -51,7 +61,7 @@ log "2. Prefect server on PostgreSQL, http://127.0.0.1:$PREFECT_PORT"
 export PREFECT_HOME=$DEMO_DIR/prefect-home
 export PREFECT_API_DATABASE_CONNECTION_URL="postgresql+asyncpg://prefect@127.0.0.1:$PGPORT/prefect"
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
-prefect server start --host 127.0.0.1 --port "$PREFECT_PORT" >"$DEMO_DIR/server.log" 2>&1 &
+setsid prefect server start --host 127.0.0.1 --port "$PREFECT_PORT" >"$DEMO_DIR/server.log" 2>&1 &
 PIDS+=($!)
 export PREFECT_API_URL=http://127.0.0.1:$PREFECT_PORT/api
 for _ in $(seq 120); do
@@ -68,7 +78,7 @@ grep -E "Deployment '.*' successfully" "$DEMO_DIR/deploy.log" || true
 
 log "4. two workers on the 'videos' queue, one flow run at a time each"
 for name in worker-a worker-b; do
-  POSECOACH_WORKER_NAME=$name OMP_NUM_THREADS=1 prefect worker start --pool posecoach \
+  POSECOACH_WORKER_NAME=$name OMP_NUM_THREADS=1 setsid prefect worker start --pool posecoach \
     --work-queue videos --limit 1 --name "$name" >"$DEMO_DIR/$name.log" 2>&1 &
   PIDS+=($!)
 done
