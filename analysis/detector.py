@@ -484,7 +484,7 @@ def load_mmdeploy_detector(
 ) -> Detector:
     """A :class:`Detector` for an MMDeploy ONNX directory (deploy.json, pipeline.json, onnx)."""
     from analysis import onnx_export
-    from analysis.models import file_sha256
+    from posecoach.store import file_sha256
 
     deploy = json.loads((directory / "deploy.json").read_text())
     pipeline = json.loads((directory / "pipeline.json").read_text())

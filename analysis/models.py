@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from posecoach.store import file_sha256
+
 if TYPE_CHECKING:
     from mmengine.config import Config
 
@@ -318,14 +320,6 @@ def cache_dir() -> Path:
 
 def models_cache_dir() -> Path:
     return cache_dir() / "models"
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _check_hash(path: Path, ckpt: CheckpointSpec) -> str:

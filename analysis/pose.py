@@ -407,7 +407,7 @@ def load_mmdeploy_pose(
     """A :class:`PoseEstimator` for an MMDeploy RTMPose ONNX directory."""
     from analysis import onnx_export
     from analysis.detector import _pipeline_transforms
-    from analysis.models import file_sha256
+    from posecoach.store import file_sha256
 
     deploy = json.loads((directory / "deploy.json").read_text())
     pipeline = json.loads((directory / "pipeline.json").read_text())
