@@ -22,7 +22,7 @@ import pandas as pd
 
 from analysis.engine import PoseEngine, PoseResult, ProgressFn
 from analysis.video import VideoError, image_files
-from posecoach import PIPELINE_VERSION
+from posecoach import PIPELINE_VERSION, model_label
 from posecoach.schema import SCHEMA_VERSION
 from posecoach.store import Store, file_sha256, video_id_for
 
@@ -83,7 +83,7 @@ def _base_row(path: str, meta: VideoMeta, engine: PoseEngine) -> dict[str, Any]:
         "exercise": meta.exercise,
         "view": meta.view,
         "recorded_at": meta.recorded_at,
-        "preset": engine.config.preset,
+        "preset": model_label(engine.config.preset, engine.config.detector, engine.config.pose),
         "backend": str(pose.get("backend") or engine.config.backend),
         "detector": det.get("name"),
         "detector_sha256": det.get("sha256"),

@@ -25,6 +25,7 @@ from typing import Any
 from flows.claims import DEFAULT_STALE_AFTER_S, claimed
 from flows.inbox import InboxItem, verify_inside
 from flows.plan import is_done
+from posecoach import model_label
 from posecoach.store import Store
 
 log = logging.getLogger("posecoach.flows")
@@ -260,4 +261,8 @@ def current_row(store: Store, video_id: str) -> dict[str, Any] | None:
 
 def preset_of(engine_options: dict[str, Any]) -> str:
     """The preset name a videos row records for these engine options."""
-    return str(engine_options.get("preset") or "fast")
+    return model_label(
+        str(engine_options.get("preset") or "fast"),
+        engine_options.get("detector"),
+        engine_options.get("pose"),
+    )

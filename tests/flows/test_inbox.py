@@ -295,3 +295,17 @@ def test_claim_ids_cannot_escape_the_store(tmp_path: Path) -> None:
 
     with pytest.raises(StoreError):
         try_claim(Store(tmp_path / "store"), "../../etc/passwd")
+
+
+def test_overriding_a_model_is_not_the_same_preset(tmp_path: Path) -> None:
+    from flows.workers import preset_of
+
+    (v0, *_rest) = _items(tmp_path, 1)
+    assert preset_of({"preset": "fast"}) == "fast"
+    label = preset_of({"preset": "fast", "detector": "/models/rtmdet-nano-person/"})
+    assert label == "fast+detector=rtmdet-nano-person"
+    assert preset_of({"detector": "d.pth", "pose": "p.pth"}) == "fast+detector=d.pth+pose=p.pth"
+    # a video analysed with the plain preset is analysed again with another detector
+    assert is_done(_row(v0), "fast")
+    assert not is_done(_row(v0), label)
+    assert is_done(_row(v0, preset=label), label)
