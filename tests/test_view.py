@@ -12,10 +12,15 @@ from tests.conftest import shared_path
 
 @pytest.mark.parametrize("exercise", ["squat", "push_up", "plank", "jumping_jacks", "lunge"])
 @pytest.mark.parametrize("view", ["side", "front", "oblique"])
-def test_generated_views(exercise, view):
+def test_generated_views(exercise, view, request):
     if view == "oblique" and exercise in ("push_up", "plank"):
-        pytest.skip(
-            "known limit: a horizontal body seen at 45 degrees reads as front (see view.py)"
+        # strict: the day this starts passing, the limit is gone and the mark must go too
+        request.applymarker(
+            pytest.mark.xfail(
+                reason="known limit: a horizontal body seen at 45 degrees reads as front "
+                "(see view.py)",
+                strict=True,
+            )
         )
     clip = generate_clip(exercise, view=view, reps=2, holds=1, noise_px=2.0, seed=3)
     assert estimate_view(clip.keypoints) == view
