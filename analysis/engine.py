@@ -530,23 +530,25 @@ def _jsonable(value: Any) -> Any:
 
 
 def _load_models(config: EngineConfig) -> tuple[Detector, PoseEstimator]:
-    """Build the detector and pose model from the config via ``analysis.models``."""
+    """Build the detector and pose model from the config via ``analysis.models``.
+
+    Both checkpoints are resolved before either model is built, so that offline one error names
+    every missing file.
+    """
     from analysis import models
 
-    common: dict[str, Any] = {
-        "preset": config.preset,
-        "backend": config.backend,
-        "device": config.device,
-        "models_dir": config.models_dir,
-        "allow_random_weights": config.allow_random_weights,
-    }
-    detector = models.load_detector(
+    return models.load_models(
+        config.preset,
         config.detector,
-        # Boxes down to the tracker's low score: ByteTrack uses them to continue tracks.
-        score_thr=min(config.det_score_thr, config.tracker.low_score),
-        max_people=None,
-        batch_size=config.batch_frames,
-        **common,
+        config.pose,
+        models_dir=config.models_dir,
+        allow_random_weights=config.allow_random_weights,
+        backend=config.backend,
+        device=config.device,
+        detector_kwargs={
+            # Boxes down to the tracker's low score: ByteTrack uses them to continue tracks.
+            "score_thr": min(config.det_score_thr, config.tracker.low_score),
+            "max_people": None,
+            "batch_size": config.batch_frames,
+        },
     )
-    pose = models.load_pose(config.pose, **common)
-    return detector, pose

@@ -63,6 +63,8 @@ class MissingCheckpointError(ModelError, FileNotFoundError):
             lines.append(f"  - {filename}\n      from {url}\n      ({reason})")
         lines.append("put the file(s) in one of:")
         lines.extend(f"  - {d}" for d in searched)
+        if len(searched) < 2:
+            lines.append("  - a folder of your choice, named by --models-dir or $POSECOACH_MODELS")
         lines.append(
             "or pass a checkpoint path with --detector / --pose "
             "(--allow-random-weights runs untrained models, for testing only)"
