@@ -59,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--recorded-at", help="recording time, ISO 8601 (default: from the file's date)"
     )
     parser.add_argument("--images-fps", type=float, help="frame rate of image-folder sequences")
+    parser.add_argument(
+        "--rules", help="folder of rule files (default: the shipped library in rules/library)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -75,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from analysis.engine import PoseEngine
     from analysis.ingest import VideoMeta, analyze_into_store, write_video_row
     from posecoach.store import Store
+    from rules.scoring import score_video
 
     recorded_at = None
     if args.recorded_at:
@@ -129,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
         row = analyze_into_store(engine, path, store, meta, progress=progress)
         bar.close()
         seconds = time.perf_counter() - start
+        if row["status"] == "ok":
+            # Scored before the videos row (the "done" marker) is written, as the nightly flow does.
+            score_video(store, row["video_id"], args.rules, video=row)
         write_video_row(store, row)
         frames = row.get("frames") or 0
         fps = frames / seconds if seconds > 0 else 0.0

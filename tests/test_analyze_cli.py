@@ -51,6 +51,11 @@ def test_analyze_good_and_bad_inputs(tmp_path, fake_models, capsys):
         videos.loc["walk.mp4", "status"] == "ok" and videos.loc["broken.mp4", "status"] == "failed"
     )
     assert (videos.athlete == "ana").all()
+    # scored with the squat rule file before the videos row was written
+    walk_id = videos.loc["walk.mp4", "video_id"]
+    meta = Store(store_dir).metadata("findings", walk_id)
+    assert meta["rule_id"] == "squat"
+    assert Store(store_dir).files("findings", videos.loc["broken.mp4", "video_id"]) == []
 
     overlay = tmp_path / "overlays" / "walk.overlay.mp4"
     assert overlay.exists()
