@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from posecoach import PIPELINE_VERSION
-from posecoach.schema import COCO17
+from posecoach.schema import COCO17, wide_keypoints
 from posecoach.store import Store, file_sha256, video_id_for
 
 KEYPOINT_FIELDS = [f"{n}_{c}" for n in COCO17 for c in ("x", "y", "score")]
@@ -137,13 +137,7 @@ def to_keypoints(table: pd.DataFrame, fps: float | None) -> pd.DataFrame:
         cols["bbox_x1"], cols["bbox_y1"] = lo[:, 0], lo[:, 1]
         cols["bbox_x2"], cols["bbox_y2"] = hi[:, 0], hi[:, 1]
         cols["bbox_score"] = mean_score
-        for k, name in enumerate(COCO17):
-            cols[f"{name}_x"] = smoothed[:, k, 0]
-            cols[f"{name}_y"] = smoothed[:, k, 1]
-            cols[f"{name}_score"] = scores[:, k]
-        for k, name in enumerate(COCO17):
-            cols[f"{name}_x_raw"] = xy[:, k, 0]
-            cols[f"{name}_y_raw"] = xy[:, k, 1]
+        cols.update(wide_keypoints(smoothed, scores, xy))
         parts.append(pd.DataFrame(cols))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 

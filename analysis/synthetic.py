@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from posecoach.schema import COCO17
+from posecoach.schema import COCO17, wide_keypoints
 
 # Segment lengths in body heights.
 ANKLE_Y, SHIN, THIGH, TRUNK = 0.04, 0.245, 0.245, 0.29
@@ -669,13 +669,7 @@ def generate_clip(
     cols["bbox_x1"], cols["bbox_y1"] = lo[:, 0] - pad, lo[:, 1] - pad
     cols["bbox_x2"], cols["bbox_y2"] = hi[:, 0] + pad, hi[:, 1] + pad
     cols["bbox_score"] = np.full(len(times), 0.9)
-    for k, name in enumerate(COCO17):
-        cols[f"{name}_x"] = smoothed[:, k, 0]
-        cols[f"{name}_y"] = smoothed[:, k, 1]
-        cols[f"{name}_score"] = scores[:, k]
-    for k, name in enumerate(COCO17):
-        cols[f"{name}_x_raw"] = raw[:, k, 0]
-        cols[f"{name}_y_raw"] = raw[:, k, 1]
+    cols.update(wide_keypoints(smoothed, scores, raw))
     keypoints = pd.DataFrame(cols)
 
     rows = []

@@ -9,6 +9,7 @@ written into every file's key-value metadata.
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 SCHEMA_VERSION = "1"
@@ -62,6 +63,25 @@ SEVERITIES = ("ok", "info", "caution", "risk", "not_assessable")
 def keypoint_columns(suffix: str = "") -> list[str]:
     """Wide keypoint column names, e.g. ``nose_x``, ``nose_y``, ``nose_score``."""
     return [f"{n}_{c}{suffix}" for n in COCO17 for c in ("x", "y", "score")]
+
+
+def wide_keypoints(xy: np.ndarray, scores: np.ndarray, raw_xy: np.ndarray) -> dict[str, np.ndarray]:
+    """The keypoints table's wide columns from arrays, as float32.
+
+    Args:
+        xy: (N, 17, 2) smoothed pixel coordinates (NaN where dropped).
+        scores: (N, 17) model scores.
+        raw_xy: (N, 17, 2) coordinates before left/right repair and smoothing.
+    """
+    cols: dict[str, np.ndarray] = {}
+    for k, name in enumerate(COCO17):
+        cols[f"{name}_x"] = xy[:, k, 0].astype(np.float32)
+        cols[f"{name}_y"] = xy[:, k, 1].astype(np.float32)
+        cols[f"{name}_score"] = scores[:, k].astype(np.float32)
+    for k, name in enumerate(COCO17):
+        cols[f"{name}_x_raw"] = raw_xy[:, k, 0].astype(np.float32)
+        cols[f"{name}_y_raw"] = raw_xy[:, k, 1].astype(np.float32)
+    return cols
 
 
 VIDEOS = pa.schema(
