@@ -7,18 +7,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.conftest import shared_path
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("POSECOACH_SHARED", REPO.parent / "shared"))
-
-
-def shared_file(*parts: str) -> Path:
-    """A file under ../shared, or skip the test with the reason when it is absent."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is absent (../shared holds the test videos and models)")
-    return path
 
 
 def copy_into(inbox: Path, rel: str, source: Path) -> Path:
@@ -39,7 +30,7 @@ def corrupt_copy(inbox: Path, rel: str, source: Path, keep_bytes: int = 3000) ->
 
 def real_engine_options(models_dir: Path) -> dict[str, Any]:
     """The trained RTMDet-nano person detector from ../shared and RTMPose-t on random weights."""
-    detector = shared_file("models", "rtmdet-nano-person-mmdet", "rtmdet_nano_320_person.pth")
+    detector = shared_path("models", "rtmdet-nano-person-mmdet", "rtmdet_nano_320_person.pth")
     return {
         "preset": "fast",
         "detector": str(detector),

@@ -26,7 +26,7 @@ from tests.flows.flow_helpers import (
     model_args,
     real_engine_options,
     run_cli,
-    shared_file,
+    shared_path,
     store_files,
 )
 from tests.pose_fakes import Person, write_video
@@ -184,9 +184,9 @@ def test_empty_inbox_says_how_to_fill_it(tmp_path: Path, capsys) -> None:
 @pytest.mark.slow
 def test_real_models_in_the_process_pool(prefect_harness, rules_copy: Path, tmp_path: Path) -> None:
     inbox, store = tmp_path / "inbox", tmp_path / "store"
-    street = shared_file("data", "videos", "street_5frames.mp4")
+    street = shared_path("data", "videos", "street_5frames.mp4")
     copy_into(inbox, "ana/squat/street.mp4", street)
-    copy_into(inbox, "bob/lunge/two.mp4", shared_file("data", "videos", "two_people_1080p.mp4"))
+    copy_into(inbox, "bob/lunge/two.mp4", shared_path("data", "videos", "two_people_1080p.mp4"))
     corrupt_copy(inbox, "bob/lunge/cut.mp4", street)
     options = real_engine_options(tmp_path / "no-models")
 
@@ -211,7 +211,7 @@ def test_killed_mid_video_is_processed_once_on_rerun(
     prefect_harness, rules_copy: Path, tmp_path: Path
 ) -> None:
     inbox, store, reports = tmp_path / "inbox", tmp_path / "store", tmp_path / "reports"
-    copy_into(inbox, "ana/squat/street.mp4", shared_file("data", "videos", "street_5frames.mp4"))
+    copy_into(inbox, "ana/squat/street.mp4", shared_path("data", "videos", "street_5frames.mp4"))
     options = real_engine_options(tmp_path / "no-models")
     args = ["run", "--inbox", str(inbox), "--store", str(store), "--reports", str(reports),
             "--rules", str(rules_copy), "--workers", "1", *model_args(options)]  # fmt: skip
@@ -242,8 +242,8 @@ def test_two_concurrent_runs_never_process_a_video_twice(rules_copy: Path, tmp_p
     import sys
 
     inbox, store, reports = tmp_path / "inbox", tmp_path / "store", tmp_path / "reports"
-    copy_into(inbox, "ana/squat/street.mp4", shared_file("data", "videos", "street_5frames.mp4"))
-    copy_into(inbox, "bob/lunge/two.mp4", shared_file("data", "videos", "two_people_1080p.mp4"))
+    copy_into(inbox, "ana/squat/street.mp4", shared_path("data", "videos", "street_5frames.mp4"))
+    copy_into(inbox, "bob/lunge/two.mp4", shared_path("data", "videos", "two_people_1080p.mp4"))
     options = real_engine_options(tmp_path / "no-models")
     procs = []
     for k in (1, 2):
