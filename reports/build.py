@@ -518,8 +518,8 @@ def render_night(
     videos = _videos(store)
     videos = videos[videos["date"] == date]
     ids = list(videos["video_id"])
-    reps = store.read("reps", ids) if ids else store.read("reps", [])
-    findings = store.read("findings", ids) if ids else store.read("findings", [])
+    reps = store.read("reps", ids)
+    findings = store.read("findings", ids)
     page = night_page_path(ctx.out_dir, date)
     rows = _video_rows(ctx, videos, reps, findings, page)
     totals = summaries.severity_counts(findings)
