@@ -104,8 +104,17 @@ def providers_for(device: str) -> list[Any]:
     raise ProviderUnavailableError(f"device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
 
 
-def make_session(path: Path, device: str = "cpu", threads: int = DEFAULT_ORT_THREADS) -> Any:
-    """An onnxruntime InferenceSession on ``device`` with ``threads`` intra-op threads."""
+def make_session(
+    path: Path,
+    device: str = "cpu",
+    threads: int = DEFAULT_ORT_THREADS,
+    allow_spinning: bool = False,
+) -> Any:
+    """An onnxruntime InferenceSession on ``device`` with ``threads`` intra-op threads.
+
+    ``allow_spinning``: let idle intra-op threads busy-wait for the next run (off by default:
+    several sessions share the cores; see the comment below).
+    """
     import onnxruntime as ort
 
     providers = providers_for(device)
@@ -115,6 +124,11 @@ def make_session(path: Path, device: str = "cpu", threads: int = DEFAULT_ORT_THR
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    if not allow_spinning:
+        # The detector's and the pose model's sessions run in turn; an idle pool thread spinning
+        # for work takes a core from the other session (measured on 2 cores: the engine's
+        # detect and pose stages ran up to 2x their forward floor with spinning on).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types

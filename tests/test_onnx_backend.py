@@ -86,6 +86,18 @@ def test_export_is_cached_by_checkpoint_hash(detectors, cache) -> None:
 
 
 @pytest.mark.slow
+def test_sessions_do_not_spin_by_default(detectors) -> None:
+    from analysis.onnx_export import make_session
+
+    key = "session.intra_op.allow_spinning"
+    _, ort_det = detectors
+    assert ort_det.backend.session.get_session_options().get_session_config_entry(key) == "0"
+    spinning = make_session(Path(ort_det.info["onnx"]), allow_spinning=True)
+    with pytest.raises(Exception, match="does not have configuration"):
+        spinning.get_session_options().get_session_config_entry(key)  # onnxruntime's default
+
+
+@pytest.mark.slow
 def test_pose_onnx_agrees_with_pytorch(poses) -> None:
     torch_pose, ort_pose = poses
     assert ort_pose.info["backend"] == "onnxruntime"
