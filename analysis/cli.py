@@ -134,8 +134,12 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
         seconds = time.perf_counter() - start
         if row["status"] == "ok":
-            # Scored before the videos row (the "done" marker) is written, as the nightly flow does.
-            score_video(store, row["video_id"], args.rules, video=row)
+            # Scored before the videos row (the "done" marker) is written, as the nightly flow
+            # does; a rules problem is reported and leaves the keypoints for `posecoach score`.
+            try:
+                score_video(store, row["video_id"], args.rules, video=row)
+            except Exception as exc:
+                print(f"{path}: not scored: {exc}", file=sys.stderr)
         write_video_row(store, row)
         frames = row.get("frames") or 0
         fps = frames / seconds if seconds > 0 else 0.0

@@ -103,3 +103,20 @@ def test_random_weights_warning(tmp_path, monkeypatch, capsys):
     videos = Store(tmp_path / "s").read("videos")
     assert bool(videos.random_weights[0]) is True
     assert np.isfinite(videos.fps[0])
+
+
+def test_bad_rules_folder_reports_and_keeps_the_keypoints(tmp_path, fake_models, capsys):
+    good = write_video(tmp_path / "a.mp4", [Person(start=(20, 40))], 5)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "squat.yaml").write_text("id: squat\nchecks: [\n")  # malformed YAML
+    code = main(
+        ["analyze", str(good), "--store", str(tmp_path / "s"), "--exercise", "squat",
+         "--rules", str(rules), "--quiet"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "not scored" in err and "squat.yaml" in err
+    store = Store(tmp_path / "s")
+    assert store.read("videos")["status"].tolist() == ["ok"]
+    assert len(store.read("keypoints")) == 5
