@@ -125,9 +125,11 @@ def make_session(
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
     if not allow_spinning:
-        # The detector's and the pose model's sessions run in turn; an idle pool thread spinning
-        # for work takes a core from the other session (measured on 2 cores: the engine's
-        # detect and pose stages ran up to 2x their forward floor with spinning on).
+        # The detector's and the pose model's sessions run in turn, next to the decoder thread
+        # and the cropping; an idle pool thread spinning for work would take a core from them.
+        # Measured on vtest (2 cores, back-to-back A/B runs): end to end within the machine's
+        # noise (about 10%) of spinning, the detector's forward alone about 15% slower; off by
+        # default so that an idle session does not burn a core another one needs.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = ort.InferenceSession(str(path), options, providers=providers)
