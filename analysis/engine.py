@@ -33,7 +33,7 @@ from analysis.smoothing import SmoothingParams, effective_cutoff_hz, smooth_trac
 from analysis.tracking import LR_GROUPS, BoxTracker, TrackerParams, box_iou, repair_left_right
 from analysis.video import Frame, VideoInfo, open_source
 from posecoach import PIPELINE_VERSION
-from posecoach.schema import COCO17, KEYPOINTS
+from posecoach.schema import COCO17, KEYPOINTS, wide_keypoints
 
 log = logging.getLogger(__name__)
 
@@ -495,13 +495,7 @@ class PoseEngine:
             "bbox_y2": boxes[:, 3],
             "bbox_score": boxes[:, 4],
         }
-        for j, name in enumerate(COCO17):
-            data[f"{name}_x"] = smooth[:, j, 0].astype(np.float32)
-            data[f"{name}_y"] = smooth[:, j, 1].astype(np.float32)
-            data[f"{name}_score"] = out_scores[:, j].astype(np.float32)
-        for j, name in enumerate(COCO17):
-            data[f"{name}_x_raw"] = raw[:, j, 0].astype(np.float32)
-            data[f"{name}_y_raw"] = raw[:, j, 1].astype(np.float32)
+        data.update(wide_keypoints(smooth, out_scores, raw))
         assert k == raw.shape[1]
         df = pd.DataFrame(data, columns=KEYPOINT_COLUMNS)
         return df, {"untracked_rows": untracked, "lr_swaps": swaps}
