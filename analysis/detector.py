@@ -233,20 +233,15 @@ def detector_net(model: Any) -> Any:
     """
     import torch
 
-    class DetectorNet(torch.nn.Module):
+    from analysis.netinput import Uint8Input
+
+    class DetectorNet(Uint8Input):
         def __init__(self, det: Any) -> None:
-            super().__init__()
+            super().__init__(det.data_preprocessor)
             self.det = det
-            pre = det.data_preprocessor
-            self.register_buffer("mean", pre.mean.detach().clone().view(1, 3, 1, 1))
-            self.register_buffer("std", pre.std.detach().clone().view(1, 3, 1, 1))
-            self.bgr_to_rgb = bool(getattr(pre, "_channel_conversion", False))
 
         def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            x = images.permute(0, 3, 1, 2).float()
-            if self.bgr_to_rgb:
-                x = x[:, [2, 1, 0]]
-            x = (x - self.mean) / self.std
+            x = self.normalise(images)
             cls_scores, bbox_preds = self.det.bbox_head(self.det.extract_feat(x))
             n = x.shape[0]
             scores = torch.cat(

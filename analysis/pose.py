@@ -219,21 +219,15 @@ def pose_net(model: Any) -> Any:
     """
     import torch
 
-    class PoseNet(torch.nn.Module):
+    from analysis.netinput import Uint8Input
+
+    class PoseNet(Uint8Input):
         def __init__(self, pose: Any) -> None:
-            super().__init__()
+            super().__init__(pose.data_preprocessor)
             self.pose = pose
-            pre = pose.data_preprocessor
-            self.register_buffer("mean", pre.mean.detach().clone().view(1, 3, 1, 1))
-            self.register_buffer("std", pre.std.detach().clone().view(1, 3, 1, 1))
-            self.bgr_to_rgb = bool(getattr(pre, "_channel_conversion", False))
 
         def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            x = crops.permute(0, 3, 1, 2).float()
-            if self.bgr_to_rgb:
-                x = x[:, [2, 1, 0]]
-            # In float16 mode the buffers are float16: normalise in float32, then cast.
-            x = ((x - self.mean.float()) / self.std.float()).to(self.mean.dtype)
+            x = self.normalise(crops)
             simcc_x, simcc_y = self.pose.head.forward(self.pose.extract_feat(x))
             return simcc_x, simcc_y
 
