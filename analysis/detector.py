@@ -479,7 +479,6 @@ def load_mmdeploy_detector(
 ) -> Detector:
     """A :class:`Detector` for an MMDeploy ONNX directory (deploy.json, pipeline.json, onnx)."""
     from analysis import onnx_export
-    from posecoach.store import file_sha256
 
     deploy = json.loads((directory / "deploy.json").read_text())
     pipeline = json.loads((directory / "pipeline.json").read_text())
@@ -514,20 +513,8 @@ def load_mmdeploy_detector(
     backend = MMDeployDetectorBackend(
         session, np.asarray(mean, np.float32), np.asarray(std, np.float32), to_rgb, max_batch
     )
-    info = {
-        "task": "detector",
-        "name": f"mmdeploy:{directory.name}",
-        "config": str(directory / "pipeline.json"),
-        "checkpoint": str(onnx_path),
-        "checkpoint_source": "explicit",
-        "sha256": file_sha256(onnx_path),
-        "backend": "onnxruntime",
-        "device": device,
-        "random_weights": False,
-        "input_size": list(input_size),
-        "score_thr": score_thr,
-        "max_people": max_people,
-        "onnx": str(onnx_path),
-        "ort_threads": ort_threads,
-    }
+    info = onnx_export.mmdeploy_info(
+        "detector", directory, onnx_path, device, ort_threads,
+        input_size=list(input_size), score_thr=score_thr, max_people=max_people,
+    )  # fmt: skip
     return Detector(backend, input_size, score_thr, max_people, batch_size, info)

@@ -401,7 +401,6 @@ def load_mmdeploy_pose(
     """A :class:`PoseEstimator` for an MMDeploy RTMPose ONNX directory."""
     from analysis import onnx_export
     from analysis.detector import _pipeline_transforms
-    from posecoach.store import file_sha256
 
     deploy = json.loads((directory / "deploy.json").read_text())
     pipeline = json.loads((directory / "pipeline.json").read_text())
@@ -441,22 +440,10 @@ def load_mmdeploy_pose(
             )
     session = onnx_export.make_session(onnx_path, device, ort_threads)
     normalise = (np.asarray(mean, np.float32), np.asarray(std, np.float32), to_rgb)
-    info = {
-        "task": "pose",
-        "name": f"mmdeploy:{directory.name}",
-        "config": str(directory / "pipeline.json"),
-        "checkpoint": str(onnx_path),
-        "checkpoint_source": "explicit",
-        "sha256": file_sha256(onnx_path),
-        "backend": "onnxruntime",
-        "device": device,
-        "random_weights": False,
-        "input_size": list(input_size),
-        "flip_test": flip_test,
-        "bbox_padding": padding,
-        "onnx": str(onnx_path),
-        "ort_threads": ort_threads,
-    }
+    info = onnx_export.mmdeploy_info(
+        "pose", directory, onnx_path, device, ort_threads,
+        input_size=list(input_size), flip_test=flip_test, bbox_padding=padding,
+    )  # fmt: skip
     return PoseEstimator(
         OrtPoseBackend(session, normalise),
         input_size,
