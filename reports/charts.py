@@ -33,6 +33,22 @@ SEVERITY_COLORS: dict[str, str] = {
 }
 _LINE = "#37474f"
 _FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
+
+
+def _layout(height: int, margin: dict[str, int], xaxis: dict) -> dict:
+    """The layout every stacked-rows chart starts from."""
+    return {
+        "height": height,
+        "margin": margin,
+        "showlegend": False,
+        "hovermode": "closest",
+        "font": _FONT,
+        "plot_bgcolor": "#ffffff",
+        "paper_bgcolor": "#ffffff",
+        "xaxis": xaxis,
+    }
+
+
 CONFIG = {
     "displaylogo": False,
     "responsive": True,
@@ -178,22 +194,17 @@ def track_chart(
     data: list[dict] = []
     shapes: list[dict] = []
     annotations: list[dict] = []
-    layout: dict = {
-        "height": 120 + 190 * n,
-        "margin": {"l": 56, "r": 16, "t": 40, "b": 44},
-        "showlegend": False,
-        "hovermode": "closest",
-        "font": _FONT,
-        "plot_bgcolor": "#ffffff",
-        "paper_bgcolor": "#ffffff",
-        "xaxis": {
+    layout = _layout(
+        120 + 190 * n,
+        {"l": 56, "r": 16, "t": 40, "b": 44},
+        {
             "title": {"text": "time (s)"},
             "anchor": f"y{n if n > 1 else ''}",
             "domain": [0, 1],
             "gridcolor": "#eceff1",
             "zeroline": False,
         },
-    }
+    )
     if title:
         layout["title"] = {"text": plain(title), "x": 0, "font": {"size": 14}}
     t = series["t_s"].to_numpy(np.float64) if "t_s" in series.columns else np.array([])
@@ -371,16 +382,11 @@ def trend_chart(
     data: list[dict] = []
     shapes: list[dict] = []
     annotations: list[dict] = []
-    layout: dict = {
-        "height": 100 + 200 * n,
-        "margin": {"l": 56, "r": 16, "t": 30, "b": 50},
-        "showlegend": False,
-        "hovermode": "closest",
-        "font": _FONT,
-        "plot_bgcolor": "#ffffff",
-        "paper_bgcolor": "#ffffff",
-        "xaxis": {"type": "date", "anchor": f"y{n if n > 1 else ''}", "gridcolor": "#eceff1"},
-    }
+    layout = _layout(
+        100 + 200 * n,
+        {"l": 56, "r": 16, "t": 30, "b": 50},
+        {"type": "date", "anchor": f"y{n if n > 1 else ''}", "gridcolor": "#eceff1"},
+    )
     for i, metric in enumerate(metrics):
         ax = "" if i == 0 else str(i + 1)
         rows = sessions[sessions["metric"] == metric].sort_values("session")
