@@ -262,7 +262,9 @@ class PoseEngine:
             pose = pose or loaded_pose
         self.detector = detector
         self.pose = pose
-        import supervision  # noqa: F401  (heavy imports paid once, with the models)
+        # Heavy imports paid once, with the models, rather than inside the first video's run.
+        import av  # noqa: F401
+        import supervision  # noqa: F401
         import trackers  # noqa: F401
 
     @property

@@ -14,6 +14,7 @@ than the model's own one, and swaps it back.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -182,21 +183,50 @@ def _swap_group(kpts: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.ndarra
     return out
 
 
-def _group_cost(
-    cur: np.ndarray, ref: np.ndarray, pairs: Sequence[tuple[int, int]]
-) -> tuple[float, float, int]:
-    """Sum of point distances to ``ref`` for the kept and the swapped assignment, over pairs
-    where all four points are present; and how many pairs were compared."""
-    keep = swap = 0.0
-    used = 0
-    for a, b in pairs:
-        pts = np.stack([cur[a], cur[b], ref[a], ref[b]])
-        if np.isnan(pts).any():
-            continue
-        keep += np.hypot(*(cur[a] - ref[a])) + np.hypot(*(cur[b] - ref[b]))
-        swap += np.hypot(*(cur[a] - ref[b])) + np.hypot(*(cur[b] - ref[a]))
-        used += 1
-    return keep, swap, used
+def _fill_missing(cur: list[list[float]], ref: list[list[float]]) -> list[list[float]]:
+    return [
+        [r if math.isnan(c) else c for c, r in zip(cp, rp, strict=True)]
+        for cp, rp in zip(cur, ref, strict=True)
+    ]
+
+
+def _group_flips(
+    masked: np.ndarray, pairs: Sequence[tuple[int, int]], ratio: float, min_separation_px: float
+) -> np.ndarray:
+    """Frames (relative to frame 0) whose ``pairs`` group is swapped; see repair_left_right.
+
+    Plain floats, not numpy: the pass is sequential (each frame is compared with the repaired
+    one before it) over a handful of points, where numpy's per-call cost dominated.
+    """
+    left = masked[:, [a for a, _ in pairs]].tolist()
+    right = masked[:, [b for _, b in pairs]].tolist()
+    flips = np.zeros(len(left), dtype=bool)
+    ref_l, ref_r = left[0], right[0]
+    hypot, isnan = math.hypot, math.isnan
+    for t in range(1, len(left)):
+        cur_l, cur_r = left[t], right[t]
+        keep = swap = sep = 0.0
+        used = seen = 0
+        for (ax, ay), (bx, by), (rax, ray), (rbx, rby) in zip(
+            cur_l, cur_r, ref_l, ref_r, strict=True
+        ):
+            if isnan(ax) or isnan(ay) or isnan(bx) or isnan(by):
+                continue
+            sep += hypot(ax - bx, ay - by)
+            seen += 1
+            if isnan(rax) or isnan(ray) or isnan(rbx) or isnan(rby):
+                continue
+            keep += hypot(ax - rax, ay - ray) + hypot(bx - rbx, by - rby)
+            swap += hypot(ax - rbx, ay - rby) + hypot(bx - rax, by - ray)
+            used += 1
+        if used and sep / seen >= min_separation_px and swap < ratio * keep:
+            flips[t] = True
+            cur_l, cur_r = cur_r, cur_l
+        # The reference for the next frame is this frame in its repaired orientation; points
+        # missing here fall back to the previous reference so short dropouts keep the
+        # comparison going.
+        ref_l, ref_r = _fill_missing(cur_l, ref_l), _fill_missing(cur_r, ref_r)
+    return flips
 
 
 def repair_left_right(
@@ -238,20 +268,7 @@ def repair_left_right(
     masked[~(scs >= min_score)] = np.nan
 
     for g, pairs in enumerate(groups):
-        ref = masked[0]
-        for t in range(1, n):
-            cur = masked[t]
-            keep, swap, used = _group_cost(cur, ref, pairs)
-            sep = [
-                np.hypot(*(cur[a] - cur[b])) for a, b in pairs if not np.isnan(cur[[a, b]]).any()
-            ]
-            if used and sep and np.mean(sep) >= min_separation_px and swap < ratio * keep:
-                flipped[t, g] = True
-            # The reference for the next frame is this frame in its repaired orientation;
-            # points missing here fall back to the previous reference so short dropouts keep
-            # the comparison going.
-            repaired = _swap_group(cur, pairs) if flipped[t, g] else cur
-            ref = np.where(np.isnan(repaired), ref, repaired)
+        flipped[:, g] = _group_flips(masked, pairs, ratio, min_separation_px)
         # flipped[t] is relative to frame 0's orientation; the model's majority orientation
         # wins, so if most frames were flipped, frame 0 (and its like) was the odd one out.
         if flipped[:, g].sum() * 2 > n:
