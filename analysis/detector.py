@@ -22,7 +22,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from analysis.models import DETECTOR_TEST_CFG, ModelError, ModelSpec, ResolvedCheckpoint
+from analysis.models import (
+    DETECTOR_TEST_CFG,
+    ONNX_BACKENDS,
+    ModelError,
+    ModelSpec,
+    ResolvedCheckpoint,
+)
 
 PAD_VALUE = 114
 
@@ -348,6 +354,7 @@ def load_openmmlab_detector(
     max_people: int | None,
     batch_size: int,
     ort_threads: int,
+    precision: str = "fp32",
     seed: int = 0,
 ) -> Detector:
     """A :class:`Detector` for an mmdet RTMDet model (``resolved`` None: random weights)."""
@@ -363,6 +370,7 @@ def load_openmmlab_detector(
         "checkpoint_source": resolved.source if resolved else None,
         "sha256": resolved.sha256 if resolved else None,
         "backend": backend,
+        "precision": precision,
         "device": device,
         "random_weights": resolved is None,
         "input_size": list(spec.input_size),
@@ -371,13 +379,12 @@ def load_openmmlab_detector(
         "max_people": max_people,
     }
     model = None
-    if backend == "onnxruntime" and resolved is not None:
+    exported = backend in ONNX_BACKENDS
+    if exported and resolved is not None:
         path = onnx_export.export_path(spec.name, resolved.sha256, _export_settings(spec))
     else:
-        model = build_mmdet_model(
-            spec, resolved, "cpu" if backend == "onnxruntime" else device, seed
-        )
-        if backend == "onnxruntime":
+        model = build_mmdet_model(spec, resolved, "cpu" if exported else device, seed)
+        if exported:
             digest = onnx_export.state_dict_sha256(model)
             info["sha256"] = digest
             path = onnx_export.export_path(spec.name, digest, _export_settings(spec))
@@ -394,7 +401,9 @@ def load_openmmlab_detector(
         )
     info["onnx"] = str(path)
     info["ort_threads"] = ort_threads
-    session = onnx_export.make_session(path, device, ort_threads)
+    session = onnx_export.make_session(
+        path, device, ort_threads, runtime=backend, precision=precision
+    )
     return Detector(
         OrtDetectorBackend(session, decoder),
         spec.input_size,
@@ -471,6 +480,8 @@ def _pipeline_transforms(pipeline: dict[str, Any]) -> list[dict[str, Any]]:
 def load_mmdeploy_detector(
     directory: Path,
     *,
+    runtime: str = "onnxruntime",
+    precision: str = "fp32",
     device: str,
     score_thr: float,
     max_people: int | None,
@@ -507,14 +518,16 @@ def load_mmdeploy_detector(
         raise ModelError(f"{directory / 'pipeline.json'}: no Resize transform (input size unknown)")
     # pipeline.json gives the size as (height, width); the RTMDet exports are square anyway.
     input_size = (size[1], size[0])
-    session = onnx_export.make_session(onnx_path, device, ort_threads)
+    session = onnx_export.make_session(
+        onnx_path, device, ort_threads, runtime=runtime, precision=precision
+    )
     # MMDeploy exports are often traced at batch 1 and fail on larger batches (deploy.json).
     max_batch = max(1, int(deploy["models"][0].get("batch_size", 1)))
     backend = MMDeployDetectorBackend(
         session, np.asarray(mean, np.float32), np.asarray(std, np.float32), to_rgb, max_batch
     )
     info = onnx_export.mmdeploy_info(
-        "detector", directory, onnx_path, device, ort_threads,
+        "detector", directory, onnx_path, device, ort_threads, runtime, precision,
         input_size=list(input_size), score_thr=score_thr, max_people=max_people,
     )  # fmt: skip
     return Detector(backend, input_size, score_thr, max_people, batch_size, info)

@@ -76,7 +76,9 @@ class EngineConfig:
         preset: model preset name (see ``analysis.models``), e.g. ``fast`` or ``balanced``.
         detector: detector checkpoint path or MMDeploy ONNX directory overriding the preset's.
         pose: pose checkpoint path or MMDeploy ONNX directory overriding the preset's.
-        backend: ``pytorch``, ``onnxruntime`` or ``auto``.
+        backend: ``pytorch``, ``onnxruntime``, ``openvino`` (CPU) or ``auto``.
+        precision: ``fp32``, or ``bf16`` with the openvino backend on a CPU with AMX or
+            AVX512-BF16 (about 1.5x faster end to end; moves keypoints, see the README).
         device: ``cpu`` or ``cuda`` (``cuda:1``...).
         det_interval: detect every k-th frame (1 = every frame); None (default) picks it
             from the frame rate (:func:`default_det_interval`, about 6 detections a second).
@@ -102,6 +104,7 @@ class EngineConfig:
     detector: str | None = None
     pose: str | None = None
     backend: str = "auto"
+    precision: str = "fp32"
     device: str = "cpu"
     det_interval: int | None = None
     det_score_thr: float = 0.5
@@ -541,6 +544,7 @@ def _load_models(config: EngineConfig) -> tuple[Detector, PoseEstimator]:
         allow_random_weights=config.allow_random_weights,
         backend=config.backend,
         device=config.device,
+        precision=config.precision,
         detector_kwargs={
             # Boxes down to the tracker's low score: ByteTrack uses them to continue tracks.
             "score_thr": min(config.det_score_thr, config.tracker.low_score),

@@ -74,6 +74,14 @@ def session_date(path: str | os.PathLike[str], recorded_at: dt.datetime | None) 
     return dt.datetime.fromtimestamp(mtime, dt.UTC).date().isoformat()
 
 
+def _backend_label(pose_info: dict[str, Any], configured: str) -> str:
+    """``onnxruntime``, ``pytorch``...; ``openvino-bf16`` when the networks ran in bfloat16,
+    so that keypoints from reduced precision can be told apart in the videos table."""
+    label = str(pose_info.get("backend") or configured)
+    precision = pose_info.get("precision") or "fp32"
+    return label if precision == "fp32" else f"{label}-{precision}"
+
+
 def _base_row(path: str, meta: VideoMeta, engine: PoseEngine) -> dict[str, Any]:
     det, pose = engine.detector.info, engine.pose.info
     return {
@@ -84,7 +92,7 @@ def _base_row(path: str, meta: VideoMeta, engine: PoseEngine) -> dict[str, Any]:
         "view": meta.view,
         "recorded_at": meta.recorded_at,
         "preset": model_label(engine.config.preset, engine.config.detector, engine.config.pose),
-        "backend": str(pose.get("backend") or engine.config.backend),
+        "backend": _backend_label(pose, engine.config.backend),
         "detector": det.get("name"),
         "detector_sha256": det.get("sha256"),
         "pose_model": pose.get("name"),

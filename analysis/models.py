@@ -558,6 +558,7 @@ def load_detector(
     max_people: int | None = None,
     batch_size: int = 8,
     ort_threads: int = 2,
+    precision: str = "fp32",
     seed: int = 0,
     progress: bool = True,
 ) -> Detector:
@@ -566,20 +567,23 @@ def load_detector(
     Args:
         spec: None (the preset's detector), a model name from :data:`MODELS`, a checkpoint
             path, or an MMDeploy ONNX model directory.
-        backend: ``"pytorch"``, ``"onnxruntime"`` or ``"auto"`` (onnxruntime on CPU,
-            pytorch on CUDA).
+        backend: ``"pytorch"``, ``"onnxruntime"``, ``"openvino"`` (CPU) or ``"auto"``
+            (onnxruntime on CPU, pytorch on CUDA).
         device: ``"cpu"`` or ``"cuda"`` (``"cuda:N"``).
         score_thr: boxes scoring below it are dropped (after NMS).
         max_people: keep at most this many boxes per frame (highest scores); None: all.
+        precision: ``"fp32"``, or ``"bf16"`` with the openvino backend (moves boxes and
+            keypoints slightly: an explicit choice, never a default).
         seed: torch seed for random weights (only with ``allow_random_weights``).
     """
     from analysis import detector as det
 
     if spec is not None and is_mmdeploy_dir(spec):
-        if choose_backend(backend, device) == "pytorch" and backend != "auto":
-            raise ModelError(f"{spec}: an MMDeploy ONNX directory runs only with onnxruntime")
+        runtime = _mmdeploy_runtime(spec, backend, device, precision)
         return det.load_mmdeploy_detector(
             Path(spec),
+            runtime=runtime,
+            precision=precision,
             device=device,
             score_thr=score_thr,
             max_people=max_people,
@@ -587,6 +591,7 @@ def load_detector(
             ort_threads=ort_threads,
         )
     backend = choose_backend(backend, device)
+    check_precision(precision, backend)
     model, explicit = _spec_for("detector", spec, preset)
     resolved = resolve_model_checkpoint(
         model,
@@ -605,6 +610,7 @@ def load_detector(
         max_people=max_people,
         batch_size=batch_size,
         ort_threads=ort_threads,
+        precision=precision,
         seed=seed,
     )
 
@@ -622,6 +628,7 @@ def load_pose(
     half: bool = False,
     batch_size: int = 16,
     ort_threads: int = 2,
+    precision: str = "fp32",
     seed: int = 0,
     progress: bool = True,
 ) -> PoseEstimator:
@@ -636,16 +643,18 @@ def load_pose(
     from analysis import pose as pose_mod
 
     if spec is not None and is_mmdeploy_dir(spec):
-        if choose_backend(backend, device) == "pytorch" and backend != "auto":
-            raise ModelError(f"{spec}: an MMDeploy ONNX directory runs only with onnxruntime")
+        runtime = _mmdeploy_runtime(spec, backend, device, precision)
         return pose_mod.load_mmdeploy_pose(
             Path(spec),
+            runtime=runtime,
+            precision=precision,
             device=device,
             flip_test=flip_test,
             batch_size=batch_size,
             ort_threads=ort_threads,
         )
     backend = choose_backend(backend, device)
+    check_precision(precision, backend)
     model, explicit = _spec_for("pose", spec, preset)
     resolved = resolve_model_checkpoint(
         model,
@@ -663,6 +672,7 @@ def load_pose(
         flip_test=flip_test,
         batch_size=batch_size,
         ort_threads=ort_threads,
+        precision=precision,
         seed=seed,
         half=half,
     )
@@ -684,7 +694,7 @@ def load_models(
     """Load a preset's detector and pose model (each overridable by a path or model name).
 
     Both checkpoints are resolved first, so that offline one :class:`MissingCheckpointError`
-    names every missing file. ``common`` (backend, device, ort_threads, seed) goes to both
+    names every missing file. ``common`` (backend, device, ort_threads, precision, seed) goes to both
     loaders; ``detector_kwargs`` (score_thr, max_people, batch_size) and ``pose_kwargs``
     (flip_test, batch_size, half) to one each.
     """
@@ -721,7 +731,10 @@ def load_models(
     return det, est
 
 
-BACKENDS = ("pytorch", "onnxruntime", "auto")
+BACKENDS = ("pytorch", "onnxruntime", "openvino", "auto")
+# Backends that run our ONNX exports (and MMDeploy ONNX directories).
+ONNX_BACKENDS = ("onnxruntime", "openvino")
+PRECISIONS = ("fp32", "bf16")
 
 
 def choose_backend(backend: str, device: str) -> str:
@@ -733,3 +746,24 @@ def choose_backend(backend: str, device: str) -> str:
     if backend != "auto":
         return backend
     return "onnxruntime" if device == "cpu" else "pytorch"
+
+
+def _mmdeploy_runtime(spec: Any, backend: str, device: str, precision: str) -> str:
+    """The ONNX runtime for an MMDeploy directory: onnxruntime unless openvino is asked for."""
+    runtime = choose_backend(backend, device)
+    if runtime == "pytorch":
+        if backend != "auto":
+            raise ModelError(
+                f"{spec}: an MMDeploy ONNX directory runs only with onnxruntime or openvino"
+            )
+        runtime = "onnxruntime"
+    check_precision(precision, runtime)
+    return runtime
+
+
+def check_precision(precision: str, backend: str) -> None:
+    """bfloat16 runs only on the openvino backend (CPUs with AMX or AVX512-BF16)."""
+    if precision not in PRECISIONS:
+        raise ModelError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    if precision != "fp32" and backend != "openvino":
+        raise ModelError(f"precision {precision} needs --backend openvino (got {backend})")

@@ -26,7 +26,7 @@ DEFAULT_ORT_THREADS = 2
 
 
 class ProviderUnavailableError(ModelError):
-    """onnxruntime cannot run on the requested device."""
+    """The inference runtime cannot run on the requested device (or precision)."""
 
 
 def onnx_cache_dir() -> Path:
@@ -109,12 +109,25 @@ def make_session(
     device: str = "cpu",
     threads: int = DEFAULT_ORT_THREADS,
     allow_spinning: bool = False,
+    runtime: str = "onnxruntime",
+    precision: str = "fp32",
 ) -> Any:
     """An onnxruntime InferenceSession on ``device`` with ``threads`` intra-op threads.
 
     ``allow_spinning``: let idle intra-op threads busy-wait for the next run (off by default:
     several sessions share the cores; see the comment below).
+    ``runtime="openvino"``: the same file in OpenVINO behind the same session interface
+    (:mod:`analysis.openvino_session`), where ``precision`` may be ``"bf16"``.
     """
+    if runtime == "openvino":
+        from analysis.openvino_session import OpenVinoSession
+
+        return OpenVinoSession(path, device, threads, precision)
+    if runtime != "onnxruntime" or precision != "fp32":
+        raise ProviderUnavailableError(
+            f"{path}: runtime {runtime!r} with precision {precision!r}: onnxruntime runs fp32 "
+            "only here; bf16 needs the openvino backend"
+        )
     import onnxruntime as ort
 
     providers = providers_for(device)
@@ -145,7 +158,14 @@ def make_session(
 
 
 def mmdeploy_info(
-    task: str, directory: Path, onnx_path: Path, device: str, ort_threads: int, **extra: Any
+    task: str,
+    directory: Path,
+    onnx_path: Path,
+    device: str,
+    ort_threads: int,
+    runtime: str = "onnxruntime",
+    precision: str = "fp32",
+    **extra: Any,
 ) -> dict[str, Any]:
     """The ``.info`` of a model loaded from an MMDeploy ONNX directory (``extra`` per task)."""
     from posecoach.store import file_sha256
@@ -157,7 +177,8 @@ def mmdeploy_info(
         "checkpoint": str(onnx_path),
         "checkpoint_source": "explicit",
         "sha256": file_sha256(onnx_path),
-        "backend": "onnxruntime",
+        "backend": runtime,
+        "precision": precision,
         "device": device,
         "random_weights": False,
         **extra,

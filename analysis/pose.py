@@ -23,7 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from analysis.models import ModelError, ModelSpec, ResolvedCheckpoint
+from analysis.models import ONNX_BACKENDS, ModelError, ModelSpec, ResolvedCheckpoint
 
 BBOX_PADDING = 1.25
 # COCO-17 left/right pairs: the index each keypoint takes in the mirrored image.
@@ -327,6 +327,7 @@ def load_openmmlab_pose(
     flip_test: bool,
     batch_size: int,
     ort_threads: int,
+    precision: str = "fp32",
     seed: int = 0,
     half: bool = False,
 ) -> PoseEstimator:
@@ -341,15 +342,14 @@ def load_openmmlab_pose(
     settings = {"input": "uint8-nhwc-bgr", "size": list(input_size), "outputs": "simcc"}
     model = None
     flip_indices = list(COCO_FLIP_INDICES)
+    exported = backend in ONNX_BACKENDS
     cached = (
-        backend == "onnxruntime"
+        exported
         and resolved is not None
         and onnx_export.export_path(spec.name, resolved.sha256, settings).is_file()
     )
     if not cached:
-        model = build_mmpose_model(
-            spec, resolved, "cpu" if backend == "onnxruntime" else device, seed, flip_test
-        )
+        model = build_mmpose_model(spec, resolved, "cpu" if exported else device, seed, flip_test)
         flip_indices = list(model.dataset_meta.get("flip_indices", COCO_FLIP_INDICES))
     info: dict[str, Any] = {
         "task": "pose",
@@ -359,6 +359,7 @@ def load_openmmlab_pose(
         "checkpoint_source": resolved.source if resolved else None,
         "sha256": resolved.sha256 if resolved else onnx_export.state_dict_sha256(model),
         "backend": backend,
+        "precision": precision,
         "device": device,
         "random_weights": resolved is None,
         "input_size": list(input_size),
@@ -391,12 +392,21 @@ def load_openmmlab_pose(
         )
     info["onnx"] = str(path)
     info["ort_threads"] = ort_threads
-    session = onnx_export.make_session(path, device, ort_threads)
+    session = onnx_export.make_session(
+        path, device, ort_threads, runtime=backend, precision=precision
+    )
     return PoseEstimator(OrtPoseBackend(session), **common)
 
 
 def load_mmdeploy_pose(
-    directory: Path, *, device: str, flip_test: bool, batch_size: int, ort_threads: int
+    directory: Path,
+    *,
+    runtime: str = "onnxruntime",
+    precision: str = "fp32",
+    device: str,
+    flip_test: bool,
+    batch_size: int,
+    ort_threads: int,
 ) -> PoseEstimator:
     """A :class:`PoseEstimator` for an MMDeploy RTMPose ONNX directory."""
     from analysis import onnx_export
@@ -438,10 +448,12 @@ def load_mmdeploy_pose(
                 f"{directory / 'pipeline.json'}: decoder {task['component']!r} is not SimCC; "
                 "only RTMPose (SimCC) MMDeploy models are supported"
             )
-    session = onnx_export.make_session(onnx_path, device, ort_threads)
+    session = onnx_export.make_session(
+        onnx_path, device, ort_threads, runtime=runtime, precision=precision
+    )
     normalise = (np.asarray(mean, np.float32), np.asarray(std, np.float32), to_rgb)
     info = onnx_export.mmdeploy_info(
-        "pose", directory, onnx_path, device, ort_threads,
+        "pose", directory, onnx_path, device, ort_threads, runtime, precision,
         input_size=list(input_size), flip_test=flip_test, bbox_padding=padding,
     )  # fmt: skip
     return PoseEstimator(

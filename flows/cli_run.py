@@ -24,6 +24,7 @@ MODEL_OPTIONS = (
     "detector",
     "pose",
     "backend",
+    "precision",
     "device",
     "det_interval",
     "det_score_thr",
@@ -39,7 +40,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--preset", help="model preset: fast | balanced | accurate (default fast)")
     group.add_argument("--detector", help="detector checkpoint file or MMDeploy ONNX folder")
     group.add_argument("--pose", help="pose checkpoint file or MMDeploy ONNX folder")
-    group.add_argument("--backend", help="pytorch | onnxruntime | auto (default auto)")
+    group.add_argument("--backend", help="pytorch | onnxruntime | openvino | auto (default auto)")
+    group.add_argument(
+        "--precision", help="fp32 | bf16 (bf16: openvino on CPUs with AMX; default fp32)"
+    )
     group.add_argument("--device", help="cpu | cuda (default cpu; with cuda, one worker per GPU)")
     group.add_argument(
         "--det-interval", type=int, help="detect people every k-th frame (default: by frame rate)"

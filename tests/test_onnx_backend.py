@@ -252,3 +252,105 @@ def test_mmdeploy_pose_directory_agrees_with_pytorch(poses, tmp_path: Path) -> N
     for (ka, sa), (kb, sb) in zip(torch_pose(frames, boxes), mmdeploy(frames, boxes), strict=True):
         np.testing.assert_allclose(ka, kb, atol=0.5)
         np.testing.assert_allclose(sa, sb, atol=1e-3)
+
+
+# -- OpenVINO: the same exports behind the same session interface ------------------------------
+@pytest.fixture(scope="module")
+def ov_models(cache, detectors, poses):
+    """openvino fp32 detector and pose model (after ``detectors``/``poses``: shared exports)."""
+    pytest.importorskip("openvino")
+    from analysis.models import load_detector, load_pose
+
+    common = dict(models_dir=cache, allow_download=False, allow_random_weights=True, seed=0)
+    with pytest.warns(UserWarning, match="RANDOM"):
+        pose = load_pose(backend="openvino", flip_test=False, **common)
+    det = load_detector(shared_path(*DET_CKPT), backend="openvino", score_thr=0.05, **common)
+    return det, pose
+
+
+@pytest.mark.slow
+def test_openvino_agrees_with_pytorch_on_the_same_export(detectors, poses, ov_models) -> None:
+    ov_det, ov_pose = ov_models
+    assert (ov_det.info["backend"], ov_det.info["precision"]) == ("openvino", "fp32")
+    assert ov_det.info["onnx"] == detectors[1].info["onnx"]  # one export, two runtimes
+    assert ov_pose.info["onnx"] == poses[1].info["onnx"]
+    frames = [img for _, img in coco_images()] + video_frames("vtest.avi", (5,))
+    a, b = detectors[0](frames), ov_det(frames)
+    assert sum(len(x) for x in a) > 10
+    for x, y in zip(a, b, strict=True):
+        _match(x[x[:, 4] > 0.06], y[y[:, 4] > 0.06], 1.0, 1e-3)
+    frames, boxes = coco_images_and_boxes()
+    for (ka, sa), (kb, sb) in zip(poses[0](frames, boxes), ov_pose(frames, boxes), strict=True):
+        np.testing.assert_allclose(ka, kb, atol=0.5)
+        np.testing.assert_allclose(sa, sb, atol=1e-3)
+
+
+@pytest.mark.slow
+def test_openvino_runs_mmdeploy_directories(detectors) -> None:
+    pytest.importorskip("openvino")
+    from analysis.models import load_detector
+
+    mmdeploy = load_detector(
+        shared_path("models", "rtmdet-nano-person"), backend="openvino", score_thr=0.3
+    )
+    assert (mmdeploy.info["backend"], mmdeploy.info["precision"]) == ("openvino", "fp32")
+    frames = [img for _, img in coco_images()]
+    for r, g in zip(detectors[0](frames), mmdeploy(frames), strict=True):
+        _match(r[r[:, 4] >= 0.3], g, 1.0, 1e-3)
+
+
+@pytest.mark.slow
+def test_bf16_moves_keypoints_little_and_is_recorded(cache, poses, ov_models) -> None:
+    """bfloat16 is a real change of numbers (the outputs differ) that stays small for nearly
+    every keypoint. With random weights SimCC's curves have many near-equal peaks, so a few
+    keypoints jump to another peak; trained networks have one sharp peak per keypoint."""
+    pytest.importorskip("openvino")
+    from analysis.models import load_pose
+    from analysis.openvino_session import cpu_supports_bf16
+
+    if not cpu_supports_bf16():
+        pytest.skip("this CPU has no native bfloat16 (AMX or AVX512-BF16)")
+    with pytest.warns(UserWarning, match="RANDOM"):
+        bf16 = load_pose(
+            backend="openvino",
+            precision="bf16",
+            models_dir=cache,
+            allow_download=False,
+            allow_random_weights=True,
+            seed=0,
+        )
+    assert bf16.info["precision"] == "bf16"
+    frames, boxes = coco_images_and_boxes()
+    crops = poses[0].crop(frames, boxes).images
+    ref, got = ov_models[1].forward_batch(crops), bf16.forward_batch(crops)
+    assert not np.array_equal(ref[0], got[0])  # really ran in bfloat16
+    dist = [
+        np.linalg.norm(ka - kb, axis=-1)
+        for (ka, _), (kb, _) in zip(ov_models[1](frames, boxes), bf16(frames, boxes), strict=True)
+    ]
+    dist = np.concatenate(dist).ravel()
+    assert np.median(dist) <= 0.5
+    assert np.mean(dist <= 2.0) >= 0.9
+
+
+def test_bf16_needs_openvino_and_cuda_is_refused(tmp_path: Path) -> None:
+    from analysis.models import ModelError, load_pose
+    from analysis.onnx_export import ProviderUnavailableError, make_session
+
+    with pytest.raises(ModelError, match="bf16 needs --backend openvino"):
+        load_pose(backend="onnxruntime", precision="bf16", allow_download=False)
+    with pytest.raises(ModelError, match="precision 'fp16'"):
+        load_pose(backend="openvino", precision="fp16", allow_download=False)
+    pytest.importorskip("openvino")
+    with pytest.raises(ProviderUnavailableError, match="CPU only"):
+        make_session(tmp_path / "none.onnx", "cuda", runtime="openvino")
+
+
+def test_bf16_on_a_cpu_without_it_is_an_error(monkeypatch, tmp_path: Path) -> None:
+    pytest.importorskip("openvino")
+    from analysis import openvino_session
+    from analysis.onnx_export import ProviderUnavailableError
+
+    monkeypatch.setattr(openvino_session, "cpu_supports_bf16", lambda: False)
+    with pytest.raises(ProviderUnavailableError, match="no native bfloat16"):
+        openvino_session.OpenVinoSession(tmp_path / "none.onnx", precision="bf16")
