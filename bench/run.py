@@ -10,6 +10,8 @@ Printed, from one run:
   * ours: end-to-end frames/s (decode -> detect -> pose -> track -> repair -> smooth) for the
     ``fast`` preset on CPU with each backend (pytorch, onnxruntime), detecting every frame and
     with our default interval (about 6 detections a second: every 2nd frame at vtest's 10 fps);
+    openvino at the default interval in float32 and, on CPUs with native bfloat16 (AMX), in
+    bfloat16, with how far bfloat16 moves boxes and keypoints from float32 on the run's crops;
   * MMPoseInferencer with the same detector and pose configs and weights (end to end: it reads
     the video itself);
   * rtmlib (installed into bench/_peers for the benchmark only) with the same models as ONNX:
@@ -155,13 +157,14 @@ def worker_prepare(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _engine(backend: str, interval: int):
+def _engine(backend: str, interval: int, precision: str = "fp32"):
     from analysis.engine import EngineConfig, PoseEngine
 
     config = EngineConfig(
         preset=PRESET,
         detector=str(DET_PTH),
         backend=backend,
+        precision=precision,
         device="cpu",
         det_interval=interval,
         allow_random_weights=True,
@@ -173,7 +176,7 @@ def worker_ours(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
 
     _set_threads(args.threads)
-    engine = _engine(args.backend, args.interval)
+    engine = _engine(args.backend, args.interval, args.precision)
     # Warm-up on one blank frame (every pipeline gets one): first-call allocations aside.
     blank = np.zeros((64, 64, 3), np.uint8)
     engine.detector([blank])
@@ -184,6 +187,8 @@ def worker_ours(args: argparse.Namespace) -> dict[str, Any]:
     maxrss = _maxrss_mb()  # before the floor measurement below holds every frame
     df = result.keypoints
     floor = _floor(engine, args.video, df, result.metadata["engine"]["det_interval_used"])
+    if args.precision != "fp32":
+        floor.update(_precision_error(engine, args.video, df))
     per_frame = df.groupby("frame").size() if len(df) else None
     lengths = df.groupby("track_id").t_s.agg(lambda t: t.max() - t.min()) if len(df) else None
     return {
@@ -210,7 +215,7 @@ def _session_variants(model: Any) -> list[Any]:
     spinning) and one that lets idle threads spin, which can run one model alone a little
     faster; the floor takes the faster of them. Other backends: ``[None]`` (as loaded)."""
     session = getattr(model.backend, "session", None)
-    if session is None or "onnx" not in model.info:
+    if session is None or model.info.get("backend") != "onnxruntime":
         return [None]
     from analysis.onnx_export import make_session
 
@@ -276,6 +281,51 @@ def _floor(engine: Any, video: str, df: Any, interval: int) -> dict[str, Any]:
         "floor_crops": crops,
         "floor_det_by_session_s": det_totals,
         "floor_pose_by_session_s": pose_totals,
+    }
+
+
+def _precision_error(engine: Any, video: str, df: Any) -> dict[str, Any]:
+    """How far reduced precision moves the outputs: the run's crops through the float32 and the
+    reduced-precision pose network (keypoint distance in frame pixels), and every 10th frame
+    through both detectors (corner distance of boxes matched by IoU >= 0.5, score >= 0.5)."""
+    import numpy as np
+
+    from analysis import models
+    from analysis.tracking import box_iou
+
+    common = dict(backend=engine.config.backend, allow_download=False, progress=False)
+    ref_pose = models.load_pose(None, preset=PRESET, allow_random_weights=True, seed=SEED, **common)
+    ref_det = models.load_detector(str(DET_PTH), score_thr=0.5, **common)
+    frames = _decode_all(video)
+    cols = ["bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2"]
+    kp_dist = []
+    for f, g in list(df.groupby("frame"))[::5]:
+        boxes = [g[cols].to_numpy(np.float32)]
+        (ka, _), (kb, _) = (
+            ref_pose([frames[int(f)]], boxes)[0],
+            engine.pose([frames[int(f)]], boxes)[0],
+        )
+        kp_dist.append(np.linalg.norm(ka - kb, axis=-1).ravel())
+    kp = np.concatenate(kp_dist)
+    box_dist = []
+    sample = frames[::10]
+    for a, b in zip(ref_det(sample), engine.detector(sample), strict=True):
+        a, b = a[a[:, 4] >= 0.5], b[b[:, 4] >= 0.5]
+        if len(a) and len(b):
+            iou = box_iou(a[:, :4], b[:, :4])
+            for i, j in enumerate(iou.argmax(1)):
+                if iou[i, j] >= 0.5:
+                    box_dist.append(float(np.abs(a[i, :4] - b[j, :4]).max()))
+    boxes_d = np.asarray(box_dist)
+    return {
+        "precision_kp_n": int(kp.size),
+        "precision_kp_median_px": float(np.median(kp)),
+        "precision_kp_p95_px": float(np.percentile(kp, 95)),
+        "precision_kp_within_0_5px": float(np.mean(kp <= 0.5)),
+        "precision_kp_within_2px": float(np.mean(kp <= 2.0)),
+        "precision_box_n": int(boxes_d.size),
+        "precision_box_median_px": float(np.median(boxes_d)) if boxes_d.size else None,
+        "precision_box_max_px": float(boxes_d.max()) if boxes_d.size else None,
     }
 
 
@@ -417,12 +467,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", default=str(VIDEO))
     parser.add_argument("--frames", type=int, help="only the first N frames (quick run)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--skip", default="", help="comma list: inferencer, rtmlib, pytorch")
+    parser.add_argument(
+        "--skip", default="", help="comma list: inferencer, rtmlib, pytorch, onnxruntime, openvino"
+    )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     parser.add_argument("--prep", help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--interval", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
@@ -460,6 +513,14 @@ def main(argv: list[str] | None = None) -> int:
             rows[f"ours {backend} k={k}"] = _child(
                 "ours", args, video, prep_path, backend=backend, interval=k
             )
+    if "openvino" not in skip:
+        from analysis.openvino_session import cpu_supports_bf16
+
+        for precision in ("fp32", "bf16") if cpu_supports_bf16() else ("fp32",):
+            rows[f"ours openvino {precision} k={default_k}"] = _child(
+                "ours", args, video, prep_path, backend="openvino", interval=default_k,
+                precision=precision,
+            )  # fmt: skip
     if "inferencer" not in skip:
         rows["MMPoseInferencer k=1"] = _child("inferencer", args, video, prep_path)
     if "rtmlib" not in skip:
@@ -477,12 +538,12 @@ def main(argv: list[str] | None = None) -> int:
         "weights from a checkpoint, rtmlib from an ONNX export of them"
     )
     print()
-    header = f"{'pipeline':<28} {'frames/s':>9} {'total s':>8} {'crops':>6} {'floor s':>8} {'tot/floor':>9} {'peak MB':>8}"
+    header = f"{'pipeline':<32} {'frames/s':>9} {'total s':>8} {'crops':>6} {'floor s':>8} {'tot/floor':>9} {'peak MB':>8}"
     print(header)
     print("-" * len(header))
     for name, r in rows.items():
         if "error" in r:
-            print(f"{name:<28} FAILED ({r['error']})")
+            print(f"{name:<32} FAILED ({r['error']})")
             continue
         floor_s = None
         if name.startswith("ours"):
@@ -492,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
             crops = r.get("crops")
         ratio = r["seconds"] / floor_s if floor_s else None
         print(
-            f"{name:<28} {_fmt(_fps(r)):>9} {_fmt(r['seconds']):>8} {crops!s:>6} "
+            f"{name:<32} {_fmt(_fps(r)):>9} {_fmt(r['seconds']):>8} {crops!s:>6} "
             f"{_fmt(floor_s):>8} {_fmt(ratio, '.2f'):>9} {r['maxrss_mb']:>8.0f}"
         )
     print()
@@ -506,13 +567,13 @@ def main(argv: list[str] | None = None) -> int:
             parts.append(f"{_fps(r) / _fps(inf):.2f}x MMPoseInferencer")
         if _fps(rtm):
             parts.append(f"{_fps(r) / _fps(rtm):.2f}x rtmlib")
-        print(f"{name:<28} " + ", ".join(parts))
+        print(f"{name:<32} " + ", ".join(parts))
     print()
     for name, r in rows.items():
         if name.startswith("ours") and "error" not in r:
             t = r["timings"]
             print(
-                f"{name:<28} tracks: {r['n_tracks']} distinct ids ({r['tracks_2s']} lasting >= 2 s); "
+                f"{name:<32} tracks: {r['n_tracks']} distinct ids ({r['tracks_2s']} lasting >= 2 s); "
                 f"people per frame: max {r['max_people']}, mean {r['mean_people']:.1f}; "
                 f"time: decode-wait {t['decode_wait']:.1f} s, detect {t['detect']:.1f} s, "
                 f"pose {t['pose']:.1f} s, track {t['track']:.1f} s, post {t['post']:.1f} s"
@@ -520,9 +581,21 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in rows.items():
         if name.startswith("ours") and "error" not in r:
             print(
-                f"{name:<28} floor: detector forward {r['floor_det_s']:.1f} s on "
+                f"{name:<32} floor: detector forward {r['floor_det_s']:.1f} s on "
                 f"{r['timings']['detected_frames']} frames, pose forward {r['floor_pose_s']:.1f} s "
                 f"on {r['floor_crops']} crops" + _by_session(r)
+            )
+    for name, r in rows.items():
+        if "precision_kp_n" in r:
+            print(
+                f"{name:<32} vs float32: keypoints median {r['precision_kp_median_px']:.2f} px, "
+                f"p95 {r['precision_kp_p95_px']:.2f} px, "
+                f"{100 * r['precision_kp_within_0_5px']:.1f}% within 0.5 px, "
+                f"{100 * r['precision_kp_within_2px']:.1f}% within 2 px "
+                f"({r['precision_kp_n']} keypoints, random pose weights); boxes: median "
+                f"{_fmt(r['precision_box_median_px'], '.2f')} px, max "
+                f"{_fmt(r['precision_box_max_px'], '.2f')} px ({r['precision_box_n']} boxes, "
+                "trained detector)"
             )
     print()
     print(
