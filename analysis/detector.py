@@ -402,7 +402,7 @@ def load_openmmlab_detector(
     info["onnx"] = str(path)
     info["ort_threads"] = ort_threads
     session = onnx_export.make_session(
-        path, device, ort_threads, runtime=backend, precision=precision
+        path, device, ort_threads, runtime=backend, precision=precision, max_batch=batch_size
     )
     return Detector(
         OrtDetectorBackend(session, decoder),

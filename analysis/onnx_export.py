@@ -111,18 +111,22 @@ def make_session(
     allow_spinning: bool = False,
     runtime: str = "onnxruntime",
     precision: str = "fp32",
+    max_batch: int = 0,
 ) -> Any:
     """An onnxruntime InferenceSession on ``device`` with ``threads`` intra-op threads.
 
     ``allow_spinning``: let idle intra-op threads busy-wait for the next run (off by default:
     several sessions share the cores; see the comment below).
     ``runtime="openvino"``: the same file in OpenVINO behind the same session interface
-    (:mod:`analysis.openvino_session`), where ``precision`` may be ``"bf16"``.
+    (:mod:`analysis.openvino_session`), where ``precision`` may be ``"bf16"`` and batch sizes
+    up to ``max_batch`` are compiled at once (:meth:`OpenVinoSession.warm_up`).
     """
     if runtime == "openvino":
         from analysis.openvino_session import OpenVinoSession
 
-        return OpenVinoSession(path, device, threads, precision)
+        session = OpenVinoSession(path, device, threads, precision)
+        session.warm_up(max_batch)
+        return session
     if runtime != "onnxruntime" or precision != "fp32":
         raise ProviderUnavailableError(
             f"{path}: runtime {runtime!r} with precision {precision!r}: onnxruntime runs fp32 "

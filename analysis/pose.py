@@ -393,7 +393,7 @@ def load_openmmlab_pose(
     info["onnx"] = str(path)
     info["ort_threads"] = ort_threads
     session = onnx_export.make_session(
-        path, device, ort_threads, runtime=backend, precision=precision
+        path, device, ort_threads, runtime=backend, precision=precision, max_batch=batch_size
     )
     return PoseEstimator(OrtPoseBackend(session), **common)
 
@@ -449,7 +449,7 @@ def load_mmdeploy_pose(
                 "only RTMPose (SimCC) MMDeploy models are supported"
             )
     session = onnx_export.make_session(
-        onnx_path, device, ort_threads, runtime=runtime, precision=precision
+        onnx_path, device, ort_threads, runtime=runtime, precision=precision, max_batch=batch_size
     )
     normalise = (np.asarray(mean, np.float32), np.asarray(std, np.float32), to_rgb)
     info = onnx_export.mmdeploy_info(
