@@ -89,3 +89,11 @@ def test_session_date_and_folder_hash(tmp_path):
     (folder / "a.png").write_bytes(b"y")
     assert source_sha256(folder) != h1
     assert len(h1) == 64 and np.all([c in "0123456789abcdef" for c in h1])
+
+
+def test_reduced_precision_is_told_apart_in_the_videos_table() -> None:
+    from analysis.ingest import _backend_label
+
+    assert _backend_label({"backend": "openvino", "precision": "bf16"}, "auto") == "openvino-bf16"
+    assert _backend_label({"backend": "onnxruntime", "precision": "fp32"}, "auto") == "onnxruntime"
+    assert _backend_label({}, "pytorch") == "pytorch"  # fakes and imports carry no precision
