@@ -545,6 +545,22 @@ def load_state_dict_checked(module: Any, path: Path, model_name: str) -> int:
     return len(result.unexpected_keys)
 
 
+def _openmmlab_checkpoint(
+    task: str,
+    spec: str | os.PathLike[str] | None,
+    preset: str,
+    backend: str,
+    device: str,
+    precision: str,
+    **resolve: Any,
+) -> tuple[str, ModelSpec, ResolvedCheckpoint | None]:
+    """The backend, model and checkpoint (None: random weights) of an OpenMMLab model."""
+    backend = choose_backend(backend, device)
+    check_precision(precision, backend)
+    model, explicit = _spec_for(task, spec, preset)
+    return backend, model, resolve_model_checkpoint(model, explicit, **resolve)
+
+
 def load_detector(
     spec: str | os.PathLike[str] | None = None,
     *,
@@ -590,12 +606,13 @@ def load_detector(
             batch_size=batch_size,
             ort_threads=ort_threads,
         )
-    backend = choose_backend(backend, device)
-    check_precision(precision, backend)
-    model, explicit = _spec_for("detector", spec, preset)
-    resolved = resolve_model_checkpoint(
-        model,
-        explicit,
+    backend, model, resolved = _openmmlab_checkpoint(
+        "detector",
+        spec,
+        preset,
+        backend,
+        device,
+        precision,
         models_dir=models_dir,
         allow_download=allow_download,
         allow_random_weights=allow_random_weights,
@@ -653,12 +670,13 @@ def load_pose(
             batch_size=batch_size,
             ort_threads=ort_threads,
         )
-    backend = choose_backend(backend, device)
-    check_precision(precision, backend)
-    model, explicit = _spec_for("pose", spec, preset)
-    resolved = resolve_model_checkpoint(
-        model,
-        explicit,
+    backend, model, resolved = _openmmlab_checkpoint(
+        "pose",
+        spec,
+        preset,
+        backend,
+        device,
+        precision,
         models_dir=models_dir,
         allow_download=allow_download,
         allow_random_weights=allow_random_weights,

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from analysis.models import ModelError, cache_dir
+from analysis.models import ModelError, cache_dir, check_precision
 
 # Bump when the exported graph changes for the same checkpoint and settings.
 EXPORT_VERSION = 1
@@ -127,11 +127,11 @@ def make_session(
         session = OpenVinoSession(path, device, threads, precision)
         session.warm_up(max_batch)
         return session
-    if runtime != "onnxruntime" or precision != "fp32":
+    if runtime != "onnxruntime":
         raise ProviderUnavailableError(
-            f"{path}: runtime {runtime!r} with precision {precision!r}: onnxruntime runs fp32 "
-            "only here; bf16 needs the openvino backend"
+            f"{path}: runtime {runtime!r}: expected onnxruntime or openvino"
         )
+    check_precision(precision, runtime)
     import onnxruntime as ort
 
     providers = providers_for(device)

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from analysis.models import ModelError
+from analysis.models import PRECISIONS, ModelError
 from analysis.onnx_export import ProviderUnavailableError
 
-PRECISIONS = ("fp32", "bf16")
 _OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}
+assert set(_OV_PRECISION) == set(PRECISIONS)
 
 
 @dataclass(frozen=True)
