@@ -186,9 +186,10 @@ def worker_ours(args: argparse.Namespace) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     maxrss = _maxrss_mb()  # before the floor measurement below holds every frame
     df = result.keypoints
-    floor = _floor(engine, args.video, df, result.metadata["engine"]["det_interval_used"])
+    frames = _decode_all(args.video)
+    floor = _floor(engine, frames, df, result.metadata["engine"]["det_interval_used"])
     if args.precision != "fp32":
-        floor.update(_precision_error(engine, args.video, df))
+        floor.update(_precision_error(engine, frames, df))
     per_frame = df.groupby("frame").size() if len(df) else None
     lengths = df.groupby("track_id").t_s.agg(lambda t: t.max() - t.min()) if len(df) else None
     return {
@@ -237,7 +238,7 @@ def _timed(model: Any, sessions: list[Any], totals: list[float], run: Any) -> No
         model.backend.session = sessions[0]
 
 
-def _floor(engine: Any, video: str, df: Any, interval: int) -> dict[str, Any]:
+def _floor(engine: Any, frames: list[Any], df: Any, interval: int) -> dict[str, Any]:
     """The networks' forward passes alone, in this process right after the run (same load on
     the machine), on the same frames the run detected and the same boxes it ran pose on, in the
     run's batch sizes; decoding, letterboxing and cropping are not timed. With onnxruntime each
@@ -246,7 +247,6 @@ def _floor(engine: Any, video: str, df: Any, interval: int) -> dict[str, Any]:
     import numpy as np
 
     det, pose = engine.detector, engine.pose
-    frames = _decode_all(video)
     from analysis.engine import window_chains
 
     heads_per_window = window_chains(engine.config.batch_frames, interval)
@@ -284,7 +284,7 @@ def _floor(engine: Any, video: str, df: Any, interval: int) -> dict[str, Any]:
     }
 
 
-def _precision_error(engine: Any, video: str, df: Any) -> dict[str, Any]:
+def _precision_error(engine: Any, frames: list[Any], df: Any) -> dict[str, Any]:
     """How far reduced precision moves the outputs: the run's crops through the float32 and the
     reduced-precision pose network (keypoint distance in frame pixels), and every 10th frame
     through both detectors (corner distance of boxes matched by IoU >= 0.5, score >= 0.5)."""
@@ -296,7 +296,6 @@ def _precision_error(engine: Any, video: str, df: Any) -> dict[str, Any]:
     common = dict(backend=engine.config.backend, allow_download=False, progress=False)
     ref_pose = models.load_pose(None, preset=PRESET, allow_random_weights=True, seed=SEED, **common)
     ref_det = models.load_detector(str(DET_PTH), score_thr=0.5, **common)
-    frames = _decode_all(video)
     cols = ["bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2"]
     kp_dist = []
     for f, g in list(df.groupby("frame"))[::5]:
