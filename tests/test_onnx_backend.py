@@ -38,18 +38,22 @@ def detectors(cache):
     )
 
 
-@pytest.fixture(scope="module")
-def poses(cache):
+def random_pose(cache: Path, **kwargs):
+    """RTMPose-t with seed-0 random weights (no trained checkpoint is reachable), offline."""
     from analysis.models import load_pose
 
-    common = dict(
-        models_dir=cache, allow_download=False, allow_random_weights=True, seed=0, flip_test=False
-    )
     with pytest.warns(UserWarning, match="RANDOM"):
-        return (
-            load_pose(backend="pytorch", **common),
-            load_pose(backend="onnxruntime", **common),
+        return load_pose(
+            models_dir=cache, allow_download=False, allow_random_weights=True, seed=0, **kwargs
         )
+
+
+@pytest.fixture(scope="module")
+def poses(cache):
+    return (
+        random_pose(cache, backend="pytorch", flip_test=False),
+        random_pose(cache, backend="onnxruntime", flip_test=False),
+    )
 
 
 def _match(a: np.ndarray, b: np.ndarray, atol_px: float, atol_score: float) -> None:
@@ -259,12 +263,12 @@ def test_mmdeploy_pose_directory_agrees_with_pytorch(poses, tmp_path: Path) -> N
 def ov_models(cache, detectors, poses):
     """openvino fp32 detector and pose model (after ``detectors``/``poses``: shared exports)."""
     pytest.importorskip("openvino")
-    from analysis.models import load_detector, load_pose
+    from analysis.models import load_detector
 
-    common = dict(models_dir=cache, allow_download=False, allow_random_weights=True, seed=0)
-    with pytest.warns(UserWarning, match="RANDOM"):
-        pose = load_pose(backend="openvino", flip_test=False, **common)
-    det = load_detector(shared_path(*DET_CKPT), backend="openvino", score_thr=0.05, **common)
+    pose = random_pose(cache, backend="openvino", flip_test=False)
+    det = load_detector(
+        shared_path(*DET_CKPT), backend="openvino", score_thr=0.05, allow_download=False
+    )
     return det, pose
 
 
@@ -305,20 +309,11 @@ def test_bf16_moves_keypoints_little_and_is_recorded(cache, poses, ov_models) ->
     every keypoint. With random weights SimCC's curves have many near-equal peaks, so a few
     keypoints jump to another peak; trained networks have one sharp peak per keypoint."""
     pytest.importorskip("openvino")
-    from analysis.models import load_pose
     from analysis.openvino_session import cpu_supports_bf16
 
     if not cpu_supports_bf16():
         pytest.skip("this CPU has no native bfloat16 (AMX or AVX512-BF16)")
-    with pytest.warns(UserWarning, match="RANDOM"):
-        bf16 = load_pose(
-            backend="openvino",
-            precision="bf16",
-            models_dir=cache,
-            allow_download=False,
-            allow_random_weights=True,
-            seed=0,
-        )
+    bf16 = random_pose(cache, backend="openvino", precision="bf16")
     assert bf16.info["precision"] == "bf16"
     frames, boxes = coco_images_and_boxes()
     crops = poses[0].crop(frames, boxes).images
