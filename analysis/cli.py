@@ -37,7 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend",
         default="auto",
         choices=("auto", "pytorch", "onnxruntime", "openvino"),
-        help="inference backend (default: auto: onnxruntime on CPU, pytorch on CUDA)",
+        help=(
+            "inference backend (default: auto: openvino on x86-64 CPUs, onnxruntime on other "
+            "CPUs, pytorch on CUDA)"
+        ),
     )
     parser.add_argument(
         "--precision",

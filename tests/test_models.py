@@ -158,7 +158,9 @@ def test_no_checkpoint_without_opt_in_is_an_error(tmp_path: Path) -> None:
 
 
 def test_backend_and_device_validation() -> None:
-    assert models.choose_backend("auto", "cpu") == "onnxruntime"
+    assert models.choose_backend("auto", "cpu", machine="x86_64") == "openvino"
+    assert models.choose_backend("auto", "cpu", machine="AMD64") == "openvino"
+    assert models.choose_backend("auto", "cpu", machine="aarch64") == "onnxruntime"
     assert models.choose_backend("auto", "cuda") == "pytorch"
     assert models.choose_backend("pytorch", "cuda:1") == "pytorch"
     with pytest.raises(ModelError, match="backend 'tensorrt'"):

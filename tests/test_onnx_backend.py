@@ -119,11 +119,11 @@ def test_pose_onnx_agrees_with_pytorch(poses) -> None:
 
 @pytest.mark.slow
 def test_mmdeploy_directory_agrees_with_the_checkpoint(detectors) -> None:
-    from analysis.models import load_detector
+    from analysis.models import choose_backend, load_detector
 
     torch_det = detectors[0]
     mmdeploy = load_detector(shared_path("models", "rtmdet-nano-person"), score_thr=0.3)
-    assert mmdeploy.info["backend"] == "onnxruntime"
+    assert mmdeploy.info["backend"] == choose_backend("auto", "cpu")
     assert mmdeploy.info["name"] == "mmdeploy:rtmdet-nano-person"
     frames = [img for _, img in coco_images()]
     ref = torch_det(frames)
@@ -248,7 +248,7 @@ def test_mmdeploy_pose_directory_agrees_with_pytorch(poses, tmp_path: Path) -> N
     torch_pose = poses[0]
     directory = tmp_path / "rtmpose-t-mmdeploy"
     _write_mmdeploy_pose_dir(torch_pose.model, directory)
-    mmdeploy = load_pose(directory)
+    mmdeploy = load_pose(directory, backend="onnxruntime")
     assert mmdeploy.info["backend"] == "onnxruntime"
     assert mmdeploy.info["name"] == "mmdeploy:rtmpose-t-mmdeploy"
     assert mmdeploy.backend.max_batch == 1
