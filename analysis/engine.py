@@ -76,7 +76,8 @@ class EngineConfig:
         preset: model preset name (see ``analysis.models``), e.g. ``fast`` or ``balanced``.
         detector: detector checkpoint path or MMDeploy ONNX directory overriding the preset's.
         pose: pose checkpoint path or MMDeploy ONNX directory overriding the preset's.
-        backend: ``pytorch``, ``onnxruntime``, ``openvino`` (CPU) or ``auto``.
+        backend: ``pytorch``, ``onnxruntime``, ``openvino`` (CPU) or ``auto`` (see
+            :func:`analysis.models.choose_backend`).
         precision: ``fp32``, or ``bf16`` with the openvino backend on a CPU with AMX or
             AVX512-BF16 (about 1.5x faster end to end; moves keypoints, see the README).
         device: ``cpu`` or ``cuda`` (``cuda:1``...).
