@@ -257,6 +257,12 @@ class TrackSection:
     scored: bool
 
 
+def _time_of(row: pd.Series) -> float | None:
+    """The keypoints row's ``t_s`` (None for imported keypoints without times)."""
+    t_s = row.get("t_s")
+    return float(t_s) if t_s is not None and pd.notna(t_s) else None
+
+
 def _nearest_row(track: pd.DataFrame, frame: int) -> pd.Series | None:
     if not len(track):
         return None
@@ -425,7 +431,7 @@ def render_video(
         source_path, size[0], size[1], int(video.get("rotation") or 0)
     ) as reader:
         for frame in sorted(jobs):
-            image = reader.read(frame)
+            image = reader.read(frame, _time_of(jobs[frame][0][1]))
             for name, row, joints, track_id, crop in jobs[frame]:
                 thumb = thumbnails.render_thumbnail(image, row, size, joints, track_id, crop)
                 thumbnails.write_jpeg(img_dir / name, thumb)

@@ -1,16 +1,15 @@
 """Keyframe thumbnails: a frame of the video (or a blank one) with the skeleton drawn, cropped.
 
-Frames come from the file at ``videos.path`` with OpenCV when it is at hand, turned upright by
-the row's ``rotation`` (clockwise degrees, as `analysis.video` applies it); otherwise the
-skeleton is drawn on a blank frame of the video's size, so a report of imported keypoints still
-shows the posture. Thumbnails are cropped around the person and written as JPEG files beside
+Frames come from the file at ``videos.path`` when it is at hand, decoded and numbered as the
+engine did, turned upright by the row's ``rotation`` (clockwise degrees, as `analysis.video`
+applies it); otherwise the skeleton is drawn on a blank frame of the video's size, so a report
+of imported keypoints still shows the posture. Thumbnails are cropped around the person and written as JPEG files beside
 the page.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,28 +18,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.drawing import blank_frame, draw_skeleton
+from analysis.video import IMAGE_SUFFIXES, FrameSeeker, VideoError, image_files
 from posecoach.schema import COCO17
 
 THUMB_MAX = (360, 420)  # width, height in pixels
 JPEG_QUALITY = 82
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-
-
-def _natural_key(name: str) -> list[object]:
-    return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name)]
-
-
-def _image_files(folder: str) -> list[str]:
-    try:
-        from analysis.video import image_files  # the engine's own frame order
-    except ImportError:
-        names = [
-            n
-            for n in os.listdir(folder)
-            if not n.startswith(".") and Path(n).suffix.lower() in _IMAGE_SUFFIXES
-        ]
-        return [os.path.join(folder, n) for n in sorted(names, key=_natural_key)]
-    return image_files(folder)
 
 
 def _upright(image: np.ndarray, rotation: int, width: int, height: int) -> np.ndarray:
@@ -58,9 +40,11 @@ def _upright(image: np.ndarray, rotation: int, width: int, height: int) -> np.nd
 class FrameReader:
     """Reads chosen frames (0-based indices) of a video, an image or an image folder.
 
-    ``read`` returns None for a frame that cannot be read; a missing file gives a reader whose
-    ``available`` is False. Reading frames in increasing order is cheapest (short gaps are
-    decoded through rather than sought).
+    Video frames are found the way the engine numbered and timed them (PyAV, by timestamp when
+    one is given; see :class:`analysis.video.FrameSeeker`), so a variable-frame-rate video shows
+    the frame its findings refer to. ``read`` returns None for a frame that cannot be read; a
+    missing or unreadable file gives a reader whose ``available`` is False. Reading frames in
+    increasing order is cheapest (short gaps are decoded through rather than sought).
     """
 
     def __init__(self, path: str | None, width: int = 0, height: int = 0, rotation: int = 0):
@@ -70,27 +54,24 @@ class FrameReader:
             int(height or 0),
             int(rotation or 0),
         )
-        self._cap: cv2.VideoCapture | None = None
-        self._pos = 0
+        self._video: FrameSeeker | None = None
         self._images: list[str] | None = None
         self.available = bool(self.path) and os.path.exists(self.path)
         if not self.available:
             return
         if os.path.isdir(self.path):
-            self._images = _image_files(self.path)
-        elif Path(self.path).suffix.lower() in _IMAGE_SUFFIXES:
+            self._images = image_files(self.path)
+        elif Path(self.path).suffix.lower() in IMAGE_SUFFIXES:
             self._images = [self.path]
         else:
-            cap = cv2.VideoCapture(self.path)
-            if not cap.isOpened():
+            try:
+                # Rotation is applied from the stored row, as the engine did.
+                self._video = FrameSeeker(self.path)
+            except VideoError:
                 self.available = False
-                return
-            # Rotation is applied from the stored row, as the engine did, not by the decoder.
-            if hasattr(cv2, "CAP_PROP_ORIENTATION_AUTO"):
-                cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)
-            self._cap = cap
 
-    def read(self, index: int) -> np.ndarray | None:
+    def read(self, index: int, t_s: float | None = None) -> np.ndarray | None:
+        """Frame ``index``; ``t_s`` (the keypoints row's time) finds it in a video exactly."""
         if not self.available:
             return None
         if self._images is not None:
@@ -99,25 +80,14 @@ class FrameReader:
             data = np.fromfile(self._images[index], dtype=np.uint8)
             image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
             return None if image is None else _upright(image, 0, self.width, self.height)
-        cap = self._cap
-        assert cap is not None
-        if not (self._pos <= index <= self._pos + 48):
-            cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-            self._pos = index
-        while self._pos < index:
-            if not cap.grab():
-                return None
-            self._pos += 1
-        ok, image = cap.read()
-        if not ok or image is None:
-            return None
-        self._pos += 1
-        return _upright(image, self.rotation, self.width, self.height)
+        assert self._video is not None
+        image = self._video.read(index, t_s)
+        return None if image is None else _upright(image, self.rotation, self.width, self.height)
 
     def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
+        if self._video is not None:
+            self._video.close()
+            self._video = None
 
     def __enter__(self) -> FrameReader:
         return self

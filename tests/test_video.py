@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from analysis.video import VideoError, image_files, open_source
+from analysis.video import FrameSeeker, VideoError, image_files, open_source
 from tests.conftest import shared_path
 
 av = pytest.importorskip("av")
@@ -89,6 +89,64 @@ def test_variable_frame_rate_timestamps_from_the_container(tmp_path):
     with open_source(path) as source:
         t = [f.t_s for f in source]
     np.testing.assert_allclose(t, np.array(pts) / 1000, atol=1e-3)
+
+
+def _numbered_frame(i: int) -> np.ndarray:
+    """A frame whose number is written in binary as 8 black/white blocks (survives H.264)."""
+    image = np.full((96, 160, 3), 128, np.uint8)
+    for bit in range(8):
+        image[40:60, 20 * bit : 20 * bit + 20] = 255 if (i >> bit) & 1 else 0
+    return image
+
+
+def _number_of(image: np.ndarray) -> int:
+    return sum(1 << bit for bit in range(8) if image[50, 20 * bit + 10].mean() > 128)
+
+
+def _write_vfr_h264(path: Path, pts_ms: list[int]) -> Path:
+    """H.264 with B-frames and a keyframe every 24 frames, at the given frame times."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        stream.options = {"g": "24", "bf": "2", "crf": "18"}
+        for i, pts in enumerate(pts_ms):
+            frame = av.VideoFrame.from_ndarray(_numbered_frame(i), format="bgr24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def test_frame_seeker_finds_the_engines_frames_in_a_variable_frame_rate_video(tmp_path):
+    # Stretches at 50 fps and at 12.5 fps: a frame's number and its time disagree with any
+    # mean frame rate, so seeking by number through the rate would land elsewhere.
+    gaps = [20 if (i // 25) % 2 == 0 else 80 for i in range(200)]
+    pts = [int(t) for t in np.concatenate([[0], np.cumsum(gaps)[:-1]])]
+    path = _write_vfr_h264(tmp_path / "phone.mp4", pts)
+    with open_source(path) as source:
+        engine = [(f.index, f.t_s, _number_of(f.image)) for f in source]
+    assert [n for _, _, n in engine] == [i % 256 for i in range(200)]
+    order = [150, 30, 199, 31, 5, 120, 121, 60, 0, 180]
+    seeker = FrameSeeker(path)
+    try:
+        for i in order:  # by timestamp, as the reports ask
+            assert _number_of(seeker.read(i, engine[i][1])) == i
+        for i in order:  # no timestamp (imported keypoints): counted from the start
+            assert _number_of(seeker.read(i)) == i
+        assert seeker.read(200, 99.0) is None and seeker.read(200) is None
+        assert _number_of(seeker.read(7, engine[7][1])) == 7  # still usable after the end
+    finally:
+        seeker.close()
+
+
+def test_frame_seeker_on_a_file_that_is_not_a_video(tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(VideoError, match="notes.mp4"):
+        FrameSeeker(bad)
 
 
 @pytest.mark.parametrize("clockwise", [90, 180, 270])
