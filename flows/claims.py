@@ -187,6 +187,7 @@ def claimed(
 def held_claims(store: Store) -> list[dict[str, Any]]:
     """The claims currently in the store (for diagnostics and tests)."""
     pattern = posixpath.join(store.root, CLAIMS_DIR, "*.claim")
+    store.refresh_listings()
     out = []
     for path in sorted(store.fs.glob(pattern)):
         info = _read(store, path) or {}

@@ -108,7 +108,18 @@ class Store:
         if video_id:
             _check_id(video_id)
         pattern = posixpath.join(self.table_dir(table), "date=*", name)
+        self.refresh_listings()
         return sorted(p for p in self.fs.glob(pattern) if not posixpath.basename(p).startswith("."))
+
+    def refresh_listings(self) -> None:
+        """Forget cached directory listings of an object store.
+
+        Other processes and machines write into a shared store; s3fs and gcsfs keep each
+        listing for the life of the process, which would hide their files (a video already done
+        elsewhere would look new). Local folders are listed afresh anyway.
+        """
+        if not self.local:
+            self.fs.invalidate_cache()
 
     # -- write -----------------------------------------------------------------------------------
     def write(
