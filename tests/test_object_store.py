@@ -17,7 +17,7 @@ from posecoach.store import Store
 from tests.conftest import shared_path
 
 pytest.importorskip("s3fs", reason="s3fs is a dev extra: pip install -e .[dev]")
-moto_server = pytest.importorskip("moto.server", reason="moto[server] is a dev extra")
+moto_server = pytest.importorskip("moto.server", reason="moto[s3] and flask are dev extras")
 
 BUCKET = "posecoach-test"
 
