@@ -126,17 +126,18 @@ def draw_skeleton(
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, t))
         x = min(max(0, x - tw // 2), max(0, w - tw))
         y = max(th + 2, y - 4 * t - 4)
-        cv2.putText(
-            out,
-            text,
-            (x, y),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            scale,
-            (0, 0, 0),
-            max(1, t) + 2,
-            cv2.LINE_AA,
-        )
-        cv2.putText(
-            out, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, base, max(1, t), cv2.LINE_AA
-        )
+        outlined_text(out, text, (x, y), scale, base, max(1, t))
     return out
+
+
+def outlined_text(
+    image: np.ndarray,
+    text: str,
+    org: tuple[int, int],
+    scale: float,
+    color: tuple[int, int, int],
+    thickness: int,
+) -> None:
+    """Draw ``text`` in ``color`` with a black outline, readable on any background."""
+    for ink, width in (((0, 0, 0), thickness + 2), (color, thickness)):
+        cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, ink, width, cv2.LINE_AA)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.drawing import draw_skeleton, track_color
+from analysis.drawing import draw_skeleton, outlined_text, track_color
 from analysis.video import open_source
 from posecoach.schema import COCO17
 
@@ -50,27 +50,7 @@ def _draw_rows(image: np.ndarray, rows: pd.DataFrame, min_score: float) -> None:
         if np.isfinite(boxes[i]).all():
             x1, y1, x2, y2 = (int(round(v)) for v in boxes[i])
             cv2.rectangle(image, (x1, y1), (x2, y2), color, thick, cv2.LINE_AA)
-            org = (x1, max(12, y1 - 4))
-            cv2.putText(
-                image,
-                f"#{tid}",
-                org,
-                cv2.FONT_HERSHEY_SIMPLEX,
-                0.5 * thick,
-                (0, 0, 0),
-                thick + 2,
-                cv2.LINE_AA,
-            )
-            cv2.putText(
-                image,
-                f"#{tid}",
-                org,
-                cv2.FONT_HERSHEY_SIMPLEX,
-                0.5 * thick,
-                color,
-                thick,
-                cv2.LINE_AA,
-            )
+            outlined_text(image, f"#{tid}", (x1, max(12, y1 - 4)), 0.5 * thick, color, thick)
         draw_skeleton(
             image, xy[i], sc[i], track_id=int(tid), min_score=min_score, label="", copy=False
         )
