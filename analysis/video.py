@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import re
@@ -294,7 +295,7 @@ class FrameSeeker:
             raise VideoError(self.path, "the video stream holds no decodable frame")
         self._time_base = self._stream.time_base or Fraction(1, 1)
         self._first_pts = _frame_pts(first)
-        self._frames: Iterator[object] = _chain_one(first, frames)
+        self._frames: Iterator[object] = itertools.chain((first,), frames)
         self._pos: int | None = 0  # the index of the frame self._frames yields next
 
     def read(self, index: int, t_s: float | None = None) -> np.ndarray | None:
@@ -345,11 +346,6 @@ class FrameSeeker:
         if self._container is not None:
             self._container.close()
             self._container = None
-
-
-def _chain_one(first: object, rest: Iterator[object]) -> Iterator[object]:
-    yield first
-    yield from rest
 
 
 def _probe_video(path: str) -> VideoInfo:

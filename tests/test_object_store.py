@@ -60,7 +60,7 @@ def test_write_replace_and_query_on_s3(s3_url):
         "videos", _videos_row("v1", "a2.mp4"), video_id="v1", date="2026-11-26", metadata={"n": 3}
     )
     everything = store.fs.find(store.root, withdirs=False)
-    assert sorted(p.rsplit("/", 2)[-2:][0] + "/" + p.rsplit("/", 1)[-1] for p in everything) == [
+    assert sorted("/".join(p.rsplit("/", 2)[-2:]) for p in everything) == [
         "date=2026-11-25/v2.parquet",
         "date=2026-11-26/v1.parquet",
     ]  # no hidden temporaries left behind, no duplicate
