@@ -2,7 +2,9 @@
 
 :func:`analyze_into_store` is the one call the CLI and the nightly flow make per video. It never
 raises for bad input: an unreadable file gives a ``failed`` row with the reason, a readable one
-in which nobody was found an ``empty`` row. The ``videos`` row is the "done" marker and is
+in which nobody was found an ``empty`` row. A failure that was the machine's, not the file's (out
+of memory, an I/O error on a share, the store), has its reason prefixed with ``RETRYABLE``
+(:mod:`analysis.failures`), so that the nightly flow tries it again. The ``videos`` row is the "done" marker and is
 written last, by :func:`write_video_row`, after whatever else the caller writes (reps,
 findings); a crash before it leaves the video looking unprocessed, so it is simply re-run.
 """
@@ -21,9 +23,10 @@ from typing import Any
 import pandas as pd
 
 from analysis.engine import PoseEngine, PoseResult, ProgressFn
+from analysis.failures import error_text
 from analysis.video import VideoError, image_files
 from posecoach import PIPELINE_VERSION, model_label
-from posecoach.schema import SCHEMA_VERSION
+from posecoach.schema import RETRYABLE, SCHEMA_VERSION
 from posecoach.store import Store, file_sha256, video_id_for
 
 log = logging.getLogger(__name__)
@@ -130,7 +133,7 @@ def analyze_into_store(
     except OSError as exc:
         # No content to hash: an id from the path keeps the failure queryable.
         sha = hashlib.sha256(f"unreadable:{path}".encode()).hexdigest()
-        row.update(_failure(f"{path}: cannot read: {exc.strerror or exc}"))
+        row.update(_failure(f"{path}: cannot read: {exc.strerror or exc}", exc))
     row["sha256"] = sha
     row["video_id"] = video_id_for(sha)
     if row.get("status") == "failed":
@@ -141,30 +144,31 @@ def analyze_into_store(
         result = engine.analyze(path, progress=progress)
     except VideoError as exc:
         log.warning("%s", exc)
-        row.update(_failure(str(exc)))
+        row.update(_failure(str(exc), exc))
     except Exception as exc:  # a model or pipeline fault on this input: record it, go on
         log.exception("analysis of %s failed", path)
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        row.update(
-            _failure(
-                f"{path}: analysis failed: {type(exc).__name__}: {exc} "
-                f"(at {Path(where.filename).name}:{where.lineno})"
-            )
+        reason = (
+            f"{path}: analysis failed: {type(exc).__name__}: {exc} "
+            f"(at {Path(where.filename).name}:{where.lineno})"
         )
+        row.update(_failure(reason, exc))
     else:
         row.update(_info_columns(result))
         try:
             write_keypoints(store, row["video_id"], row["date"], result)
         except Exception as exc:
             log.exception("writing keypoints of %s failed", path)
-            row.update(_failure(f"{path}: writing keypoints failed: {type(exc).__name__}: {exc}"))
+            # Whatever the error, the video was fine: it is the store's failure, so retry.
+            reason = f"{path}: writing keypoints failed: {type(exc).__name__}: {exc}"
+            row.update(_failure(f"{RETRYABLE}{reason}"))
     if row.get("status") == "failed":
         _drop_keypoints(store, row["video_id"])
     return _finish(row)
 
 
-def _failure(reason: str) -> dict[str, Any]:
-    return {"status": "failed", "error": reason, "n_tracks": 0}
+def _failure(reason: str, exc: BaseException | None = None) -> dict[str, Any]:
+    return {"status": "failed", "error": error_text(reason, exc), "n_tracks": 0}
 
 
 def _info_columns(result: PoseResult) -> dict[str, Any]:

@@ -29,16 +29,23 @@ from typing import Literal
 
 import numpy as np
 
+from analysis.failures import is_transient
+
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 SourceKind = Literal["video", "image", "images"]
 
 
 class VideoError(Exception):
-    """Input that cannot be read as frames; the message names the file and the problem."""
+    """Input that cannot be read as frames; the message names the file and the problem.
 
-    def __init__(self, path: str | os.PathLike[str], reason: str):
+    ``transient`` marks a read that failed for the machine's sake (an I/O error on a network
+    share, no memory), not the file's: see :mod:`analysis.failures`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], reason: str, *, transient: bool = False):
         self.path = os.fspath(path)
         self.reason = reason
+        self.transient = transient
         super().__init__(f"{self.path}: {reason}")
 
 
@@ -147,7 +154,8 @@ class VideoSource:
             put(exc)
             return
         except Exception as exc:  # decoder errors of any kind become a VideoError
-            put(VideoError(self.info.path, f"decoding failed: {type(exc).__name__}: {exc}"))
+            reason = f"decoding failed: {type(exc).__name__}: {exc}"
+            put(VideoError(self.info.path, reason, transient=is_transient(exc)))
             return
         put(_END)
 

@@ -21,9 +21,8 @@ import pandas as pd
 
 from flows.inbox import InboxItem
 from posecoach import PIPELINE_VERSION
+from posecoach.schema import RETRYABLE
 
-#: Prefix of the ``error`` of a failed row that is worth trying again on the next run.
-RETRYABLE = "retryable: "
 DONE_STATUS = ("ok", "empty")
 
 

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from analysis.failures import is_retryable
 from flows.claims import DEFAULT_STALE_AFTER_S, claimed
 from flows.inbox import InboxItem, verify_inside
 from flows.plan import is_done
@@ -171,19 +172,10 @@ class TransientError(RuntimeError):
     """A failure worth retrying (memory, a store write); the videos row is not written."""
 
 
-# Failures `analyze_into_store` records that say nothing about the video itself.
-_TRANSIENT_MARKERS = (
-    "writing keypoints failed",
-    "MemoryError",
-    "OutOfMemoryError",
-    "out of memory",
-)
-
-
 def transient_reason(row: dict[str, Any]) -> str | None:
     """The error of a failed row when it is worth retrying rather than recording for good."""
-    error = row.get("error") or ""
-    if row.get("status") == "failed" and any(m in error for m in _TRANSIENT_MARKERS):
+    error = row.get("error")
+    if row.get("status") == "failed" and is_retryable(error):
         return error
     return None
 

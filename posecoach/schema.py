@@ -57,6 +57,9 @@ FLIP_PAIRS: tuple[tuple[int, int], ...] = (
 TABLES = ("videos", "keypoints", "reps", "findings")
 
 VIDEO_STATUS = ("ok", "empty", "failed")
+#: Prefix of a ``failed`` video's ``error`` when the failure was the machine's, not the file's
+#: (out of memory, a share or store that stopped answering, a dead worker): tried again later.
+RETRYABLE = "retryable: "
 SEVERITIES = ("ok", "info", "caution", "risk", "not_assessable")
 
 
@@ -105,7 +108,7 @@ VIDEOS = pa.schema(
         ("rotation", pa.int32()),  # degrees applied to make the frame upright
         ("n_tracks", pa.int32()),
         ("status", pa.string()),  # ok | empty | failed
-        ("error", pa.string()),  # why, when status != ok
+        ("error", pa.string()),  # why, when status != ok; RETRYABLE prefix: tried again
         ("preset", pa.string()),
         ("backend", pa.string()),
         ("detector", pa.string()),

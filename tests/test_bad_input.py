@@ -10,6 +10,7 @@ import pytest
 
 from analysis.engine import EngineConfig, PoseEngine
 from analysis.ingest import VideoMeta, analyze_into_store, write_video_row
+from posecoach.schema import RETRYABLE
 from posecoach.store import Store
 from tests.pose_fakes import Person, RectDetector, RectPose, write_video
 
@@ -37,6 +38,7 @@ def _assert_clean(store: Store) -> None:
 def _assert_failed(row: dict, store: Store, path: Path, *words: str) -> None:
     assert row["status"] == "failed"
     assert str(path) in row["error"], row["error"]
+    assert not row["error"].startswith(RETRYABLE), "a bad file is not retried every night"
     for word in words:
         assert word in row["error"], row["error"]
     videos = store.read("videos")

@@ -23,8 +23,9 @@ from flows.inbox import (
     sniff,
     verify_inside,
 )
-from flows.plan import RETRYABLE, is_done, latest_rows, make_plan, refused_row
+from flows.plan import is_done, latest_rows, make_plan, refused_row
 from posecoach import PIPELINE_VERSION
+from posecoach.schema import RETRYABLE
 from posecoach.store import Store, file_sha256, video_id_for
 
 MP4 = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + b"\x00" * 100

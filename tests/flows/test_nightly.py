@@ -168,6 +168,56 @@ def test_models_that_cannot_load_fail_the_night_softly_and_are_retried(
     assert sorted(r["status"] for r in _videos(store).values()) == ["ok", "ok"]
 
 
+@pytest.mark.slow  # shares the harness; ~3 s of flow runs
+def test_machine_failures_are_retried_and_file_failures_are_not(
+    prefect_harness, fake_engine, monkeypatch, rules_copy: Path, tmp_path: Path
+) -> None:
+    from flows import nightly as nightly_mod
+
+    # The task's own retry delays (10 s, 60 s) are for real machines; the logic is the same.
+    fast_retries = nightly_mod.analyze_video.with_options(retry_delay_seconds=0)
+    monkeypatch.setattr(nightly_mod, "analyze_video", fast_retries)
+    inbox, store, reports = tmp_path / "inbox", tmp_path / "store", tmp_path / "reports"
+    _generated(inbox, "ana/squat/oom-once.mp4", [Person((100, 40))], n_frames=5)
+    _generated(inbox, "ana/squat/oom-always.mp4", [Person((80, 40))], n_frames=5)
+    _generated(inbox, "ana/squat/bug.mp4", [Person((60, 40))], n_frames=5)
+    engine = fake_engine.get_engine({})
+    analyze = engine.analyze
+
+    def failing(path, *a, **kw):
+        name = Path(path).name
+        if name == "oom-always.mp4" or (
+            name == "oom-once.mp4" and fake_engine.analyses.count(str(path)) == 0
+        ):
+            fake_engine.analyses.append(str(path))
+            raise MemoryError()
+        if name == "bug.mp4":
+            fake_engine.analyses.append(str(path))
+            raise IndexError("index 17 is out of bounds")
+        return analyze(path, *a, **kw)
+
+    monkeypatch.setattr(engine, "analyze", failing)
+    night = _run(inbox, store, reports, rules_copy)
+    names = ("oom-once.mp4", "oom-always.mp4", "bug.mp4")
+    tries = {n: sum(Path(p).name == n for p in fake_engine.analyses) for n in names}
+    assert tries == {"oom-once.mp4": 2, "oom-always.mp4": 3, "bug.mp4": 1}  # 1 try + 2 retries
+    rows = _videos(store)
+    assert rows["ana/squat/oom-once.mp4"]["status"] == "ok"
+    assert rows["ana/squat/oom-always.mp4"]["error"].startswith("retryable: ")
+    assert "MemoryError" in rows["ana/squat/oom-always.mp4"]["error"]
+    assert rows["ana/squat/bug.mp4"]["status"] == "failed"
+    assert not rows["ana/squat/bug.mp4"]["error"].startswith("retryable: ")
+    assert night["counts"] == {"analyzed-ok": 1, "analyzed-failed": 1, "error": 1}
+
+    # The next night tries again only the video that failed for the machine's sake.
+    fake_engine.analyses.clear()
+    monkeypatch.setattr(engine, "analyze", analyze)
+    again = _run(inbox, store, reports, rules_copy)
+    assert [Path(p).name for p in fake_engine.analyses] == ["oom-always.mp4"]
+    assert _videos(store)["ana/squat/oom-always.mp4"]["status"] == "ok"
+    assert again["counts"] == {"analyzed-ok": 1, "skipped": 2}
+
+
 def test_empty_inbox_says_how_to_fill_it(tmp_path: Path, capsys) -> None:
     from flows import cli_run
     from posecoach.cli import main
