@@ -14,7 +14,6 @@ only, sorted by descending score, above ``score_thr``, at most ``max_people``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from analysis.mmdeploy import read_mmdeploy_dir
 from analysis.models import (
     DETECTOR_TEST_CFG,
     ONNX_BACKENDS,
-    ModelError,
     ModelSpec,
     ResolvedCheckpoint,
 )
@@ -470,13 +469,6 @@ class MMDeployDetectorBackend:
         return out
 
 
-def _pipeline_transforms(pipeline: dict[str, Any]) -> list[dict[str, Any]]:
-    for task in pipeline.get("pipeline", {}).get("tasks", []):
-        if task.get("name") == "Preprocess" or task.get("module") == "Transform":
-            return list(task.get("transforms", []))
-    return []
-
-
 def load_mmdeploy_detector(
     directory: Path,
     *,
@@ -491,43 +483,25 @@ def load_mmdeploy_detector(
     """A :class:`Detector` for an MMDeploy ONNX directory (deploy.json, pipeline.json, onnx)."""
     from analysis import onnx_export
 
-    deploy = json.loads((directory / "deploy.json").read_text())
-    pipeline = json.loads((directory / "pipeline.json").read_text())
-    if deploy.get("task") != "Detector":
-        raise ModelError(f"{directory / 'deploy.json'}: task {deploy.get('task')!r}, not Detector")
-    net = deploy["models"][0]["net"]
-    onnx_path = directory / net
-    if not onnx_path.is_file():
-        raise ModelError(f"{onnx_path}: ONNX file named in deploy.json does not exist")
+    model = read_mmdeploy_dir(directory, "Detector")
     size = None
-    mean, std, to_rgb = [0.0, 0.0, 0.0], [1.0, 1.0, 1.0], False
-    for t in _pipeline_transforms(pipeline):
+    for t in model.transforms:
         if t["type"] == "Resize":
             if not t.get("keep_ratio", False):
-                raise ModelError(
-                    f"{directory / 'pipeline.json'}: only keep_ratio Resize is supported"
-                )
+                raise model.error("only keep_ratio Resize is supported")
             size = tuple(int(v) for v in t["size"])
         elif t["type"] == "Pad" and "size" in t and tuple(t["size"]) != size:
-            raise ModelError(
-                f"{directory / 'pipeline.json'}: Pad size {t['size']} != Resize {size}"
-            )
-        elif t["type"] == "Normalize":
-            mean, std, to_rgb = t["mean"], t["std"], bool(t.get("to_rgb", False))
+            raise model.error(f"Pad size {t['size']} != Resize {size}")
     if size is None:
-        raise ModelError(f"{directory / 'pipeline.json'}: no Resize transform (input size unknown)")
+        raise model.error("no Resize transform (input size unknown)")
     # pipeline.json gives the size as (height, width); the RTMDet exports are square anyway.
     input_size = (size[1], size[0])
     session = onnx_export.make_session(
-        onnx_path, device, ort_threads, runtime=runtime, precision=precision
+        model.onnx_path, device, ort_threads, runtime=runtime, precision=precision
     )
-    # MMDeploy exports are often traced at batch 1 and fail on larger batches (deploy.json).
-    max_batch = max(1, int(deploy["models"][0].get("batch_size", 1)))
-    backend = MMDeployDetectorBackend(
-        session, np.asarray(mean, np.float32), np.asarray(std, np.float32), to_rgb, max_batch
-    )
-    info = onnx_export.mmdeploy_info(
-        "detector", directory, onnx_path, device, ort_threads, runtime, precision,
+    backend = MMDeployDetectorBackend(session, *model.normalisation(), model.max_batch)
+    info = model.info(
+        "detector", device, ort_threads, runtime, precision,
         input_size=list(input_size), score_thr=score_thr, max_people=max_people,
     )  # fmt: skip
     return Detector(backend, input_size, score_thr, max_people, batch_size, info)

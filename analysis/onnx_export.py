@@ -159,33 +159,3 @@ def make_session(
             f"(session providers: {session.get_providers()}); not falling back to CPU"
         )
     return session
-
-
-def mmdeploy_info(
-    task: str,
-    directory: Path,
-    onnx_path: Path,
-    device: str,
-    ort_threads: int,
-    runtime: str = "onnxruntime",
-    precision: str = "fp32",
-    **extra: Any,
-) -> dict[str, Any]:
-    """The ``.info`` of a model loaded from an MMDeploy ONNX directory (``extra`` per task)."""
-    from posecoach.store import file_sha256
-
-    return {
-        "task": task,
-        "name": f"mmdeploy:{directory.name}",
-        "config": str(directory / "pipeline.json"),
-        "checkpoint": str(onnx_path),
-        "checkpoint_source": "explicit",
-        "sha256": file_sha256(onnx_path),
-        "backend": runtime,
-        "precision": precision,
-        "device": device,
-        "random_weights": False,
-        **extra,
-        "onnx": str(onnx_path),
-        "ort_threads": ort_threads,
-    }

@@ -15,7 +15,6 @@ scores are the raw SimCC maxima (not probabilities; higher is more confident).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from analysis.mmdeploy import read_mmdeploy_dir
 from analysis.models import ONNX_BACKENDS, ModelError, ModelSpec, ResolvedCheckpoint
 
 BBOX_PADDING = 1.25
@@ -410,50 +410,39 @@ def load_mmdeploy_pose(
 ) -> PoseEstimator:
     """A :class:`PoseEstimator` for an MMDeploy RTMPose ONNX directory."""
     from analysis import onnx_export
-    from analysis.detector import _pipeline_transforms
 
-    deploy = json.loads((directory / "deploy.json").read_text())
-    pipeline = json.loads((directory / "pipeline.json").read_text())
-    if deploy.get("task") != "PoseDetector":
-        raise ModelError(
-            f"{directory / 'deploy.json'}: task {deploy.get('task')!r}, not PoseDetector"
-        )
-    onnx_path = directory / deploy["models"][0]["net"]
-    if not onnx_path.is_file():
-        raise ModelError(f"{onnx_path}: ONNX file named in deploy.json does not exist")
+    model = read_mmdeploy_dir(directory, "PoseDetector")
     input_size = None
     padding = BBOX_PADDING
-    mean, std, to_rgb = [0.0, 0.0, 0.0], [1.0, 1.0, 1.0], False
-    for t in _pipeline_transforms(pipeline):
+    for t in model.transforms:
         kind = t["type"].lower()
         if kind == "topdownaffine":
             if t.get("use_udp", False):
-                raise ModelError(f"{directory / 'pipeline.json'}: UDP crops are not supported")
+                raise model.error("UDP crops are not supported")
             input_size = tuple(int(v) for v in t.get("image_size", t.get("input_size")))
         elif kind in ("topdowngetbboxcenterscale", "getbboxcenterscale"):
             padding = float(t.get("padding", BBOX_PADDING))
-        elif kind == "normalize":
-            mean, std, to_rgb = t["mean"], t["std"], bool(t.get("to_rgb", False))
     if input_size is None:
-        raise ModelError(f"{directory / 'pipeline.json'}: no TopDownAffine (input size unknown)")
+        raise model.error("no TopDownAffine (input size unknown)")
     split_ratio = 2.0
-    for task in pipeline.get("pipeline", {}).get("tasks", []):
+    for task in model.tasks:
         params = task.get("params", {})
         if task.get("component", "").startswith("SimCC") or "simcc_split_ratio" in params:
             if params.get("use_dark", False):
-                raise ModelError(f"{directory / 'pipeline.json'}: SimCC DARK decoding unsupported")
+                raise model.error("SimCC DARK decoding unsupported")
             split_ratio = float(params.get("simcc_split_ratio", split_ratio))
         elif task.get("module") == "mmpose" and "component" in task:
-            raise ModelError(
-                f"{directory / 'pipeline.json'}: decoder {task['component']!r} is not SimCC; "
+            raise model.error(
+                f"decoder {task['component']!r} is not SimCC; "
                 "only RTMPose (SimCC) MMDeploy models are supported"
             )
     session = onnx_export.make_session(
-        onnx_path, device, ort_threads, runtime=runtime, precision=precision, max_batch=batch_size
-    )
-    normalise = (np.asarray(mean, np.float32), np.asarray(std, np.float32), to_rgb)
-    info = onnx_export.mmdeploy_info(
-        "pose", directory, onnx_path, device, ort_threads, runtime, precision,
+        model.onnx_path, device, ort_threads, runtime=runtime, precision=precision,
+        max_batch=batch_size,
+    )  # fmt: skip
+    normalise = model.normalisation()
+    info = model.info(
+        "pose", device, ort_threads, runtime, precision,
         input_size=list(input_size), flip_test=flip_test, bbox_padding=padding,
     )  # fmt: skip
     return PoseEstimator(
