@@ -314,18 +314,7 @@ def track_chart(
                     "layer": "below",
                 }
             )
-            shapes.append(
-                {
-                    "type": "line",
-                    "xref": "paper",
-                    "yref": f"y{ax}",
-                    "x0": 0,
-                    "x1": 1,
-                    "y0": band.threshold,
-                    "y1": band.threshold,
-                    "line": {"color": color, "width": 1, "dash": "dash"},
-                }
-            )
+            shapes.append(_threshold_line(ax, band.threshold, color))
     for rep in reps.sort_values("start_s").itertuples(index=False) if len(reps) else ():
         shapes.append(
             {
@@ -431,18 +420,21 @@ def trend_chart(
             }
         )
         for band in thresholds.get(metric, []):
-            shapes.append(
-                {
-                    "type": "line",
-                    "xref": "paper",
-                    "yref": f"y{ax}",
-                    "x0": 0,
-                    "x1": 1,
-                    "y0": band.threshold,
-                    "y1": band.threshold,
-                    "line": {"color": SEVERITY_COLORS[band.severity], "width": 1, "dash": "dash"},
-                }
-            )
+            shapes.append(_threshold_line(ax, band.threshold, SEVERITY_COLORS[band.severity]))
     layout["shapes"] = shapes
     layout["annotations"] = annotations
     return {"data": data, "layout": layout, "config": CONFIG}
+
+
+def _threshold_line(ax: str, threshold: float, color: str) -> dict:
+    """A dashed line across the whole width of subplot ``ax`` at a rule's threshold."""
+    return {
+        "type": "line",
+        "xref": "paper",
+        "yref": f"y{ax}",
+        "x0": 0,
+        "x1": 1,
+        "y0": threshold,
+        "y1": threshold,
+        "line": {"color": color, "width": 1, "dash": "dash"},
+    }

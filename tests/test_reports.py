@@ -90,6 +90,14 @@ def test_every_page_is_written(built):
     # plotly.js once per report folder, from the installed package
     copies = [p for p in out.rglob("*.js") if p.stat().st_size > 1_000_000]
     assert copies == [out.resolve() / "assets" / "plotly.min.js"]
+    # ...and loaded by the pages with charts, not by the tables-only ones.
+    loads = re.compile(r'<script src="[./]*assets/plotly\.min\.js"></script>\s*'
+                       r'<script src="[./]*assets/report\.js"></script>')  # fmt: skip
+    charted = [_page(out, v) for v in videos if v.status == "ok"]
+    charted += [athlete_page_path(out.resolve(), a) for a in {v.athlete for v in videos}]
+    for page in charted:
+        assert loads.search(page.read_text()), page
+    assert not loads.search(index.read_text())
 
 
 @pytest.mark.parametrize("which", [0, 1, 3, 4])
