@@ -275,21 +275,36 @@ def _analyze_here(items: list[InboxItem], common: dict[str, Any]) -> list[dict[s
 def _analyze_in_pool(
     items: list[InboxItem], common: dict[str, Any], n_workers: int
 ) -> list[dict[str, Any]]:
-    """Run the items on a process pool; a pool whose worker died is rebuilt once for the rest."""
+    """Run the items on a process pool; a video that kills its worker does not take others along.
+
+    A worker that dies (a decoder crash on a hostile file, the kernel's OOM killer) breaks the
+    whole pool: every unfinished video fails with it, and nothing says which one was to blame.
+    The unfinished ones then run on a pool of one worker, in order, so that the next death names
+    its video: that one is recorded as retryable, and the rest go back to the full pool. Every
+    isolating round either finishes its videos or removes one, so the night always ends, and
+    videos queued behind a bad file are analysed the same night.
+    """
     outcomes: list[dict[str, Any]] = []
-    pending = list(items)
-    for attempt in (1, 2):
-        if not pending:
-            break
-        done, broken = _pool_round(pending, common, n_workers)
+    pending, isolate, deaths = list(items), False, 0
+    while pending:
+        done, broken = _pool_round(pending, common, 1 if isolate else n_workers)
         outcomes += done
-        pending = broken
-        if broken:
-            get_run_logger().warning(
-                "a worker process died (round %d); %d video(s) unfinished", attempt, len(broken)
-            )
-    reason = "the worker process died while processing it (twice)"
-    outcomes += _record_retryable(pending, common, reason)
+        if not broken:
+            break
+        deaths += 1
+        get_run_logger().warning(
+            "a worker process died (%d so far this night); %d video(s) unfinished%s",
+            deaths,
+            len(broken),
+            "" if isolate else ", running them one at a time to find the cause",
+        )
+        if isolate:
+            culprit, pending = broken[0], broken[1:]
+            reason = "the worker process died while processing it"
+            outcomes += _record_retryable([culprit], common, reason)
+        else:
+            pending = broken
+        isolate = not isolate
     return outcomes
 
 

@@ -32,7 +32,8 @@ from posecoach.store import Store
 log = logging.getLogger("posecoach.flows")
 
 #: Test hook: when set, a worker exits abruptly after writing a video's keypoints and before its
-#: ``videos`` row -- the worst moment for a crash. Used by the interrupted-run test.
+#: ``videos`` row -- the worst moment for a crash. ``1``: for every video; otherwise only for
+#: the video of that file name. Used by the interrupted-run and bad-file tests.
 CRASH_ENV = "POSECOACH_TEST_EXIT_AFTER_KEYPOINTS"
 
 _ENGINE: Any = None
@@ -208,7 +209,7 @@ def process_video(
             return outcome(entry, "skipped", started=started)
         path = verify_inside(entry)
         row = analyze_into_store(get_engine(engine_options), path, store, video_meta(entry))
-        if os.environ.get(CRASH_ENV):
+        if os.environ.get(CRASH_ENV) in ("1", os.path.basename(entry.rel_path)):
             os._exit(75)  # see CRASH_ENV: keypoints written, videos row not yet
         if reason := transient_reason(row):
             raise TransientError(reason)  # no row: the task's retries (or the next run) redo it

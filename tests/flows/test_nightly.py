@@ -168,6 +168,33 @@ def test_models_that_cannot_load_fail_the_night_softly_and_are_retried(
     assert sorted(r["status"] for r in _videos(store).values()) == ["ok", "ok"]
 
 
+@pytest.mark.slow  # three pool rounds with real models, ~40 s
+def test_a_video_that_kills_its_worker_does_not_take_the_others_along(
+    prefect_harness, monkeypatch, rules_copy: Path, tmp_path: Path
+) -> None:
+    inbox, store, reports = tmp_path / "inbox", tmp_path / "store", tmp_path / "reports"
+    names = ("a.mp4", "b.mp4", "c.mp4", "d.mp4", "e.mp4")
+    for i, name in enumerate(names):
+        _generated(inbox, f"ana/squat/{name}", [Person((40 + 20 * i, 40))], n_frames=4)
+    # b.mp4 kills whichever worker process analyses it (as a decoder crash would), every time.
+    monkeypatch.setenv(CRASH_ENV, "b.mp4")
+    options = real_engine_options(tmp_path / "no-models")
+    night = _run(inbox, store, reports, rules_copy, engine=options, workers=2)
+
+    rows = _videos(store)
+    assert rows["ana/squat/b.mp4"]["status"] == "failed"
+    assert (
+        rows["ana/squat/b.mp4"]["error"] == "retryable: the worker process died while processing it"
+    )
+    for name in ("a.mp4", "c.mp4", "d.mp4", "e.mp4"):  # queued behind it in the broken pool
+        assert rows[f"ana/squat/{name}"]["status"] in ("ok", "empty"), rows[f"ana/squat/{name}"]
+    assert sum(night["counts"].values()) == 5 and night["counts"]["error"] == 1
+    # Only the dead worker's claim is left, for the next run to break (its process is gone).
+    assert [c["video_id"] for c in held_claims(Store(store))] == [
+        rows["ana/squat/b.mp4"]["video_id"]
+    ]
+
+
 @pytest.mark.slow  # shares the harness; ~3 s of flow runs
 def test_machine_failures_are_retried_and_file_failures_are_not(
     prefect_harness, fake_engine, monkeypatch, rules_copy: Path, tmp_path: Path
