@@ -93,6 +93,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=1, help="videos per flow run (deployment)"
     )
+    parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="also analyse again the videos whose last analysis failed (given up after "
+        "repeated out-of-memory or crashes, or bad files), e.g. once the cause is mended",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the night's outcomes as JSON")
     add_model_arguments(parser)
 
@@ -132,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             dispatch=args.dispatch,
             batch_size=args.batch_size,
+            retry_failed=args.retry_failed,
         )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))

@@ -73,7 +73,13 @@ def discover_videos(inboxes: list[str], exclude: list[str]) -> list[InboxItem]:
 
 
 @task(name="plan", cache_policy=NO_CACHE)
-def plan_night(items: list[InboxItem], store_url: str, preset: str, rules_dir: str | None) -> Plan:
+def plan_night(
+    items: list[InboxItem],
+    store_url: str,
+    preset: str,
+    rules_dir: str | None,
+    retry_failed: bool = False,
+) -> Plan:
     from rules.scoring import rules_digest
 
     store = Store(store_url)
@@ -83,6 +89,7 @@ def plan_night(items: list[InboxItem], store_url: str, preset: str, rules_dir: s
         preset=preset,
         rules_digest=rules_digest(rules_dir),
         scored_digest=lambda vid: scored_digest(store, vid),
+        retry_failed=retry_failed,
     )
 
 
@@ -122,6 +129,7 @@ def analyze_video(
     rules_dir: str | None,
     run_id: str | None,
     stale_after_s: float,
+    retry_failed: bool = False,
 ) -> dict[str, Any]:
     outcome = process_video(
         item,
@@ -130,6 +138,7 @@ def analyze_video(
         rules_dir,
         run_id=run_id,
         stale_after_s=stale_after_s,
+        retry_failed=retry_failed,
     )
     get_run_logger().info(
         "%s: %s %s by %s",
@@ -184,8 +193,12 @@ def nightly(
     dispatch: str = "pool",
     batch_size: int = 1,
     stale_after_s: float = DEFAULT_STALE_AFTER_S,
+    retry_failed: bool = False,
 ) -> dict[str, Any]:
     """Process the new videos of the inbox folders and build the night's reports.
+
+    ``retry_failed`` also analyses again the videos whose last analysis failed (bad files
+    too, which fail again quickly), e.g. after more memory was added.
 
     Returns ``{"index": path, "counts": {...}, "outcomes": [...]}``; the same table is published
     as a Prefect table artifact, and the index as a link artifact.
@@ -196,7 +209,7 @@ def nightly(
     logger = get_run_logger()
 
     items = discover_videos(inboxes, exclude=[store, reports])
-    plan = plan_night(items, store_url, preset, rules_dir)
+    plan = plan_night(items, store_url, preset, rules_dir, retry_failed)
     logger.info("plan: %s", plan.summary())
 
     outcomes = record_refused(plan.record_failed, store_url)
@@ -206,6 +219,7 @@ def nightly(
         rules_dir=rules_dir,
         run_id=str(get_run_context().flow_run.id),
         stale_after_s=stale_after_s,
+        retry_failed=retry_failed,
     )
     if dispatch == "deployment":
         outcomes += _analyze_by_deployment(plan.analyze, common, batch_size)
@@ -240,6 +254,7 @@ def video_batch(
     rules_dir: str | None = None,
     run_id: str | None = None,
     stale_after_s: float = DEFAULT_STALE_AFTER_S,
+    retry_failed: bool = False,
 ) -> list[dict[str, Any]]:
     """Analyse a batch of inbox items in this process (models loaded once for the batch).
 
@@ -252,6 +267,7 @@ def video_batch(
         rules_dir=rules_dir,
         run_id=run_id,
         stale_after_s=stale_after_s,
+        retry_failed=retry_failed,
     )
     return _analyze_here([InboxItem.from_dict(it) for it in items], common)
 
@@ -345,7 +361,7 @@ def _record_retryable(
     preset = preset_of(common["engine_options"])
     out = []
     for item in items:
-        row = retryable_row(item, reason, preset)
+        row = retryable_row(item, reason, preset, current_row(store, item.video_id))
         write_video_row(store, row)
         out.append(outcome(item, "error", status="failed", error=row["error"], date=row["date"]))
     return out

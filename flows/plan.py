@@ -3,7 +3,10 @@
 "Already done" means a ``videos`` row for the same content (video id = content hash) made with
 the same model preset and pipeline version, whose status is ``ok``/``empty``, or ``failed`` for a
 permanent reason (the file itself is bad). A failure marked retryable (``error`` starting with
-`RETRYABLE`: the worker died, the store was unreachable, ...) is tried again next night.
+`RETRYABLE`: the worker died, the store was unreachable, ...) is tried again next night, up to
+`MAX_ATTEMPTS` runs in a row; then it is recorded as given up, like a bad file, so that a video
+that crashes or exhausts the machine every time does not cost every night (``retry_failed``
+tries the failed videos again once the cause is mended).
 A done video whose findings were scored with other rules (a different `rules digest`) is only
 re-scored and re-rendered: no model runs.
 
@@ -24,6 +27,8 @@ from posecoach import PIPELINE_VERSION
 from posecoach.schema import RETRYABLE
 
 DONE_STATUS = ("ok", "empty")
+#: Runs in a row that may fail for a retryable reason before a video is given up on.
+MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,24 @@ def is_done(
     return row.get("preset") == preset and str(row.get("pipeline_version")) == pipeline_version
 
 
+def attempt_number(
+    previous: dict[str, Any] | None, preset: str, pipeline_version: str = PIPELINE_VERSION
+) -> int:
+    """Which run at a video this is: one more than the last when that failed for a retryable
+    reason with the same models and pipeline, else 1."""
+    if not previous or previous.get("status") != "failed":
+        return 1
+    if not str(previous.get("error") or "").startswith(RETRYABLE):
+        return 1
+    if (
+        previous.get("preset") != preset
+        or str(previous.get("pipeline_version")) != pipeline_version
+    ):
+        return 1
+    prior = previous.get("attempts")
+    return (1 if prior is None or pd.isna(prior) else int(prior)) + 1
+
+
 def latest_rows(videos: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """``video_id -> row`` (with its ``date`` partition) from the store's videos table."""
     if videos.empty:
@@ -72,11 +95,13 @@ def make_plan(
     rules_digest: str | None,
     scored_digest: Callable[[str], str | None],
     pipeline_version: str = PIPELINE_VERSION,
+    retry_failed: bool = False,
 ) -> Plan:
     """Sort the items into a `Plan`.
 
     ``scored_digest(video_id)`` returns the rules digest a video's findings were made with (None
     when never scored); it is only called for done videos with status ``ok``.
+    ``retry_failed`` analyses again every video whose last analysis failed, for whatever reason.
     """
     plan = Plan()
     for item in items:
@@ -85,7 +110,9 @@ def make_plan(
             plan.duplicates.append(item)
         elif not item.ok:
             (plan.done if row else plan.record_failed).append(item)
-        elif not is_done(row, preset, pipeline_version):
+        elif not is_done(row, preset, pipeline_version) or (
+            retry_failed and row and row.get("status") == "failed"
+        ):
             plan.analyze.append(item)
         elif (
             row
@@ -125,9 +152,25 @@ def refused_row(item: InboxItem, now: dt.datetime | None = None) -> dict[str, An
 
 
 def retryable_row(
-    item: InboxItem, reason: str, preset: str, now: dt.datetime | None = None
+    item: InboxItem,
+    reason: str,
+    preset: str,
+    previous: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """A ``failed`` row for a video whose processing failed for a reason worth retrying."""
+    """A ``failed`` row for a video whose processing failed for a reason worth retrying.
+
+    ``previous`` is the video's current row: the `MAX_ATTEMPTS`-th such failure in a row is
+    recorded as given up (no `RETRYABLE` prefix), which the plan treats as done.
+    """
     row = refused_row(item, now)
-    row.update(error=f"{RETRYABLE}{reason}", preset=preset)
+    attempt = attempt_number(previous, preset)
+    if attempt < MAX_ATTEMPTS:
+        error = f"{RETRYABLE}{reason}"
+    else:
+        error = (
+            f"given up after {attempt} runs that each failed for a reason worth retrying "
+            f"(after mending it: posecoach run --retry-failed); last: {reason}"
+        )
+    row.update(error=error, preset=preset, attempts=attempt)
     return row

@@ -25,7 +25,7 @@ from typing import Any
 from analysis.failures import is_retryable
 from flows.claims import DEFAULT_STALE_AFTER_S, claimed
 from flows.inbox import InboxItem, verify_inside
-from flows.plan import is_done
+from flows.plan import attempt_number, is_done
 from posecoach import model_label
 from posecoach.store import Store
 
@@ -189,6 +189,7 @@ def process_video(
     *,
     run_id: str | None = None,
     stale_after_s: float = DEFAULT_STALE_AFTER_S,
+    retry_failed: bool = False,
 ) -> dict[str, Any]:
     """Analyse one inbox item into the store and score it; returns its `Outcome` as a dict.
 
@@ -204,11 +205,14 @@ def process_video(
     with claimed(store, entry.video_id, run_id=run_id, stale_after_s=stale_after_s) as claim:
         if claim is None:
             return outcome(entry, "claimed-elsewhere", started=started)
-        # Another run may have finished this video between our plan and our claim.
-        if is_done(current_row(store, entry.video_id), preset):
+        # Another run may have finished this video between our plan and our claim (unless the
+        # plan retries failed videos on purpose).
+        previous = current_row(store, entry.video_id)
+        if is_done(previous, preset) and not (retry_failed and previous["status"] == "failed"):
             return outcome(entry, "skipped", started=started)
         path = verify_inside(entry)
         row = analyze_into_store(get_engine(engine_options), path, store, video_meta(entry))
+        row["attempts"] = attempt_number(previous, preset)
         if os.environ.get(CRASH_ENV) in ("1", os.path.basename(entry.rel_path)):
             os._exit(75)  # see CRASH_ENV: keypoints written, videos row not yet
         if reason := transient_reason(row):

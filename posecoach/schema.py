@@ -109,6 +109,7 @@ VIDEOS = pa.schema(
         ("n_tracks", pa.int32()),
         ("status", pa.string()),  # ok | empty | failed
         ("error", pa.string()),  # why, when status != ok; RETRYABLE prefix: tried again
+        ("attempts", pa.int32()),  # nightly runs that tried it with these models (retryable fails)
         ("preset", pa.string()),
         ("backend", pa.string()),
         ("detector", pa.string()),

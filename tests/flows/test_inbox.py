@@ -23,7 +23,15 @@ from flows.inbox import (
     sniff,
     verify_inside,
 )
-from flows.plan import is_done, latest_rows, make_plan, refused_row
+from flows.plan import (
+    MAX_ATTEMPTS,
+    attempt_number,
+    is_done,
+    latest_rows,
+    make_plan,
+    refused_row,
+    retryable_row,
+)
 from posecoach import PIPELINE_VERSION
 from posecoach.schema import RETRYABLE
 from posecoach.store import Store, file_sha256, video_id_for
@@ -241,6 +249,44 @@ def test_is_done_permanent_failure_and_latest_rows(tmp_path: Path) -> None:
     assert not is_done(None, "fast")
     df = pd.DataFrame([_row(v0)]).assign(date="2024-01-01")
     assert latest_rows(df)[v0.video_id]["status"] == "ok"
+
+
+def test_retryable_failures_are_counted_and_given_up_after_max_attempts(tmp_path: Path) -> None:
+    (v0, *_rest) = _items(tmp_path, 1)
+    rows = [None]
+    for night in range(1, MAX_ATTEMPTS + 1):
+        row = retryable_row(v0, "MemoryError", "fast", previous=rows[-1])
+        assert row["attempts"] == night and row["preset"] == "fast"
+        rows.append(row)
+        if night < MAX_ATTEMPTS:
+            assert row["error"] == f"{RETRYABLE}MemoryError" and not is_done(row, "fast")
+    given_up = rows[-1]
+    assert given_up["error"].startswith(f"given up after {MAX_ATTEMPTS} runs")
+    assert given_up["error"].endswith("last: MemoryError") and "--retry-failed" in given_up["error"]
+    assert is_done(given_up, "fast")  # like a bad file: not analysed again every night
+    assert not is_done(given_up, "balanced")  # ...but other models are a fresh start
+    # The count starts again after a success, a permanent failure, or other models.
+    assert attempt_number(given_up, "fast") == 1
+    assert attempt_number(_row(v0), "fast") == 1
+    assert attempt_number(rows[1], "balanced") == 1
+    assert attempt_number(rows[1], "fast", pipeline_version="0") == 1
+    # A row written before the column existed counts as one attempt.
+    assert attempt_number({**rows[1], "attempts": float("nan")}, "fast") == 2
+
+
+def test_retry_failed_plans_every_failed_video_again(tmp_path: Path) -> None:
+    v0, v1, v2, bad = _items(tmp_path, 3)
+    rows = {
+        v0.video_id: _row(v0),
+        v1.video_id: _row(v1, status="failed", error="cannot decode the first frame"),
+        v2.video_id: _row(v2, status="failed", error=f"given up after {MAX_ATTEMPTS} runs"),
+        bad.video_id: refused_row(bad),
+    }
+    kw = dict(preset="fast", rules_digest=None, scored_digest=lambda vid: None)
+    assert make_plan([v0, v1, v2, bad], rows, **kw).analyze == []
+    plan = make_plan([v0, v1, v2, bad], rows, **kw, retry_failed=True)
+    # A file refused before any model ran (not a video, outside the inbox) stays refused.
+    assert plan.analyze == [v1, v2] and plan.done == [v0, bad]
 
 
 # -- claims ----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pytest
 
 from flows.claims import held_claims
 from flows.nightly import nightly
+from flows.plan import MAX_ATTEMPTS
 from flows.workers import CRASH_ENV
 from posecoach.store import Store
 from tests.flows.flow_helpers import (
@@ -236,13 +237,31 @@ def test_machine_failures_are_retried_and_file_failures_are_not(
     assert not rows["ana/squat/bug.mp4"]["error"].startswith("retryable: ")
     assert night["counts"] == {"analyzed-ok": 1, "analyzed-failed": 1, "error": 1}
 
-    # The next night tries again only the video that failed for the machine's sake.
+    assert rows["ana/squat/oom-always.mp4"]["attempts"] == 1
+    assert rows["ana/squat/oom-once.mp4"]["attempts"] == 1  # task retries are one run
+
+    # The next nights try again only the video that failed for the machine's sake, until the
+    # MAX_ATTEMPTS-th night in a row gives up on it.
+    for night in range(2, MAX_ATTEMPTS + 1):
+        fake_engine.analyses.clear()
+        again = _run(inbox, store, reports, rules_copy)
+        assert [Path(p).name for p in fake_engine.analyses] == ["oom-always.mp4"] * 3
+        assert again["counts"] == {"error": 1, "skipped": 2}
+        row = _videos(store)["ana/squat/oom-always.mp4"]
+        assert row["attempts"] == night
+    assert row["error"].startswith(f"given up after {MAX_ATTEMPTS} runs"), row["error"]
     fake_engine.analyses.clear()
+    assert _run(inbox, store, reports, rules_copy)["counts"] == {"skipped": 3}
+    assert fake_engine.analyses == []
+
+    # Once the machine is mended, --retry-failed analyses every failed video again.
     monkeypatch.setattr(engine, "analyze", analyze)
-    again = _run(inbox, store, reports, rules_copy)
-    assert [Path(p).name for p in fake_engine.analyses] == ["oom-always.mp4"]
-    assert _videos(store)["ana/squat/oom-always.mp4"]["status"] == "ok"
-    assert again["counts"] == {"analyzed-ok": 1, "skipped": 2}
+    again = _run(inbox, store, reports, rules_copy, retry_failed=True)
+    assert sorted(Path(p).name for p in fake_engine.analyses) == ["bug.mp4", "oom-always.mp4"]
+    assert again["counts"] == {"analyzed-ok": 2, "skipped": 1}
+    rows = _videos(store)
+    assert rows["ana/squat/oom-always.mp4"]["status"] == "ok"
+    assert rows["ana/squat/oom-always.mp4"]["attempts"] == 1
 
 
 def test_empty_inbox_says_how_to_fill_it(tmp_path: Path, capsys) -> None:
