@@ -2,11 +2,12 @@
 
 :func:`analyze_into_store` is the one call the CLI and the nightly flow make per video. It never
 raises for bad input: an unreadable file gives a ``failed`` row with the reason, a readable one
-in which nobody was found an ``empty`` row. A failure that was the machine's, not the file's (out
-of memory, an I/O error on a share, the store), has its reason prefixed with ``RETRYABLE``
-(:mod:`analysis.failures`), so that the nightly flow tries it again. The ``videos`` row is the "done" marker and is
-written last, by :func:`write_video_row`, after whatever else the caller writes (reps,
-findings); a crash before it leaves the video looking unprocessed, so it is simply re-run.
+in which nobody was found an ``empty`` row. A failure that was the machine's, not the file's
+(out of memory, an I/O error on a share, the store) has its reason prefixed with ``RETRYABLE``
+(:mod:`analysis.failures`), so that the nightly flow tries it again. The ``videos`` row is the
+"done" marker and is written last, by :func:`write_video_row`, after whatever else the caller
+writes (reps, findings); a crash before it leaves the video looking unprocessed, so it is
+simply re-run.
 """
 
 from __future__ import annotations

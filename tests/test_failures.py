@@ -1,4 +1,4 @@
-"""Failures that are the machine's (retried) against failures that are the file's (recorded once)."""
+"""Failures that are the machine's (retried) against failures that are the file's (recorded)."""
 
 from __future__ import annotations
 
