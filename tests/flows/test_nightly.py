@@ -276,6 +276,35 @@ def test_empty_inbox_says_how_to_fill_it(tmp_path: Path, capsys) -> None:
     assert cli_run.empty_inbox_message(["x"]) in out.replace(str(tmp_path / "inbox"), "x")
 
 
+def test_run_hands_its_options_to_the_flow(tmp_path: Path, monkeypatch, capsys) -> None:
+    import contextlib
+
+    from flows import cli_run
+    from flows import nightly as nightly_mod
+    from posecoach.cli import main
+
+    seen: dict = {}
+
+    def fake_nightly(**kwargs):
+        seen.update(kwargs)
+        outcome = {"rel_path": "ana/squat/a.mp4", "status": "failed", "action": "error",
+                   "error": "retryable: MemoryError"}  # fmt: skip
+        return {"index": str(tmp_path / "r" / "index.html"), "dates": [],
+                "counts": {"error": 1}, "outcomes": [outcome]}  # fmt: skip
+
+    monkeypatch.setattr(nightly_mod, "nightly", fake_nightly)
+    monkeypatch.setattr(cli_run, "prefect_api", contextlib.nullcontext)  # no server for this
+    _generated(tmp_path / "inbox", "ana/squat/a.mp4", [Person((60, 40))], n_frames=2)
+    args = ["run", "--inbox", str(tmp_path / "inbox"), "--store", str(tmp_path / "s"),
+            "--reports", str(tmp_path / "r"), "--workers", "2", "--preset", "balanced"]  # fmt: skip
+    assert main(args) == 0
+    assert seen["retry_failed"] is False and seen["workers"] == 2
+    assert seen["engine"] == {"preset": "balanced"} and seen["store"] == str(tmp_path / "s")
+    assert "failed: ana/squat/a.mp4: retryable: MemoryError" in capsys.readouterr().out
+    assert main([*args, "--retry-failed"]) == 0
+    assert seen["retry_failed"] is True
+
+
 # -- slow: real models -----------------------------------------------------------------------------
 @pytest.mark.slow
 def test_real_models_in_the_process_pool(prefect_harness, rules_copy: Path, tmp_path: Path) -> None:
