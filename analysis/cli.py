@@ -1,17 +1,20 @@
 """``posecoach analyze PATH... --store DIR``: pose estimation on videos, images or image folders.
 
 The models are loaded once; each input is analysed into the store (keypoints, then its
-``videos`` row) with a progress bar, and a one-line summary per input is printed. The exit
-status is non-zero if any input failed, after all inputs have been processed.
+``videos`` row) with a progress bar, and a one-line summary per input is printed (with
+``--json``, one JSON object per line instead, for other programs). The exit status is non-zero
+if any input failed, after all inputs have been processed.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from analysis.engine import DEFAULT_DET_RATE_HZ, EngineConfig
 
@@ -75,6 +78,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rules", help="folder of rule files (default: the shipped library in rules/library)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per input (its videos row, the keypoints file, findings "
+        "per severity, overlay) instead of the text summary; implies --quiet",
+    )
+
+
+def json_record(
+    row: dict[str, Any],
+    path: str,
+    *,
+    keypoints_file: str | None,
+    severities: dict[str, int] | None,
+    scoring_error: str | None,
+    overlay: str | None,
+    seconds: float,
+) -> dict[str, Any]:
+    """One input's result as plain JSON types: the ``videos`` row (every column, and ``date``)
+    plus where its keypoints are and what scoring found. NaN and missing values are null."""
+
+    def plain(value: Any) -> Any:
+        if value is None or value != value:  # NaN and NaT differ from themselves
+            return None
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if hasattr(value, "item"):  # numpy scalars
+            return plain(value.item())
+        return value
+
+    from posecoach.schema import VIDEOS
+
+    # Every column, in the table's order, whether or not this row has it: one shape per line.
+    columns = [*VIDEOS.names, "date"]
+    record = {"input": path, **{name: plain(row.get(name)) for name in columns}}
+    record.update(
+        keypoints_file=keypoints_file,
+        findings=severities,
+        scoring_error=scoring_error,
+        overlay=overlay,
+        seconds=round(seconds, 3),
+    )
+    return record
 
 
 def _overlay_path(overlay: str, video_path: str, n_inputs: int) -> Path:
@@ -133,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
             total=0,
             unit="frame",
             desc=Path(path).name,
-            disable=args.quiet,
+            disable=args.quiet or args.json,
             leave=False,
             file=sys.stderr,
         )
@@ -146,14 +192,40 @@ def run(args: argparse.Namespace) -> int:
         row = analyze_into_store(engine, path, store, meta, progress=progress)
         bar.close()
         seconds = time.perf_counter() - start
+        severities = scoring_error = None
         if row["status"] == "ok":
             # Scored before the videos row (the "done" marker) is written, as the nightly flow
             # does; a rules problem is reported and leaves the keypoints for `posecoach score`.
             try:
-                score_video(store, row["video_id"], args.rules, video=row)
+                scored = score_video(store, row["video_id"], args.rules, video=row)
+                counts = scored.findings["severity"].value_counts() if len(scored.findings) else {}
+                severities = {str(k): int(v) for k, v in dict(counts).items()}
             except Exception as exc:
+                scoring_error = str(exc)
                 print(f"{path}: not scored: {exc}", file=sys.stderr)
         write_video_row(store, row)
+        overlay = None
+        if row["status"] == "failed":
+            failed += 1
+        elif args.overlay:
+            from analysis.overlay import write_overlay
+
+            overlay = _overlay_path(args.overlay, path, len(args.paths))
+            keypoints = store.read("keypoints", video_ids=[row["video_id"]])
+            write_overlay(path, keypoints, overlay)
+        if args.json:
+            files = store.files("keypoints", row["video_id"])
+            record = json_record(
+                row,
+                str(path),
+                keypoints_file=files[0] if files else None,
+                severities=severities,
+                scoring_error=scoring_error,
+                overlay=str(overlay) if overlay else None,
+                seconds=seconds,
+            )
+            print(json.dumps(record), flush=True)
+            continue
         frames = row.get("frames") or 0
         fps = frames / seconds if seconds > 0 else 0.0
         line = f"{row['video_id']}  {row['status']:<6}  {path}"
@@ -162,15 +234,8 @@ def run(args: argparse.Namespace) -> int:
         if row.get("error"):
             line += f"  ({row['error']})"
         print(line)
-        if row["status"] == "failed":
-            failed += 1
-        elif args.overlay:
-            from analysis.overlay import write_overlay
-
-            out = _overlay_path(args.overlay, path, len(args.paths))
-            keypoints = store.read("keypoints", video_ids=[row["video_id"]])
-            write_overlay(path, keypoints, out)
-            print(f"  overlay: {out}")
+        if overlay:
+            print(f"  overlay: {overlay}")
     if failed:
         print(f"{failed} of {len(args.paths)} input(s) failed", file=sys.stderr)
     return 1 if failed else 0

@@ -120,3 +120,55 @@ def test_bad_rules_folder_reports_and_keeps_the_keypoints(tmp_path, fake_models,
     store = Store(tmp_path / "s")
     assert store.read("videos")["status"].tolist() == ["ok"]
     assert len(store.read("keypoints")) == 5
+
+
+def test_json_lines_for_other_programs(tmp_path, fake_models, capsys):
+    import json
+
+    good = write_video(tmp_path / "walk.mp4", [Person(start=(20, 40), velocity=(3, 0))], 12)
+    bad = tmp_path / "broken.mp4"
+    bad.write_text("not a video")
+    store_dir = tmp_path / "store"
+    code = main(["analyze", str(good), str(bad), "--store", str(store_dir), "--json",
+                 "--exercise", "squat", "--overlay", str(tmp_path / "over")])  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 1
+    ok, failed = (json.loads(line) for line in out.out.splitlines())  # nothing else on stdout
+    store = Store(store_dir)
+    videos = store.read("videos").set_index("video_id")
+    assert ok["input"] == str(good) and ok["status"] == "ok" and ok["frames"] == 12
+    assert ok["n_tracks"] == videos.loc[ok["video_id"], "n_tracks"] == 1
+    assert ok["keypoints_file"] == store.files("keypoints", ok["video_id"])[0]
+    assert ok["overlay"] == str(tmp_path / "over" / "walk.overlay.mp4")
+    findings = store.read("findings", [ok["video_id"]])
+    assert ok["findings"] == findings["severity"].value_counts().to_dict()
+    assert sum(ok["findings"].values()) == len(findings)  # a sideways walk: no squat reps
+    assert ok["scoring_error"] is None and ok["exercise"] == "squat"
+    assert ok["processed_at"].startswith(str(videos.loc[ok["video_id"], "processed_at"].year))
+    assert failed["status"] == "failed" and str(bad) in failed["error"]
+    assert failed["keypoints_file"] is None and failed["findings"] is None
+    assert failed["frames"] is None  # NaN in the row -> null, so the line stays valid JSON
+    assert failed["overlay"] is None
+
+
+def test_json_record_is_plain_json():
+    import json
+
+    import pandas as pd
+
+    from analysis.cli import json_record
+    from posecoach.schema import VIDEOS
+
+    row = {"video_id": "ab", "frames": np.int64(7), "fps": np.float32(2.5), "width": float("nan"),
+           "recorded_at": pd.NaT, "processed_at": pd.Timestamp("2026-11-26T21:00:00Z"),
+           "random_weights": np.bool_(False), "error": None}  # fmt: skip
+    record = json_record(row, "a.mp4", keypoints_file="k.parquet", severities={"risk": 2},
+                         scoring_error=None, overlay=None, seconds=1.23456)  # fmt: skip
+    got = json.loads(json.dumps(record, allow_nan=False))
+    assert list(got) == ["input", *VIDEOS.names, "date", "keypoints_file", "findings",
+                         "scoring_error", "overlay", "seconds"]  # fmt: skip
+    assert {k: v for k, v in got.items() if v is not None} == {
+        "input": "a.mp4", "video_id": "ab", "frames": 7, "fps": 2.5,
+        "processed_at": "2026-11-26T21:00:00+00:00", "random_weights": False,
+        "keypoints_file": "k.parquet", "findings": {"risk": 2}, "seconds": 1.235,
+    }  # fmt: skip
