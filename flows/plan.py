@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.failures import is_retryable
 from flows.inbox import InboxItem
 from posecoach import PIPELINE_VERSION
 from posecoach.schema import RETRYABLE
@@ -46,14 +47,20 @@ class Plan:
 
 
 def is_done(
-    row: dict[str, Any] | None, preset: str, pipeline_version: str = PIPELINE_VERSION
+    row: dict[str, Any] | None,
+    preset: str,
+    pipeline_version: str = PIPELINE_VERSION,
+    *,
+    retry_failed: bool = False,
 ) -> bool:
-    """Whether a ``videos`` row means the video needs no new inference."""
+    """Whether a ``videos`` row means the video needs no new inference.
+
+    ``retry_failed``: no failed row counts as done, whatever its reason.
+    """
     if not row:
         return False
     status = row.get("status")
-    error = row.get("error") or ""
-    if status == "failed" and error.startswith(RETRYABLE):
+    if status == "failed" and (retry_failed or is_retryable(row.get("error"))):
         return False
     if status not in (*DONE_STATUS, "failed"):
         return False
@@ -69,7 +76,7 @@ def attempt_number(
     reason with the same models and pipeline, else 1."""
     if not previous or previous.get("status") != "failed":
         return 1
-    if not str(previous.get("error") or "").startswith(RETRYABLE):
+    if not is_retryable(previous.get("error")):
         return 1
     if (
         previous.get("preset") != preset
@@ -110,9 +117,7 @@ def make_plan(
             plan.duplicates.append(item)
         elif not item.ok:
             (plan.done if row else plan.record_failed).append(item)
-        elif not is_done(row, preset, pipeline_version) or (
-            retry_failed and row and row.get("status") == "failed"
-        ):
+        elif not is_done(row, preset, pipeline_version, retry_failed=retry_failed):
             plan.analyze.append(item)
         elif (
             row

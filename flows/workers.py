@@ -208,7 +208,7 @@ def process_video(
         # Another run may have finished this video between our plan and our claim (unless the
         # plan retries failed videos on purpose).
         previous = current_row(store, entry.video_id)
-        if is_done(previous, preset) and not (retry_failed and previous["status"] == "failed"):
+        if is_done(previous, preset, retry_failed=retry_failed):
             return outcome(entry, "skipped", started=started)
         path = verify_inside(entry)
         row = analyze_into_store(get_engine(engine_options), path, store, video_meta(entry))
