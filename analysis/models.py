@@ -586,7 +586,7 @@ def load_detector(
         spec: None (the preset's detector), a model name from :data:`MODELS`, a checkpoint
             path, or an MMDeploy ONNX model directory.
         backend: ``"pytorch"``, ``"onnxruntime"``, ``"openvino"`` (CPU) or ``"auto"``
-            (onnxruntime on CPU, pytorch on CUDA).
+            (see :func:`choose_backend`).
         device: ``"cpu"`` or ``"cuda"`` (``"cuda:N"``).
         score_thr: boxes scoring below it are dropped (after NMS).
         max_people: keep at most this many boxes per frame (highest scores); None: all.

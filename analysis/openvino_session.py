@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.models import PRECISIONS, ModelError
+from analysis.models import PRECISIONS, ModelError, check_precision
 from analysis.onnx_export import ProviderUnavailableError
 
 _OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}
@@ -51,8 +51,7 @@ class OpenVinoSession:
                 f"device {device!r} requested with the openvino backend, which runs on the CPU "
                 "only here; use --backend pytorch or onnxruntime for CUDA"
             )
-        if precision not in PRECISIONS:
-            raise ModelError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+        check_precision(precision, "openvino")
         try:
             import openvino as ov
         except ImportError as exc:

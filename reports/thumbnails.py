@@ -3,8 +3,8 @@
 Frames come from the file at ``videos.path`` when it is at hand, decoded and numbered as the
 engine did, turned upright by the row's ``rotation`` (clockwise degrees, as `analysis.video`
 applies it); otherwise the skeleton is drawn on a blank frame of the video's size, so a report
-of imported keypoints still shows the posture. Thumbnails are cropped around the person and written as JPEG files beside
-the page.
+of imported keypoints still shows the posture. Thumbnails are cropped around the person and
+written as JPEG files beside the page.
 """
 
 from __future__ import annotations
