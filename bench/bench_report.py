@@ -1,6 +1,6 @@
 """How long rendering one video's report page takes (target: under 2 s on 2 cores).
 
-Builds a store in a temporary folder: synthetic squats (`analysis.synthetic`, real geometry
+Builds a store in a temporary folder: synthetic squats (`analysis.testing.synthetic`, real geometry
 with noise and dropouts) scored by the shipped rule library (`rules.scoring`), written as a real
 MJPG video beside the store so that the thumbnails decode frames, as in the nightly run. Then
 renders that video's page several times and prints the median, the best, the page's size and
@@ -37,8 +37,8 @@ def build_store(root: Path, reps: int, people: int, fps: float, width: int, heig
     import numpy as np
     import pandas as pd
 
-    from analysis.drawing import draw_skeleton
-    from analysis.synthetic import generate_clip
+    from analysis.io.drawing import draw_skeleton
+    from analysis.testing.synthetic import generate_clip
     from posecoach.schema import COCO17
     from posecoach.store import Store
     from rules.scoring import score_video

@@ -62,7 +62,7 @@ def _set_threads(threads: int) -> None:
 
 
 def _decode_all(video: str) -> list[Any]:
-    from analysis.video import open_source
+    from analysis.io.video import open_source
 
     with open_source(video) as source:
         return [f.image for f in source]
@@ -74,7 +74,7 @@ def _write_prefix(video: Path, frames: int) -> Path:
 
     import av
 
-    from analysis.video import open_source
+    from analysis.io.video import open_source
 
     OUT.mkdir(parents=True, exist_ok=True)
     out = OUT / f"{video.stem}_first{frames}.avi"
@@ -106,8 +106,8 @@ def worker_prepare(args: argparse.Namespace) -> dict[str, Any]:
     as an MMDeploy-layout ONNX (for rtmlib), and both configs as files."""
     import torch
 
-    from analysis import models
-    from analysis.onnx_export import export_onnx, state_dict_sha256
+    from analysis.models.catalog import catalog as models
+    from analysis.models.onnx_export import export_onnx, state_dict_sha256
 
     _set_threads(args.threads)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -158,7 +158,7 @@ def worker_prepare(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _engine(backend: str, interval: int, precision: str = "fp32"):
-    from analysis.engine import EngineConfig, PoseEngine
+    from analysis.pipeline.engine import EngineConfig, PoseEngine
 
     config = EngineConfig(
         preset=PRESET,
@@ -218,7 +218,7 @@ def _session_variants(model: Any) -> list[Any]:
     session = getattr(model.backend, "session", None)
     if session is None or model.info.get("backend") != "onnxruntime":
         return [None]
-    from analysis.onnx_export import make_session
+    from analysis.models.onnx_export import make_session
 
     spinning = make_session(
         Path(model.info["onnx"]), "cpu", model.info["ort_threads"], allow_spinning=True
@@ -247,7 +247,7 @@ def _floor(engine: Any, frames: list[Any], df: Any, interval: int) -> dict[str, 
     import numpy as np
 
     det, pose = engine.detector, engine.pose
-    from analysis.engine import window_chains
+    from analysis.pipeline.engine import window_chains
 
     heads_per_window = window_chains(engine.config.batch_frames, interval)
     det_frames = frames[::interval]
@@ -290,8 +290,8 @@ def _precision_error(engine: Any, frames: list[Any], df: Any) -> dict[str, Any]:
     through both detectors (corner distance of boxes matched by IoU >= 0.5, score >= 0.5)."""
     import numpy as np
 
-    from analysis import models
-    from analysis.tracking import box_iou
+    from analysis.models.catalog import catalog as models
+    from analysis.tracking.tracker import box_iou
 
     common = dict(backend=engine.config.backend, allow_download=False, progress=False)
     ref_pose = models.load_pose(None, preset=PRESET, allow_random_weights=True, seed=SEED, **common)
@@ -331,7 +331,7 @@ def _precision_error(engine: Any, frames: list[Any], df: Any) -> dict[str, Any]:
 def worker_inferencer(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
 
-    from analysis.compat import ensure_openmmlab_compat
+    from analysis.models.compat import ensure_openmmlab_compat
 
     _set_threads(args.threads)
     ensure_openmmlab_compat()
@@ -487,8 +487,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
         return 0
 
-    from analysis.engine import default_det_interval
-    from analysis.video import open_source
+    from analysis.pipeline.engine import default_det_interval
+    from analysis.io.video import open_source
 
     for need in (Path(args.video), DET_PTH, DET_ONNX_DIR / "end2end.onnx"):
         if not need.exists():
@@ -509,8 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     with open_source(video) as source:
         default_k = default_det_interval(source.info.fps)
 
-    from analysis import models
-
+    from analysis.models.catalog import catalog as models
     rows: dict[str, dict[str, Any]] = {}
     default_backend = models.choose_backend("auto", "cpu")
     default_row = f"ours {_label(default_backend)} k={default_k}"
@@ -522,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ours", args, video, prep_path, backend=backend, interval=k
             )
     if "openvino" not in skip:
-        from analysis.openvino_session import cpu_supports_bf16
+        from analysis.models.openvino_session import cpu_supports_bf16
 
         if cpu_supports_bf16():
             rows[f"ours {_label('openvino', 'bf16')} k={default_k}"] = _child(

@@ -101,7 +101,7 @@ def scored_digest(store: Store, video_id: str) -> str | None:
 
 @task(name="record-refused", cache_policy=NO_CACHE)
 def record_refused(items: list[InboxItem], store_url: str) -> list[dict[str, Any]]:
-    from analysis.ingest import write_video_row
+    from analysis.ingest.analyze import write_video_row
 
     store = Store(store_url)
     outcomes = []
@@ -355,7 +355,7 @@ def _pool_round(
 def _record_retryable(
     items: list[InboxItem], common: dict[str, Any], reason: str
 ) -> list[dict[str, Any]]:
-    from analysis.ingest import write_video_row
+    from analysis.ingest.analyze import write_video_row
 
     store = Store(common["store_url"])
     preset = preset_of(common["engine_options"])

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.failures import is_retryable
+from posecoach.failures import is_retryable
 from flows.inbox import InboxItem
 from posecoach import PIPELINE_VERSION
 from posecoach.schema import RETRYABLE

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.failures import is_retryable
+from posecoach.failures import is_retryable
 from flows.claims import DEFAULT_STALE_AFTER_S, claimed
 from flows.inbox import InboxItem, verify_inside
 from flows.plan import attempt_number, is_done
@@ -51,8 +51,8 @@ def _options_key(options: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def engine_config(options: dict[str, Any]) -> Any:
-    """An `analysis.engine.EngineConfig` from plain options (unset ones keep their defaults)."""
-    from analysis.engine import EngineConfig
+    """An `analysis.pipeline.engine.EngineConfig` from plain options (unset ones keep their defaults)."""
+    from analysis.pipeline.engine import EngineConfig
 
     return EngineConfig(**{k: v for k, v in options.items() if v is not None})
 
@@ -103,7 +103,7 @@ def get_engine(options: dict[str, Any]) -> Any:
         opts["device"] = _DEVICE
     key = _options_key(opts)
     if _ENGINE is None or key != _ENGINE_KEY:
-        from analysis.engine import PoseEngine
+        from analysis.pipeline.engine import PoseEngine
 
         started = time.perf_counter()
         _ENGINE = PoseEngine(engine_config(opts))
@@ -157,8 +157,8 @@ def outcome(
 
 
 def video_meta(item: InboxItem) -> Any:
-    """The `analysis.ingest.VideoMeta` of an inbox item (store paths are inbox-relative)."""
-    from analysis.ingest import VideoMeta
+    """The `analysis.ingest.analyze.VideoMeta` of an inbox item (store paths are inbox-relative)."""
+    from analysis.ingest.analyze import VideoMeta
 
     return VideoMeta(
         athlete=item.athlete,
@@ -196,7 +196,7 @@ def process_video(
     A bad video ends as a ``failed`` row (the analysis records why) and returns normally.
     Errors worth retrying (store unreachable, out of memory, ...) propagate to the caller.
     """
-    from analysis.ingest import analyze_into_store, write_video_row
+    from analysis.ingest.analyze import analyze_into_store, write_video_row
 
     started = time.perf_counter()
     entry = InboxItem.from_dict(item)

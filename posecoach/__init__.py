@@ -1,7 +1,7 @@
 """PoseCoach: recorded training videos in, coaching feedback out.
 
 The cross-cutting pieces live here: the table schemas (`posecoach.schema`), the Parquet store
-(`posecoach.store`) and the command line (`posecoach.cli`). The work itself is in the
+(`posecoach.store`) and the command line (`flows.cli.main`). The work itself is in the
 `analysis`, `rules`, `reports` and `flows` packages.
 """
 

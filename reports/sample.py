@@ -169,7 +169,7 @@ def _keypoint_rows(
 def _write_avi(path: Path, video: SampleVideo, keypoints: pd.DataFrame) -> None:
     import cv2
 
-    from analysis.drawing import draw_skeleton
+    from analysis.io.drawing import draw_skeleton
 
     writer = cv2.VideoWriter(
         str(path), cv2.VideoWriter_fourcc(*"MJPG"), video.fps, (video.width, video.height)

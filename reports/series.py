@@ -1,4 +1,4 @@
-"""The metric series a chart plots and the joints a finding is about, via `analysis.kinematics`.
+"""The metric series a chart plots and the joints a finding is about, via `analysis.kinematics.angles`.
 
 A finding names its metric (``knee_angle_left_deg``); the chart recomputes that metric over the
 whole track from the stored keypoints with the same kinematics the rules used, so that a coach
@@ -48,7 +48,7 @@ _JOINT_WORDS: dict[str, tuple[str, ...]] = {
 
 def _kinematics():
     try:
-        from analysis import kinematics
+        from analysis.kinematics.angles import angles as kinematics
     except ImportError:  # the analysis package is optional for reading reports
         return None
     return kinematics
@@ -66,7 +66,7 @@ def _expand_point(name: str) -> set[str]:
 def metric_keypoints(metric: str) -> frozenset[str]:
     """The COCO-17 keypoints a metric is computed from (mid-points as both sides).
 
-    Uses the feature definitions of `analysis.kinematics`; for other names, the joints and
+    Uses the feature definitions of `analysis.kinematics.angles`; for other names, the joints and
     side named in the metric (``lunge_front_knee_deg`` -> both hips, knees and ankles). Empty
     when nothing is recognised.
     """
@@ -91,7 +91,7 @@ def metric_series(track: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """Per-frame values of the named metrics over one track's keypoint rows.
 
     Returns a DataFrame with ``frame``, ``t_s`` and one column per metric that
-    `analysis.kinematics` can compute (others are left out); values are NaN where a keypoint
+    `analysis.kinematics.angles` can compute (others are left out); values are NaN where a keypoint
     was missing. Rows are the track's rows sorted by frame.
     """
     track = track.sort_values("frame", kind="stable").reset_index(drop=True)

@@ -1,7 +1,7 @@
 """Keyframe thumbnails: a frame of the video (or a blank one) with the skeleton drawn, cropped.
 
 Frames come from the file at ``videos.path`` when it is at hand, decoded and numbered as the
-engine did, turned upright by the row's ``rotation`` (clockwise degrees, as `analysis.video`
+engine did, turned upright by the row's ``rotation`` (clockwise degrees, as `analysis.io.video`
 applies it); otherwise the skeleton is drawn on a blank frame of the video's size, so a report
 of imported keypoints still shows the posture. Thumbnails are cropped around the person and
 written as JPEG files beside the page.
@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from analysis.drawing import blank_frame, draw_skeleton
-from analysis.video import IMAGE_SUFFIXES, FrameSeeker, VideoError, image_files
+from analysis.io.drawing import blank_frame, draw_skeleton
+from analysis.io.video import IMAGE_SUFFIXES, FrameSeeker, VideoError, image_files
 from posecoach.schema import COCO17
 
 THUMB_MAX = (360, 420)  # width, height in pixels
@@ -41,7 +41,7 @@ class FrameReader:
     """Reads chosen frames (0-based indices) of a video, an image or an image folder.
 
     Video frames are found the way the engine numbered and timed them (PyAV, by timestamp when
-    one is given; see :class:`analysis.video.FrameSeeker`), so a variable-frame-rate video shows
+    one is given; see :class:`analysis.io.video.FrameSeeker`), so a variable-frame-rate video shows
     the frame its findings refer to. ``read`` returns None for a frame that cannot be read; a
     missing or unreadable file gives a reader whose ``available`` is False. Reading frames in
     increasing order is cheapest (short gaps are decoded through rather than sought).

@@ -5,7 +5,7 @@ A rule file is YAML read with the safe loader only. Its node tree is composed fi
 to refuse any tag outside plain YAML (``!!python/object...`` and friends) before anything is
 constructed; the data is then read with ``yaml.safe_load`` and checked field by field here.
 Nothing in a rule file is ever evaluated: metrics name a function from a fixed vocabulary
-(`analysis.kinematics`) and the keypoints it takes; messages are ``str.format`` templates whose
+(`analysis.kinematics.angles`) and the keypoints it takes; messages are ``str.format`` templates whose
 fields must be plain names from :data:`MESSAGE_FIELDS`.
 
 Format (see ``rules/library/*.yaml`` and docs/rules.md)::
@@ -49,7 +49,7 @@ from typing import Any
 
 import yaml
 
-from analysis.kinematics import (
+from analysis.kinematics.angles import (
     COMBINE_OPS,
     FEATURE_NAMES,
     FEATURE_UNITS,
@@ -420,7 +420,7 @@ def validate(data: Any, lines: dict[tuple, int], path: str, sha256: str = "") ->
             return None
         if value not in known:
             c.error(p, f"unknown metric {value!r}: define it under 'metrics' or use a standard "
-                       "feature of analysis.kinematics")  # fmt: skip
+                       "feature of analysis.kinematics.angles")  # fmt: skip
             return None
         return value
 

@@ -1,7 +1,7 @@
 """Scoring: keypoints + the exercise's rule file -> ``reps`` and ``findings`` rows.
 
 Per track: the keypoints are laid on a regular frame grid (frames where the track is absent are
-NaN), the rule's metrics are computed (`analysis.kinematics`), repetitions or holds are found on
+NaN), the rule's metrics are computed (`analysis.kinematics.angles`), repetitions or holds are found on
 the whole series (`rules.reps`) and every check is evaluated per repetition / hold:
 
 * ``bottom`` / ``lockout``: the median over +-0.07 s around the turning point or around the rest
@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import kinematics
-from analysis.view import estimate_view
+from analysis.kinematics.angles import angles as kinematics
+from analysis.kinematics.view import estimate_view
 from posecoach.schema import FINDINGS, REPS, SEVERITIES
 from rules.loader import Library, load_library, rules_digest
 from rules.reps import Segment, find_holds, find_reps, frame_rate
@@ -369,7 +369,7 @@ def score_keypoints(
         keypoints: rows in the keypoints schema (``video_id`` optional).
         exercise: the videos row's exercise; unknown or None -> kinematics only, a note finding.
         view: a declared camera view (side/front/oblique) applied to every track; otherwise each
-            track's view is estimated from its keypoints (`analysis.view.estimate_view`).
+            track's view is estimated from its keypoints (`analysis.kinematics.view.estimate_view`).
         library / rules_dir: the rule files (default: the shipped library).
         fps: the video's frame rate, used only when ``t_s`` is missing.
     """

@@ -64,7 +64,7 @@ def test_mmcv_compiled_ops_run() -> None:
 
 
 def test_mmdet_and_mmpose_apis_import() -> None:
-    from analysis.compat import ensure_openmmlab_compat
+    from analysis.models.compat import ensure_openmmlab_compat
 
     ensure_openmmlab_compat()
     import mmdet.apis
@@ -84,7 +84,7 @@ def test_numpy2_xtcocotools() -> None:
 
 
 def test_plain_import_fails_without_the_compat_fix() -> None:
-    # Guards the reason analysis.compat exists: if this starts passing, the fix can go.
+    # Guards the reason analysis.models.compat exists: if this starts passing, the fix can go.
     proc = subprocess.run(
         [sys.executable, "-c", "import mmpose.apis"], capture_output=True, text=True, timeout=300
     )

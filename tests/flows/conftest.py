@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.pose_fakes import RectDetector, RectPose
+from tests.helpers import RectDetector, RectPose
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -34,7 +34,7 @@ class EngineCounter:
         self._engine: Any = None
 
     def get_engine(self, options: dict[str, Any]) -> Any:
-        from analysis.engine import EngineConfig, PoseEngine
+        from analysis.pipeline.engine import EngineConfig, PoseEngine
 
         if self._engine is None:
             self.loads += 1

@@ -55,7 +55,7 @@ def run_cli(args: list[str], env: dict[str, str], timeout: float = 600):
     import sys
 
     return subprocess.run(
-        [sys.executable, "-m", "posecoach.cli", *args],
+        [sys.executable, "-m", "flows.cli.main", *args],
         cwd=REPO,
         env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **env},
         capture_output=True,

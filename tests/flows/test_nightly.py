@@ -1,7 +1,7 @@
 """The nightly flow under Prefect's test harness: incremental, re-scoring, crash-safe, concurrent.
 
 Without real models (still slow: Prefect's harness and five flow runs): in-process runs (``workers=0``) with stand-in models (bright rectangles, see
-tests/pose_fakes.py) through the real decode, tracking, store, rules and reports, counting every
+tests/helpers.py) through the real decode, tracking, store, rules and reports, counting every
 engine load and analysis. With real models: the detector (../shared) and RTMPose-t on random
 weights, in Prefect's process pool and in ``posecoach run`` subprocesses. All flow tests are
 marked slow; the fast tier covers discovery, planning and claims (test_inbox.py).
@@ -30,7 +30,7 @@ from tests.flows.flow_helpers import (
     shared_path,
     store_files,
 )
-from tests.pose_fakes import Person, write_video
+from tests.helpers import Person, write_video
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -265,8 +265,8 @@ def test_machine_failures_are_retried_and_file_failures_are_not(
 
 
 def test_empty_inbox_says_how_to_fill_it(tmp_path: Path, capsys) -> None:
-    from flows import cli_run
-    from posecoach.cli import main
+    from flows.cli import run as cli_run
+    from flows.cli.main import main
 
     assert main(["run", "--inbox", str(tmp_path / "inbox"), "--store", str(tmp_path / "s"),
                  "--reports", str(tmp_path / "r")]) == 0  # fmt: skip
@@ -279,9 +279,9 @@ def test_empty_inbox_says_how_to_fill_it(tmp_path: Path, capsys) -> None:
 def test_run_hands_its_options_to_the_flow(tmp_path: Path, monkeypatch, capsys) -> None:
     import contextlib
 
-    from flows import cli_run
+    from flows.cli import run as cli_run
     from flows import nightly as nightly_mod
-    from posecoach.cli import main
+    from flows.cli.main import main
 
     seen: dict = {}
 
@@ -379,7 +379,7 @@ def test_two_concurrent_runs_never_process_a_video_twice(rules_copy: Path, tmp_p
                "PREFECT_HOME": str(tmp_path / f"prefect{k}")}  # fmt: skip
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "posecoach.cli", *args],
+                [sys.executable, "-m", "flows.cli.main", *args],
                 cwd=REPO,
                 env=env,
                 stdout=subprocess.PIPE,

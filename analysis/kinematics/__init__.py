@@ -1,0 +1,1 @@
+"""What scoring measures on a track: joint and segment angles, camera view."""

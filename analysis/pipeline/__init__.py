@@ -1,0 +1,1 @@
+"""The pose engine: decode -> detect -> track -> crop -> pose (batched) -> repair -> smooth."""

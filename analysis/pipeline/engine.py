@@ -1,0 +1,554 @@
+"""The pose engine: a video in, a tracked, repaired and smoothed keypoints table out.
+
+Pipeline, per window of frames (decoding runs ahead in the reader thread of
+:mod:`analysis.io.video`):
+
+1. Person detection, batched over frames. With a detection interval ``k`` only every k-th frame
+   is detected; the frames in between take their boxes from the previous frame's keypoints
+   (as RTMPose's own pipeline does). A window holds several such chains of ``k`` frames, and
+   the chains advance in lock-step, so every detector call and every pose call is batched
+   across frames even when ``k > 1``. A chain that has nobody to follow detects again at once.
+2. Top-down pose on all crops of the step's frames in one batched call.
+3. Tracking (ByteTrack from the ``trackers`` package) in frame order.
+4. Per track: left/right swap repair, then confidence-aware smoothing.
+
+Models are loaded once per :class:`PoseEngine` and reused for every video.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from analysis.tracking.smoothing import SmoothingParams, effective_cutoff_hz, smooth_track
+from analysis.tracking.tracker import LR_GROUPS, BoxTracker, TrackerParams, box_iou, repair_left_right
+from analysis.io.video import Frame, VideoInfo, open_source
+from posecoach import PIPELINE_VERSION
+from posecoach.schema import COCO17, KEYPOINTS, wide_keypoints
+
+log = logging.getLogger(__name__)
+
+#: By default people are detected about 6 times a second: every 5th frame at 30 fps (RTMPose's
+#: published pipeline figure detects every 5th frame), every 10th at 60 fps, every 2nd at 10 fps.
+#: Between detections the boxes follow the keypoints, and identities come from the tracker on
+#: the detections alone, which needs them often enough in real time, not in frames.
+DEFAULT_DET_RATE_HZ = 6.0
+
+
+def default_det_interval(fps: float | None, rate_hz: float = DEFAULT_DET_RATE_HZ) -> int:
+    """Frames between detections for a video at ``fps`` (1 for stills or unknown rates)."""
+    if fps is None or not math.isfinite(fps) or fps <= 0:
+        return 1
+    return max(1, round(fps / rate_hz))
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+class Detector(Protocol):
+    info: dict[str, Any]
+
+    def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]: ...
+
+
+class PoseEstimator(Protocol):
+    info: dict[str, Any]
+
+    def __call__(
+        self, frames: list[np.ndarray], boxes: list[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]: ...
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How to build and run the engine.
+
+    Attributes:
+        preset: model preset name (see ``analysis.models.catalog``), e.g. ``fast`` or ``balanced``.
+        detector: detector checkpoint path or MMDeploy ONNX directory overriding the preset's.
+        pose: pose checkpoint path or MMDeploy ONNX directory overriding the preset's.
+        backend: ``pytorch``, ``onnxruntime``, ``openvino`` (CPU) or ``auto`` (see
+            :func:`analysis.models.catalog.choose_backend`).
+        precision: ``fp32``, or ``bf16`` with the openvino backend on a CPU with AMX or
+            AVX512-BF16 (about 1.5x faster end to end; moves keypoints, see the README).
+        device: ``cpu`` or ``cuda`` (``cuda:1``...).
+        det_interval: detect every k-th frame (1 = every frame); None (default) picks it
+            from the frame rate (:func:`default_det_interval`, about 6 detections a second).
+        det_score_thr: detections below this score are dropped.
+        kpt_score_thr: keypoints at or above this score shape the box carried to the next frame.
+        max_people: at most this many people (highest detection scores) per frame.
+        batch_frames: frames per detector call and per pose call (whose crops are batched);
+            a window holds ``det_interval`` times as many frames (at most 64).
+        queue_size: frames decoded ahead of inference, at least a window (bounds memory).
+        max_frames: analyse only the first N frames (previews, tests); None: all.
+        allow_random_weights: allow models without trained weights (recorded in the output).
+        models_dir: a folder of checkpoints searched before the cache.
+        pose_low_score_boxes: also run pose on boxes below ``det_score_thr`` that continue a
+            track (ByteTrack's second association). Off by default: those boxes keep the
+            track's identity alive through a dip in the detector's confidence, but cost pose
+            time for uncertain people (the short gap they leave is interpolated by smoothing).
+        repair_lr: repair left/right swaps per track.
+        smoothing: smoothing parameters.
+        tracker: tracker parameters.
+    """
+
+    preset: str = "fast"
+    detector: str | None = None
+    pose: str | None = None
+    backend: str = "auto"
+    precision: str = "fp32"
+    device: str = "cpu"
+    det_interval: int | None = None
+    det_score_thr: float = 0.5
+    kpt_score_thr: float = 0.3
+    max_people: int = 10
+    batch_frames: int = 16
+    queue_size: int = 16
+    max_frames: int | None = None
+    allow_random_weights: bool = False
+    models_dir: str | None = None
+    pose_low_score_boxes: bool = False
+    repair_lr: bool = True
+    smoothing: SmoothingParams = field(default_factory=SmoothingParams)
+    tracker: TrackerParams = field(default_factory=TrackerParams)
+
+    def __post_init__(self) -> None:
+        if self.det_interval is not None and self.det_interval < 1:
+            raise ValueError(f"EngineConfig.det_interval: expected >= 1, got {self.det_interval}")
+        if self.max_people < 1:
+            raise ValueError(f"EngineConfig.max_people: expected >= 1, got {self.max_people}")
+        if self.batch_frames < 1:
+            raise ValueError(f"EngineConfig.batch_frames: expected >= 1, got {self.batch_frames}")
+
+    def params(self) -> dict[str, Any]:
+        """The settings that shape the output, for the metadata."""
+        out = dataclasses.asdict(self)
+        out.pop("smoothing")
+        out.pop("tracker")
+        return out
+
+
+@dataclass
+class PoseResult:
+    """One analysed source.
+
+    Attributes:
+        info: the source's info, with the frame count and duration from the decode.
+        keypoints: one row per (frame, track) in the ``KEYPOINTS`` schema, without
+            ``video_id``; sorted by frame, then track.
+        metadata: models, checkpoint hashes, parameters, ``random_weights``, timings.
+    """
+
+    info: VideoInfo
+    keypoints: pd.DataFrame
+    metadata: dict[str, Any]
+
+    @property
+    def n_tracks(self) -> int:
+        return int(self.keypoints["track_id"].nunique()) if len(self.keypoints) else 0
+
+
+@dataclass
+class _FramePoses:
+    """Per-frame output of the model stage, before tracking."""
+
+    index: int
+    t_s: float
+    boxes: np.ndarray  # (N, 5) x1 y1 x2 y2 score
+    keypoints: np.ndarray  # (N, 17, 2)
+    scores: np.ndarray  # (N, 17)
+    detected: bool
+    det_frame: int  # the frame whose detections these boxes were carried from (self if detected)
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage (wall clock, main thread)."""
+
+    decode_wait: float = 0.0
+    detect: float = 0.0
+    pose: float = 0.0
+    track: float = 0.0
+    post: float = 0.0
+    total: float = 0.0
+    frames: int = 0
+    detected_frames: int = 0
+    crops: int = 0
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(self).items()}
+
+
+def select_boxes(boxes: np.ndarray, score_thr: float, max_people: int) -> np.ndarray:
+    """Detections at or above ``score_thr``, at most ``max_people`` of them, best first."""
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 5)
+    boxes = boxes[boxes[:, 4] >= score_thr]
+    order = np.argsort(-boxes[:, 4], kind="stable")[:max_people]
+    return boxes[order]
+
+
+def boxes_from_keypoints(
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    previous: np.ndarray,
+    width: int,
+    height: int,
+    kpt_thr: float,
+    expansion: float = 1.25,
+    min_points: int = 3,
+    min_iou: float = 0.5,
+    anchor: np.ndarray | None = None,
+) -> np.ndarray:
+    """Boxes to carry to the next frame: each person's confident keypoints' extent, grown by
+    ``expansion`` about its centre (rtmlib's ``pose_to_bbox``) and clipped to the frame.
+
+    A person with fewer than ``min_points`` confident keypoints keeps the previous box, so an
+    uncertain frame does not make the box collapse or wander; so does one whose new box
+    overlaps ``anchor`` (the boxes detected at the start of the chain; default ``previous``)
+    by less than ``min_iou``: within a few frames people do not move that far, such a box comes
+    from keypoints gone astray, and checking against the detection stops slow drift too.
+    The score column is carried.
+    """
+    out = np.asarray(previous, dtype=np.float32).reshape(-1, 5).copy()
+    ref = out if anchor is None else np.asarray(anchor, dtype=np.float32).reshape(-1, 5)
+    for i in range(len(out)):
+        ok = scores[i] >= kpt_thr
+        if ok.sum() < min_points:
+            continue
+        pts = keypoints[i][ok]
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        centre = (lo + hi) / 2
+        half = (hi - lo) / 2 * expansion
+        x1, y1 = np.maximum(centre - half, 0)
+        x2, y2 = np.minimum(centre + half, [width - 1, height - 1])
+        box = np.array([x1, y1, x2, y2], np.float32)
+        if x2 - x1 >= 2 and y2 - y1 >= 2 and box_iou(box, ref[i, :4])[0, 0] >= min_iou:
+            out[i, :4] = box
+    return out
+
+
+#: Frames held by one window at most (bounds memory at large detection intervals).
+MAX_WINDOW_FRAMES = 64
+
+
+def window_chains(batch_frames: int, det_interval: int) -> int:
+    """Chains (detection frames) per window: each detector call takes this many frames and
+    each pose call the crops of this many frames."""
+    return max(1, min(batch_frames, MAX_WINDOW_FRAMES // det_interval))
+
+
+class PoseEngine:
+    """Loads the models once; :meth:`analyze` runs the whole pipeline on one source.
+
+    ``detector`` and ``pose`` may be given directly (any callables honouring the
+    ``analysis.models.catalog`` contract); otherwise they are loaded from ``config``.
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        detector: Detector | None = None,
+        pose: PoseEstimator | None = None,
+    ):
+        self.config = config or EngineConfig()
+        if detector is None or pose is None:
+            loaded_det, loaded_pose = _load_models(self.config)
+            detector = detector or loaded_det
+            pose = pose or loaded_pose
+        self.detector = detector
+        self.pose = pose
+        # Heavy imports paid once, with the models, rather than inside the first video's run.
+        import av  # noqa: F401
+        import supervision  # noqa: F401
+        import trackers  # noqa: F401
+
+    @property
+    def random_weights(self) -> bool:
+        return bool(self.detector.info.get("random_weights")) or bool(
+            self.pose.info.get("random_weights")
+        )
+
+    def model_metadata(self) -> dict[str, Any]:
+        """Model names, checkpoints, hashes and backends of both models."""
+        return {
+            "detector": _jsonable(self.detector.info),
+            "pose": _jsonable(self.pose.info),
+            "random_weights": self.random_weights,
+        }
+
+    # -- the pipeline --------------------------------------------------------------------------
+    def analyze(
+        self,
+        path: str | os.PathLike[str],
+        progress: ProgressFn | None = None,
+        images_fps: float | None = None,
+    ) -> PoseResult:
+        """Run detection, pose, tracking, repair and smoothing over one source.
+
+        Args:
+            path: a video file, an image, or a folder of images.
+            progress: called as ``progress(frames_done, frames_expected)`` after each window.
+            images_fps: frame rate of a folder of images that form a sequence (see
+                :func:`analysis.io.video.open_source`).
+
+        Raises:
+            VideoError: the source cannot be read.
+        """
+        cfg = self.config
+        times = StageTimes()
+        start = time.perf_counter()
+        source = open_source(path, queue_size=cfg.queue_size, images_fps=images_fps)
+        info = source.info
+        tracker = BoxTracker(info.fps, cfg.tracker, high_score=cfg.det_score_thr)
+        interval = cfg.det_interval or default_det_interval(info.fps)
+        window_len = interval * window_chains(cfg.batch_frames, interval)
+        # Decode a whole window ahead while the models work on the current one.
+        source.queue_size = max(cfg.queue_size, window_len)
+        per_frame: list[_FramePoses] = []
+        # detection frame -> (track ids of all its boxes, indices of the boxes kept); ids are
+        # read at the end because the tracker completes a new track's first id a frame late.
+        det_ids: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+        with source:
+            frames_iter = iter(source)
+            while True:
+                t0 = time.perf_counter()
+                window: list[Frame] = []
+                room = window_len
+                if cfg.max_frames is not None:
+                    room = min(room, cfg.max_frames - times.frames)
+                for frame in frames_iter if room > 0 else ():
+                    window.append(frame)
+                    if len(window) == room:
+                        break
+                times.decode_wait += time.perf_counter() - t0
+                if not window:
+                    break
+                per_frame.extend(self._run_window(window, interval, times, tracker, det_ids, info))
+                times.frames += len(window)
+                if progress is not None:
+                    progress(times.frames, max(info.frames, times.frames))
+                if len(window) < window_len or times.frames == cfg.max_frames:
+                    break
+            tracker.finish()
+            info = source.decoded_info()
+
+        t0 = time.perf_counter()
+        tracked = []
+        for fp in per_frame:
+            ids, kept = det_ids[fp.det_frame]
+            tracked.append((fp, ids[kept]))
+        keypoints, post_meta = self._assemble(tracked, info)
+        times.post += time.perf_counter() - t0
+        times.total = time.perf_counter() - start
+        metadata = {
+            **self.model_metadata(),
+            "engine": {**self.config.params(), "det_interval_used": interval},
+            "smoothing": {
+                **cfg.smoothing.as_dict(),
+                "effective_cutoff_hz": effective_cutoff_hz(cfg.smoothing, info.fps),
+            },
+            "tracker": {"library": "trackers.ByteTrackTracker", **dataclasses.asdict(cfg.tracker)},
+            "lr_repair": {"enabled": cfg.repair_lr, "groups": list(LR_GROUPS)},
+            "pipeline_version": PIPELINE_VERSION,
+            "source": dataclasses.asdict(info),
+            "timings_s": times.as_dict(),
+            **post_meta,
+        }
+        return PoseResult(info=info, keypoints=keypoints, metadata=metadata)
+
+    def _run_window(
+        self,
+        window: Sequence[Frame],
+        k: int,
+        times: StageTimes,
+        tracker: BoxTracker,
+        det_ids: dict[int, tuple[np.ndarray, np.ndarray]],
+        info: VideoInfo,
+    ) -> list[_FramePoses]:
+        """Detection, tracking and pose over one window; per-frame poses in frame order.
+
+        The window's length is a multiple of the detection interval ``k`` and frames are
+        numbered from 0, so every chain of ``k`` frames starts on a detection frame. The chains'
+        first frames are detected in one batch and tracked (in frame order) before any pose:
+        ByteTrack uses low-score boxes to continue tracks; the pose model runs on the
+        confident boxes (and, with ``pose_low_score_boxes``, on those continuing a track). Carried boxes are the same people by construction and
+        take their ids from their chain's detection frame, so keypoints gone astray cannot
+        break an identity.
+        """
+        cfg = self.config
+        chains = [list(window[i : i + k]) for i in range(0, len(window), k)]
+        heads = [chain[0] for chain in chains]
+        t0 = time.perf_counter()
+        detected = self.detector([f.image for f in heads])
+        times.detect += time.perf_counter() - t0
+        times.detected_frames += len(heads)
+
+        t0 = time.perf_counter()
+        chain_boxes: list[np.ndarray] = []
+        for frame, boxes in zip(heads, detected, strict=True):
+            boxes = select_boxes(boxes, cfg.tracker.low_score, len(boxes))
+            t_s = frame.t_s if np.isfinite(frame.t_s) else None
+            ids = tracker.update(boxes, t_s)
+            if info.fps is None:  # unrelated stills: everyone seen is someone
+                tracker.label_untracked(ids, boxes[:, 4])
+            # select_boxes sorted by score, so the first max_people kept are the best.
+            confident = boxes[:, 4] >= cfg.det_score_thr
+            kept = np.flatnonzero(confident | (ids >= 0) if cfg.pose_low_score_boxes else confident)
+            kept = kept[: cfg.max_people]
+            det_ids[frame.index] = (ids, kept)
+            chain_boxes.append(boxes[kept])
+        times.track += time.perf_counter() - t0
+        anchors = list(chain_boxes)
+
+        results: list[list[_FramePoses]] = [[] for _ in chains]
+        for step in range(k):
+            active = [c for c, chain in enumerate(chains) if step < len(chain)]
+            if not active:
+                break
+            with_people = [c for c in active if len(chain_boxes[c]) > 0]
+            outputs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+            if with_people:
+                t0 = time.perf_counter()
+                pose_out = self.pose(
+                    [chains[c][step].image for c in with_people],
+                    [chain_boxes[c][:, :4] for c in with_people],
+                )
+                times.pose += time.perf_counter() - t0
+                times.crops += sum(len(chain_boxes[c]) for c in with_people)
+                outputs = dict(zip(with_people, pose_out, strict=True))
+            for c in active:
+                frame = chains[c][step]
+                boxes = chain_boxes[c]
+                if c in outputs:
+                    kpts = np.asarray(outputs[c][0], dtype=np.float32).reshape(-1, len(COCO17), 2)
+                    scs = np.asarray(outputs[c][1], dtype=np.float32).reshape(-1, len(COCO17))
+                else:
+                    kpts = np.zeros((0, len(COCO17), 2), np.float32)
+                    scs = np.zeros((0, len(COCO17)), np.float32)
+                results[c].append(
+                    _FramePoses(frame.index, frame.t_s, boxes, kpts, scs, step == 0, heads[c].index)
+                )
+                if step + 1 < len(chains[c]):
+                    h, w = frame.image.shape[:2]
+                    chain_boxes[c] = boxes_from_keypoints(
+                        kpts, scs, boxes, w, h, cfg.kpt_score_thr, anchor=anchors[c]
+                    )
+        return [fp for chain in results for fp in chain]
+
+    def _assemble(
+        self, per_frame: list[tuple[_FramePoses, np.ndarray]], info: VideoInfo
+    ) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """Rows per (frame, track): raw values, then repair and smoothing per track."""
+        cfg = self.config
+        k = len(COCO17)
+        parts_idx, parts_t, parts_id, parts_box, parts_kp, parts_sc = [], [], [], [], [], []
+        untracked = 0
+        for fp, ids in per_frame:
+            keep = ids >= 0
+            untracked += int((~keep).sum())
+            if not keep.any():
+                continue
+            n = int(keep.sum())
+            parts_idx.append(np.full(n, fp.index, np.int64))
+            parts_t.append(np.full(n, fp.t_s, np.float64))
+            parts_id.append(ids[keep].astype(np.int64))
+            parts_box.append(fp.boxes[keep])
+            parts_kp.append(fp.keypoints[keep])
+            parts_sc.append(fp.scores[keep])
+        if not parts_idx:
+            return empty_keypoints_frame(), {"untracked_rows": untracked, "lr_swaps": {}}
+
+        frame_idx = np.concatenate(parts_idx)
+        t_s = np.concatenate(parts_t)
+        track = np.concatenate(parts_id)
+        boxes = np.concatenate(parts_box).astype(np.float32)
+        raw = np.concatenate(parts_kp).astype(np.float64)
+        scores = np.concatenate(parts_sc).astype(np.float64)
+        order = np.lexsort((track, frame_idx))
+        frame_idx, t_s, track = frame_idx[order], t_s[order], track[order]
+        boxes, raw, scores = boxes[order], raw[order], scores[order]
+
+        smooth = np.full_like(raw, np.nan)
+        out_scores = scores.copy()
+        swaps = dict.fromkeys(LR_GROUPS, 0)
+        for tid in np.unique(track):
+            rows = np.flatnonzero(track == tid)  # already in frame order
+            kp, sc = raw[rows], scores[rows]
+            if cfg.repair_lr:
+                kp, sc, flipped = repair_left_right(kp, sc, min_score=cfg.smoothing.min_score)
+                for g, name in enumerate(LR_GROUPS):
+                    swaps[name] += int(flipped[:, g].sum())
+            smooth[rows] = smooth_track(frame_idx[rows], kp, sc, info.fps, cfg.smoothing)
+            out_scores[rows] = sc
+
+        data: dict[str, np.ndarray] = {
+            "frame": frame_idx.astype(np.int32),
+            "t_s": t_s,
+            "track_id": track.astype(np.int32),
+            "bbox_x1": boxes[:, 0],
+            "bbox_y1": boxes[:, 1],
+            "bbox_x2": boxes[:, 2],
+            "bbox_y2": boxes[:, 3],
+            "bbox_score": boxes[:, 4],
+        }
+        data.update(wide_keypoints(smooth, out_scores, raw))
+        assert k == raw.shape[1]
+        df = pd.DataFrame(data, columns=KEYPOINT_COLUMNS)
+        return df, {"untracked_rows": untracked, "lr_swaps": swaps}
+
+
+#: The keypoints table's columns without ``video_id``, in schema order.
+KEYPOINT_COLUMNS: list[str] = [n for n in KEYPOINTS.names if n != "video_id"]
+
+
+def empty_keypoints_frame() -> pd.DataFrame:
+    """A keypoints DataFrame with no rows and the schema's columns (without ``video_id``)."""
+    schema = KEYPOINTS.remove(KEYPOINTS.get_field_index("video_id"))
+    return schema.empty_table().to_pandas()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def _load_models(config: EngineConfig) -> tuple[Detector, PoseEstimator]:
+    """Build the detector and pose model from the config via ``analysis.models.catalog``.
+
+    Both checkpoints are resolved before either model is built, so that offline one error names
+    every missing file.
+    """
+    from analysis.models.catalog import catalog as models
+    return models.load_models(
+        config.preset,
+        config.detector,
+        config.pose,
+        models_dir=config.models_dir,
+        allow_random_weights=config.allow_random_weights,
+        backend=config.backend,
+        device=config.device,
+        precision=config.precision,
+        detector_kwargs={
+            # Boxes down to the tracker's low score: ByteTrack uses them to continue tracks.
+            "score_thr": min(config.det_score_thr, config.tracker.low_score),
+            "max_people": None,
+            "batch_size": config.batch_frames,
+        },
+    )

@@ -1,0 +1,1 @@
+"""Person identities across frames, left/right repair within a track, and keypoint smoothing."""

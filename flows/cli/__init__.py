@@ -1,0 +1,1 @@
+"""The posecoach command line: one module per subcommand, the model options defined once (options.py)."""

@@ -1,0 +1,100 @@
+"""posecoach import: the import format into the store, scored; bad files named by column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.ingest.importer import ImportFileError, import_keypoints, validate_import
+from analysis.testing.synthetic import generate_clip
+from flows.cli.main import main
+from posecoach.schema import COCO17
+from posecoach.store import Store
+
+IMPORT_COLUMNS = ["frame", "t_s", "track_id"] + [
+    f"{n}_{c}" for n in COCO17 for c in ("x", "y", "score")
+]
+
+
+def import_table(exercise="squat", **kwargs) -> pd.DataFrame:
+    clip = generate_clip(exercise, noise_px=2, dropout=0.02, seed=7, **kwargs)
+    df = clip.keypoints.copy()
+    for n in COCO17:  # the other tool's raw output
+        df[f"{n}_x"], df[f"{n}_y"] = df[f"{n}_x_raw"], df[f"{n}_y_raw"]
+    return df[IMPORT_COLUMNS]
+
+
+def test_csv_import_writes_keypoints_scores_and_videos_row_last(tmp_path):
+    path = tmp_path / "squat.csv"
+    import_table(reps=4, depth=[70, 70, 108, 70]).to_csv(path, index=False)
+    store = Store(tmp_path / "store")
+    row = import_keypoints(path, store, athlete="ann", exercise="squats", date="2025-02-03")
+    assert row["source"] == "import" and row["status"] == "ok" and row["view"] == "side"
+    assert row["fps"] == pytest.approx(30)
+    videos = store.read("videos")
+    assert videos["athlete"].tolist() == ["ann"] and videos["date"].tolist() == ["2025-02-03"]
+    kp = store.read("keypoints")
+    raw = pd.read_csv(path)
+    assert np.allclose(kp["left_knee_x_raw"], raw["left_knee_x"], equal_nan=True)
+    assert not np.allclose(kp["left_knee_x"], raw["left_knee_x"], equal_nan=True)  # smoothed
+    reps = store.read("reps")
+    assert len(reps) == 4
+    findings = store.read("findings")
+    bad = findings[findings["severity"].isin(["info", "caution", "risk"])]
+    assert bad[["rep_index", "check_id"]].values.tolist() == [[2, "depth"]]
+    # The videos file is the newest: the done marker.
+    mtimes = {t: (tmp_path / "store" / store.files(t)[0]).stat().st_mtime_ns for t in
+              ("keypoints", "reps", "findings", "videos")}  # fmt: skip
+    assert mtimes["videos"] == max(mtimes.values())
+
+
+def test_parquet_without_t_s_needs_fps(tmp_path):
+    df = import_table(reps=2).drop(columns=["t_s"])
+    path = tmp_path / "k.parquet"
+    df.to_parquet(path)
+    store = Store(tmp_path / "store")
+    with pytest.raises(ImportFileError, match="'t_s' is missing"):
+        import_keypoints(path, store, athlete="a", exercise="squat")
+    row = import_keypoints(path, store, athlete="a", exercise="squat", fps=30, date="2025-01-01")
+    assert len(store.read("reps")) == 2 and row["fps"] == 30
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.drop(columns=["left_knee_score"]), "missing column(s) left_knee_score"),
+        (lambda d: d.assign(left_hip_x=d["left_hip_x"].astype(object).where(d.index != 5, "abc")),
+         "column 'left_hip_x': non-numeric value 'abc' (data row 6)"),
+        (lambda d: d.assign(frame=d["frame"] + 0.5), "column 'frame': expected whole numbers"),
+        (lambda d: d.assign(t_s=d["t_s"].where(d.index != 10, 0.0)),
+         "column 't_s': time is not increasing"),
+        (lambda d: pd.concat([d, d.iloc[[3]]]), "column 'frame': frame repeated"),
+    ],
+    ids=["missing", "type", "frame", "time", "duplicate"],
+)  # fmt: skip
+def test_bad_files_name_the_column(tmp_path, mutate, message):
+    path = tmp_path / "bad.csv"
+    mutate(import_table(reps=1)).to_csv(path, index=False)
+    with pytest.raises(ImportFileError) as info:
+        validate_import(pd.read_csv(path), str(path))
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_cli_import_and_unknown_exercise(tmp_path, capsys):
+    path = tmp_path / "k.csv"
+    import_table(reps=2).to_csv(path, index=False)
+    store = tmp_path / "store"
+    code = main(["import", str(path), "--store", str(store), "--athlete", "bo",
+                 "--exercise", "handstand walk", "--date", "2025-05-06"])  # fmt: skip
+    assert code == 0
+    assert "ok" in capsys.readouterr().out
+    findings = Store(store).read("findings")
+    assert findings["check_id"].tolist() == ["no_rule_file"]
+    bad = tmp_path / "bad.csv"
+    import_table(reps=1).drop(columns=["track_id"]).to_csv(bad, index=False)
+    code = main(
+        ["import", str(bad), "--store", str(store), "--athlete", "bo", "--exercise", "squat"]
+    )
+    assert code == 1
+    assert "missing column(s) track_id" in capsys.readouterr().err

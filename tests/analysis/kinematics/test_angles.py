@@ -1,0 +1,100 @@
+"""Kinematics: angles on hand-made points, NaN policy, and exact values on generated motion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.kinematics.angles import angles as k
+from analysis.testing.synthetic import generate_clip
+from posecoach.schema import COCO17
+
+
+def pts(*xy):
+    return np.array(xy, dtype=float).reshape(-1, 2)
+
+
+def test_joint_angle():
+    assert k.joint_angle(pts(0, 0), pts(1, 0), pts(1, 1))[0] == pytest.approx(90)
+    assert k.joint_angle(pts(0, 0), pts(1, 0), pts(2, 0))[0] == pytest.approx(180)
+    assert k.joint_angle(pts(2, 1), pts(1, 0), pts(2, 0))[0] == pytest.approx(45)
+    assert np.isnan(k.joint_angle(pts(1, 0), pts(1, 0), pts(2, 0))[0])  # zero-length segment
+
+
+def test_segment_angles_in_image_coordinates():
+    # image y points down: a shoulder straight above the hip is upright (0 deg)
+    assert k.segment_to_vertical(pts(0, 0), pts(0, 10))[0] == pytest.approx(0)
+    assert k.segment_to_vertical(pts(10, 10), pts(0, 10))[0] == pytest.approx(90)
+    assert k.segment_to_vertical(pts(0, 20), pts(0, 10))[0] == pytest.approx(180)
+    assert k.segment_to_horizontal(pts(0, 0), pts(-10, 10))[0] == pytest.approx(45)
+
+
+def test_line_deviation_sign():
+    shoulder, ankle = pts(100, 100), pts(0, 100)
+    assert k.line_deviation(shoulder, pts(50, 110), ankle)[0] > 0  # hips below: sag
+    assert k.line_deviation(shoulder, pts(50, 90), ankle)[0] < 0  # hips above: pike
+    assert k.line_deviation(shoulder, pts(50, 100), ankle)[0] == pytest.approx(0)
+
+
+def test_fppa_sign_is_valgus_towards_the_midline():
+    # Front view: the person's left hip is on the image right; the midline is to its left.
+    hip, ankle, mid = pts(120, 100), pts(120, 300), pts(100, 100)
+    valgus = k.frontal_projection_angle(hip, pts(110, 200), ankle, mid)[0]
+    varus = k.frontal_projection_angle(hip, pts(130, 200), ankle, mid)[0]
+    assert valgus == pytest.approx(-varus) and valgus > 0
+    assert valgus == pytest.approx(2 * np.degrees(np.arctan(10 / 100)))
+    side_view = k.frontal_projection_angle(hip, pts(110, 200), ankle, pts(120, 100))
+    assert np.isnan(side_view[0])
+
+
+def _frame(**points):
+    row = {}
+    for name in COCO17:
+        x, y, s = points.get(name, (np.nan, np.nan, 0.0))
+        row |= {f"{name}_x": x, f"{name}_y": y, f"{name}_score": s}
+    return pd.DataFrame([row])
+
+
+def test_low_confidence_gives_nan_never_a_made_up_angle():
+    df = _frame(left_hip=(0, 0, 0.9), left_knee=(0, 10, 0.9), left_ankle=(5, 20, 0.1))
+    assert np.isnan(
+        k.evaluate_point_function(df, "joint_angle", ["left_hip", "left_knee", "left_ankle"])[0]
+    )
+    df.loc[0, "left_ankle_score"] = 0.8
+    assert np.isfinite(
+        k.evaluate_point_function(df, "joint_angle", ["left_hip", "left_knee", "left_ankle"])[0]
+    )
+    # mid-points take the side present (side view), but min/max of two sides need both
+    assert np.allclose(k.point(df, "mid_hip"), [[0, 0]])
+    assert np.isnan(k.combine("min", [np.array([1.0]), np.array([np.nan])]))[0]
+    assert k.combine("mean", [np.array([1.0]), np.array([np.nan])])[0] == 1.0
+
+
+def test_features_on_generated_squat_are_exact():
+    clip = generate_clip("squat", view="side", reps=2, depth=[70, 95], trunk_lean_deg=[30, 40])
+    feats = k.features(clip.keypoints)
+    assert set(k.FEATURE_NAMES) <= set(feats.columns)
+    fps = clip.truth.fps
+    for _, rep in clip.truth.reps.iterrows():
+        i = int(round(rep.turn_s * fps))
+        assert feats["knee_angle_deg"].iloc[i] == pytest.approx(rep.depth, abs=0.05)
+        assert feats["trunk_to_vertical_deg"].iloc[i] == pytest.approx(rep.trunk_lean_deg, abs=0.05)
+    # angular velocity: zero at the bottom, negative on the way down
+    v = feats["knee_angle_left_vel_dps"].to_numpy()
+    i0 = int(round(clip.truth.reps.turn_s[0] * fps))
+    assert abs(v[i0]) < 5 and v[i0 - 10] < -50
+
+
+def test_torso_unit_and_valgus_on_generated_front_view():
+    clip = generate_clip("squat", view="front", reps=1, depth=90, valgus_deg=20)
+    feats = k.features(clip.keypoints)
+    i = int(round(clip.truth.reps.turn_s[0] * clip.truth.fps))
+    assert feats["knee_fppa_left_deg"].iloc[i] == pytest.approx(20, abs=0.05)
+    assert feats["knee_fppa_right_deg"].iloc[i] == pytest.approx(20, abs=0.05)
+    assert feats["hip_height"].iloc[0] == pytest.approx((0.53 - 0.04) / 0.29, rel=0.02)
+
+
+def test_angular_velocity_of_a_ramp():
+    t = np.arange(10) / 10
+    assert np.allclose(k.angular_velocity(30 * t, t), 30)

@@ -1,0 +1,47 @@
+"""Camera view estimation from keypoints."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.testing.synthetic import generate_clip
+from analysis.kinematics.view import estimate_view, estimate_views
+from tests.conftest import shared_path
+
+
+@pytest.mark.parametrize("exercise", ["squat", "push_up", "plank", "jumping_jacks", "lunge"])
+@pytest.mark.parametrize("view", ["side", "front", "oblique"])
+def test_generated_views(exercise, view, request):
+    if view == "oblique" and exercise in ("push_up", "plank"):
+        # strict: the day this starts passing, the limit is gone and the mark must go too
+        request.applymarker(
+            pytest.mark.xfail(
+                reason="known limit: a horizontal body seen at 45 degrees reads as front "
+                "(see view.py)",
+                strict=True,
+            )
+        )
+    clip = generate_clip(exercise, view=view, reps=2, holds=1, noise_px=2.0, seed=3)
+    assert estimate_view(clip.keypoints) == view
+
+
+def test_unknown_with_too_few_points():
+    clip = generate_clip("squat", reps=1)
+    df = clip.keypoints.head(3)
+    assert estimate_view(df) == "unknown"
+    hidden = clip.keypoints.copy()
+    hidden["left_hip_score"] = 0.05
+    assert estimate_view(hidden) == "unknown"
+
+
+def test_per_track():
+    a = generate_clip("squat", view="side", reps=1, track_id=1).keypoints
+    b = generate_clip("squat", view="front", reps=1, track_id=2).keypoints
+    assert estimate_views(pd.concat([a, b])) == {1: "side", 2: "front"}
+
+
+@pytest.mark.parametrize("name", ["squats", "wall_push_ups", "plank"])
+def test_real_side_views(name):
+    df = pd.read_csv(shared_path("data", "keypoints", f"{name}.csv"))
+    assert estimate_view(df) == "side"

@@ -1,0 +1,191 @@
+"""A deterministic detector / pose pair and generated videos with known geometry.
+
+"People" are bright upright rectangles on a dark background. :class:`RectDetector` finds them
+by thresholding; :class:`RectPose` looks inside each given box for the bright rectangle and puts
+the 17 COCO keypoints at fixed fractions of it. So the exact keypoints of every frame are known
+from the generator, and both models honour the ``analysis.models.catalog`` batched contract (and count
+their calls) without any network weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+#: (x, y) of each COCO-17 keypoint as fractions of the person rectangle. The person faces the
+#: camera, so their left side is on the image's right.
+KPT_FRACTIONS = np.array(
+    [
+        (0.50, 0.05),  # nose
+        (0.60, 0.03),  # left_eye
+        (0.40, 0.03),  # right_eye
+        (0.70, 0.05),  # left_ear
+        (0.30, 0.05),  # right_ear
+        (0.85, 0.20),  # left_shoulder
+        (0.15, 0.20),  # right_shoulder
+        (0.95, 0.38),  # left_elbow
+        (0.05, 0.38),  # right_elbow
+        (0.95, 0.52),  # left_wrist
+        (0.05, 0.52),  # right_wrist
+        (0.70, 0.55),  # left_hip
+        (0.30, 0.55),  # right_hip
+        (0.72, 0.77),  # left_knee
+        (0.28, 0.77),  # right_knee
+        (0.75, 0.97),  # left_ankle
+        (0.25, 0.97),  # right_ankle
+    ]
+)
+THRESHOLD = 100
+
+
+def keypoints_for_rect(x1: float, y1: float, x2: float, y2: float) -> np.ndarray:
+    """The (17, 2) keypoints of a person rectangle whose last pixel column/row is x2/y2."""
+    w, h = x2 - x1, y2 - y1
+    return np.stack([x1 + KPT_FRACTIONS[:, 0] * w, y1 + KPT_FRACTIONS[:, 1] * h], axis=1)
+
+
+@dataclass
+class Person:
+    """A rectangle person moving linearly: top-left at ``start + velocity * frame`` (pixels)."""
+
+    start: tuple[float, float]
+    velocity: tuple[float, float] = (0.0, 0.0)
+    size: tuple[int, int] = (40, 100)
+    visible: set[int] | None = None  # frames where drawn; None = all
+
+    def rect(self, frame: int) -> tuple[int, int, int, int]:
+        x = int(round(self.start[0] + self.velocity[0] * frame))
+        y = int(round(self.start[1] + self.velocity[1] * frame))
+        return x, y, x + self.size[0] - 1, y + self.size[1] - 1
+
+    def shown(self, frame: int) -> bool:
+        return self.visible is None or frame in self.visible
+
+
+def render(people: list[Person], frame: int, width: int = 320, height: int = 240) -> np.ndarray:
+    image = np.full((height, width, 3), 20, np.uint8)
+    for person in people:
+        if person.shown(frame):
+            x1, y1, x2, y2 = person.rect(frame)
+            image[max(y1, 0) : y2 + 1, max(x1, 0) : x2 + 1] = 230
+    return image
+
+
+def write_video(
+    path: Path,
+    people: list[Person],
+    n_frames: int,
+    fps: int = 25,
+    width: int = 320,
+    height: int = 240,
+    codec: str = "mpeg4",
+) -> Path:
+    """Encode the generated frames (near-lossless MPEG-4 by default) with PyAV."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=Fraction(fps))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if codec == "mpeg4":
+            stream.codec_context.options = {"qscale": "1"}
+            stream.codec_context.qmin = 1
+            stream.codec_context.qmax = 2
+        for i in range(n_frames):
+            frame = av.VideoFrame.from_ndarray(render(people, i, width, height), format="bgr24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def write_images(folder: Path, people: list[Person], n_frames: int, **kw: int) -> Path:
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n_frames):
+        cv2.imwrite(str(folder / f"frame_{i}.png"), render(people, i, **kw))
+    return folder
+
+
+def _bright_extent(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    ys = np.flatnonzero(mask.any(axis=1))
+    xs = np.flatnonzero(mask.any(axis=0))
+    if not len(xs) or not len(ys):
+        return None
+    return int(xs[0]), int(ys[0]), int(xs[-1]), int(ys[-1])
+
+
+@dataclass
+class RectDetector:
+    """Finds bright rectangles (connected components) in each frame; batched; counts calls."""
+
+    score: float = 0.9
+    calls: list[int] = field(default_factory=list)
+    info: dict = field(
+        default_factory=lambda: {
+            "name": "rect-detector",
+            "sha256": "0" * 64,
+            "backend": "numpy",
+            "random_weights": False,
+        }
+    )
+
+    def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        import cv2
+
+        self.calls.append(len(frames))
+        out = []
+        for image in frames:
+            mask = (image[..., 1] > THRESHOLD).astype(np.uint8)
+            n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+            boxes = [
+                (x, y, x + w - 1, y + h - 1, self.score)
+                for x, y, w, h, area in stats[1:n]
+                if area >= 50
+            ]
+            out.append(np.array(boxes, np.float32).reshape(-1, 5))
+        return out
+
+
+@dataclass
+class RectPose:
+    """Keypoints at fixed fractions of the bright rectangle inside each box (grown by 20%)."""
+
+    score: float = 0.9
+    calls: list[tuple[int, int]] = field(default_factory=list)  # (frames, crops) per call
+    info: dict = field(
+        default_factory=lambda: {
+            "name": "rect-pose",
+            "sha256": "1" * 64,
+            "backend": "numpy",
+            "random_weights": False,
+        }
+    )
+
+    def __call__(
+        self, frames: list[np.ndarray], boxes: list[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        assert len(frames) == len(boxes)
+        self.calls.append((len(frames), sum(len(b) for b in boxes)))
+        out = []
+        for image, frame_boxes in zip(frames, boxes, strict=True):
+            h, w = image.shape[:2]
+            kpts = np.zeros((len(frame_boxes), 17, 2), np.float32)
+            scores = np.zeros((len(frame_boxes), 17), np.float32)
+            for i, (x1, y1, x2, y2) in enumerate(np.asarray(frame_boxes)[:, :4]):
+                gx, gy = 0.2 * (x2 - x1), 0.2 * (y2 - y1)
+                cx1, cy1 = int(max(0, x1 - gx)), int(max(0, y1 - gy))
+                cx2, cy2 = int(min(w - 1, x2 + gx)), int(min(h - 1, y2 + gy))
+                crop = image[cy1 : cy2 + 1, cx1 : cx2 + 1, 1] > THRESHOLD
+                ext = _bright_extent(crop)
+                if ext is None:
+                    continue
+                ex1, ey1, ex2, ey2 = ext
+                kpts[i] = keypoints_for_rect(cx1 + ex1, cy1 + ey1, cx1 + ex2, cy1 + ey2)
+                scores[i] = self.score
+            out.append((kpts, scores))
+        return out
