@@ -106,7 +106,7 @@ def worker_prepare(args: argparse.Namespace) -> dict[str, Any]:
     as an MMDeploy-layout ONNX (for rtmlib), and both configs as files."""
     import torch
 
-    from analysis.models.catalog import catalog as models
+    from analysis.models import catalog as models
     from analysis.models.onnx_export import export_onnx, state_dict_sha256
 
     _set_threads(args.threads)
@@ -290,7 +290,7 @@ def _precision_error(engine: Any, frames: list[Any], df: Any) -> dict[str, Any]:
     through both detectors (corner distance of boxes matched by IoU >= 0.5, score >= 0.5)."""
     import numpy as np
 
-    from analysis.models.catalog import catalog as models
+    from analysis.models import catalog as models
     from analysis.tracking.tracker import box_iou
 
     common = dict(backend=engine.config.backend, allow_download=False, progress=False)
@@ -509,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     with open_source(video) as source:
         default_k = default_det_interval(source.info.fps)
 
-    from analysis.models.catalog import catalog as models
+    from analysis.models import catalog as models
     rows: dict[str, dict[str, Any]] = {}
     default_backend = models.choose_backend("auto", "cpu")
     default_row = f"ours {_label(default_backend)} k={default_k}"

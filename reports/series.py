@@ -48,7 +48,7 @@ _JOINT_WORDS: dict[str, tuple[str, ...]] = {
 
 def _kinematics():
     try:
-        from analysis.kinematics.angles import angles as kinematics
+        from analysis.kinematics import angles as kinematics
     except ImportError:  # the analysis package is optional for reading reports
         return None
     return kinematics

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.kinematics.angles import angles as kinematics
+from analysis.kinematics import angles as kinematics
 from analysis.kinematics.view import estimate_view
 from posecoach.schema import FINDINGS, REPS, SEVERITIES
 from rules.loader import Library, load_library, rules_digest

@@ -594,7 +594,7 @@ def load_detector(
             keypoints slightly: an explicit choice, never a default).
         seed: torch seed for random weights (only with ``allow_random_weights``).
     """
-    from analysis.models.catalog import detector as det
+    from analysis.models import detector as det
     if spec is not None and is_mmdeploy_dir(spec):
         runtime = _mmdeploy_runtime(spec, backend, device, precision)
         return det.load_mmdeploy_detector(
@@ -658,7 +658,7 @@ def load_pose(
     the network at once: on CPU small chunks are as fast or faster (cache-resident
     activations); on a GPU pass a larger one.
     """
-    from analysis.models.catalog import pose as pose_mod
+    from analysis.models import pose as pose_mod
     if spec is not None and is_mmdeploy_dir(spec):
         runtime = _mmdeploy_runtime(spec, backend, device, precision)
         return pose_mod.load_mmdeploy_pose(

@@ -357,7 +357,7 @@ def load_openmmlab_detector(
     seed: int = 0,
 ) -> Detector:
     """A :class:`Detector` for an mmdet RTMDet model (``resolved`` None: random weights)."""
-    from analysis.models.catalog import onnx_export
+    from analysis.models import onnx_export
     test_cfg = dict(DETECTOR_TEST_CFG)
     decoder = RTMDetDecoder(spec.input_size, (8, 16, 32), test_cfg)
     info: dict[str, Any] = {
@@ -480,7 +480,7 @@ def load_mmdeploy_detector(
     ort_threads: int,
 ) -> Detector:
     """A :class:`Detector` for an MMDeploy ONNX directory (deploy.json, pipeline.json, onnx)."""
-    from analysis.models.catalog import onnx_export
+    from analysis.models import onnx_export
     model = read_mmdeploy_dir(directory, "Detector")
     size = None
     for t in model.transforms:

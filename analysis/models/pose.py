@@ -332,7 +332,7 @@ def load_openmmlab_pose(
     half: bool = False,
 ) -> PoseEstimator:
     """A :class:`PoseEstimator` for an mmpose RTMPose model (``resolved`` None: random)."""
-    from analysis.models.catalog import onnx_export
+    from analysis.models import onnx_export
     from analysis.models.catalog import pose_config
 
     if half and (backend != "pytorch" or device == "cpu"):
@@ -409,7 +409,7 @@ def load_mmdeploy_pose(
     ort_threads: int,
 ) -> PoseEstimator:
     """A :class:`PoseEstimator` for an MMDeploy RTMPose ONNX directory."""
-    from analysis.models.catalog import onnx_export
+    from analysis.models import onnx_export
     model = read_mmdeploy_dir(directory, "PoseDetector")
     input_size = None
     padding = BBOX_PADDING

@@ -535,7 +535,7 @@ def _load_models(config: EngineConfig) -> tuple[Detector, PoseEstimator]:
     Both checkpoints are resolved before either model is built, so that offline one error names
     every missing file.
     """
-    from analysis.models.catalog import catalog as models
+    from analysis.models import catalog as models
     return models.load_models(
         config.preset,
         config.detector,

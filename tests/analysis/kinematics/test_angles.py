@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.kinematics.angles import angles as k
+from analysis.kinematics import angles as k
 from analysis.testing.synthetic import generate_clip
 from posecoach.schema import COCO17
 

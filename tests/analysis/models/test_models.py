@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.models.catalog import catalog as models
+from analysis.models import catalog as models
 from analysis.models.catalog import (
     CheckpointSpec,
     ChecksumError,

@@ -343,7 +343,7 @@ def test_bf16_needs_openvino_and_cuda_is_refused(tmp_path: Path) -> None:
 
 def test_bf16_on_a_cpu_without_it_is_an_error(monkeypatch, tmp_path: Path) -> None:
     pytest.importorskip("openvino")
-    from analysis.models.catalog import openvino_session
+    from analysis.models import openvino_session
     from analysis.models.onnx_export import ProviderUnavailableError
 
     monkeypatch.setattr(openvino_session, "cpu_supports_bf16", lambda: False)
