@@ -1,4 +1,4 @@
-"""``posecoach import``: keypoints made by another tool (CSV or Parquet) into the store.
+"""Keypoints made by another tool (CSV or Parquet), read, checked and made ready for the store.
 
 The import format: one row per frame and person with the columns ``frame``, ``t_s`` (optional
 when ``--fps`` is given), ``track_id`` and, for each COCO-17 keypoint, ``<name>_x``, ``<name>_y``
@@ -7,16 +7,15 @@ time that goes backwards within a track, a duplicated frame) is rejected with a 
 the column.
 
 The imported values become the ``_raw`` columns; the smoothed columns are made with the same
-smoothing as the pose engine (`analysis.tracking.smoothing.smooth_track`). Then the video is scored with
-the rule library and, last, its ``videos`` row is written (source ``import``, status ``ok``).
+smoothing as the pose engine (`analysis.tracking.smoothing.smooth_track`). Writing, scoring and
+the ``videos`` row last are `flows.importing`'s (the analysis layer does not call the rules).
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import pandas as pd
 
 from posecoach import PIPELINE_VERSION
 from posecoach.schema import COCO17, wide_keypoints
-from posecoach.store import Store, file_sha256, video_id_for
+from posecoach.store import file_sha256, video_id_for
 
 KEYPOINT_FIELDS = [f"{n}_{c}" for n in COCO17 for c in ("x", "y", "score")]
 
@@ -156,9 +155,21 @@ class _quiet:
         return self._ctx.__exit__(*exc)
 
 
-def import_keypoints(
+@dataclass(frozen=True)
+class ImportedVideo:
+    """One import file made ready for the store: its keypoints table and its ``videos`` row.
+
+    Writing is the caller's (``flows.importing``): keypoints first, then scoring, then the row.
+    """
+
+    row: dict[str, Any]
+    keypoints: pd.DataFrame
+    partition: str
+    keypoints_metadata: dict[str, Any]
+
+
+def prepare_import(
     path: str | os.PathLike[str],
-    store: Store,
     *,
     athlete: str,
     exercise: str,
@@ -167,12 +178,10 @@ def import_keypoints(
     height: int | None = None,
     date: str | None = None,
     view: str | None = None,
-    rules_dir: str | os.PathLike[str] | None = None,
-) -> dict[str, Any]:
-    """Import one file into the store, score it, write its videos row last; returns the row."""
-    from analysis.tracking.smoothing import SmoothingParams
+) -> ImportedVideo:
+    """Read and check one import file; the keypoints smoothed and the ``videos`` row built."""
     from analysis.kinematics.view import estimate_views
-    from rules.scoring import score_video
+    from analysis.tracking.smoothing import SmoothingParams
 
     path = Path(path)
     table = validate_import(read_table(path), str(path), fps)
@@ -225,66 +234,10 @@ def import_keypoints(
     }
     kp = keypoints.copy()
     kp.insert(0, "video_id", video_id)
-    store.write(
-        "keypoints",
-        kp,
-        video_id=video_id,
-        date=partition,
-        metadata={
-            "video_id": video_id,
-            "source": "import",
-            "source_file": path.name,
-            "smoothing": SmoothingParams().as_dict(),
-        },
-    )
-    # Scoring reads the declared view only; the estimated one is recomputed per track.
-    score_video(
-        store,
-        video_id,
-        rules_dir,
-        video={**row, "view": view},
-        keypoints=kp,
-    )
-    row["processed_at"] = pd.Timestamp.now(tz="UTC")
-    data = {k: v for k, v in row.items() if k != "date"}
-    store.write("videos", pd.DataFrame([data]), video_id=video_id, date=partition)
-    return row
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="CSV or Parquet file in the import format")
-    parser.add_argument("--store", required=True, help="store folder or fsspec URL")
-    parser.add_argument("--athlete", required=True)
-    parser.add_argument("--exercise", required=True, help="exercise (picks the rule file)")
-    parser.add_argument("--fps", type=float, help="frame rate (needed when there is no t_s)")
-    parser.add_argument("--width", type=int, help="frame width in pixels")
-    parser.add_argument("--height", type=int, help="frame height in pixels")
-    parser.add_argument("--date", help="session date YYYY-MM-DD (default: the file's mtime)")
-    parser.add_argument("--view", choices=("side", "front", "oblique"), help="declared view")
-    parser.add_argument("--rules", help="rules folder (default: the shipped library)")
-
-
-def run(args: argparse.Namespace) -> int:
-    from rules.schema import RuleFileError
-
-    try:
-        row = import_keypoints(
-            args.file,
-            Store(args.store),
-            athlete=args.athlete,
-            exercise=args.exercise,
-            fps=args.fps,
-            width=args.width,
-            height=args.height,
-            date=args.date,
-            view=args.view,
-            rules_dir=args.rules,
-        )
-    except (ImportFileError, RuleFileError) as exc:
-        print(f"posecoach import: {exc}", file=sys.stderr)
-        return 1
-    print(
-        f"{row['video_id']}  {row['status']}  {row['n_tracks']} track(s), "
-        f"view {row['view']}, {args.exercise}"
-    )
-    return 0
+    metadata = {
+        "video_id": video_id,
+        "source": "import",
+        "source_file": path.name,
+        "smoothing": SmoothingParams().as_dict(),
+    }
+    return ImportedVideo(row=row, keypoints=kp, partition=partition, keypoints_metadata=metadata)

@@ -16,56 +16,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from analysis.pipeline.engine import DEFAULT_DET_RATE_HZ, EngineConfig
+from analysis.pipeline.engine import EngineConfig
+from flows.cli.options import add_model_arguments, engine_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="video files, images or folders")
     parser.add_argument("--store", required=True, help="store folder or fsspec URL")
-    parser.add_argument("--preset", default="fast", help="model preset (default: fast)")
-    parser.add_argument("--detector", help="detector checkpoint or MMDeploy ONNX directory")
-    parser.add_argument("--pose", help="pose checkpoint or MMDeploy ONNX directory")
-    parser.add_argument(
-        "--det-interval",
-        type=int,
-        default=None,
-        metavar="K",
-        help=(
-            "detect people every K-th frame (default: about "
-            f"{DEFAULT_DET_RATE_HZ:g} times a second, e.g. K=5 at 30 fps)"
-        ),
-    )
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    parser.add_argument(
-        "--backend",
-        default="auto",
-        choices=("auto", "pytorch", "onnxruntime", "openvino"),
-        help=(
-            "inference backend (default: auto: openvino on x86-64 CPUs, onnxruntime on other "
-            "CPUs, pytorch on CUDA)"
-        ),
-    )
-    parser.add_argument(
-        "--precision",
-        default="fp32",
-        choices=("fp32", "bf16"),
-        help=(
-            "bf16: bfloat16 networks with --backend openvino on CPUs with AMX or AVX512-BF16 "
-            "(faster; keypoints move slightly, see the README). Default: fp32"
-        ),
-    )
-    parser.add_argument("--det-thr", type=float, default=0.5, help="detection score threshold")
-    parser.add_argument("--max-people", type=int, default=10, help="cap on people per frame")
-    parser.add_argument("--models-dir", help="folder searched for checkpoints")
     parser.add_argument(
         "--overlay",
         metavar="OUT.mp4",
         help="write the video with skeletons and track ids (a folder when several inputs)",
-    )
-    parser.add_argument(
-        "--allow-random-weights",
-        action="store_true",
-        help="run models without trained weights (recorded in the output; for testing only)",
     )
     parser.add_argument("--athlete", help="athlete recorded with the video(s)")
     parser.add_argument("--exercise", help="exercise recorded with the video(s)")
@@ -84,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print one JSON object per input (its videos row, the keypoints file, findings "
         "per severity, overlay) instead of the text summary; implies --quiet",
     )
+    add_model_arguments(parser)
 
 
 def json_record(
@@ -146,19 +108,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"--recorded-at: not an ISO 8601 time: {args.recorded_at!r}", file=sys.stderr)
             return 2
     try:
-        config = EngineConfig(
-            preset=args.preset,
-            detector=args.detector,
-            pose=args.pose,
-            backend=args.backend,
-            precision=args.precision,
-            device=args.device,
-            det_interval=args.det_interval,
-            det_score_thr=args.det_thr,
-            max_people=args.max_people,
-            allow_random_weights=args.allow_random_weights,
-            models_dir=args.models_dir,
-        )
+        config = EngineConfig(**engine_options(args))
         engine = PoseEngine(config)
     except Exception as exc:  # model resolution errors carry their own explanation
         print(f"posecoach analyze: cannot load the models: {exc}", file=sys.stderr)

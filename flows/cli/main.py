@@ -14,7 +14,7 @@ import sys
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("flows.cli.analyze", "run pose estimation on videos, images or image folders"),
-    "import": ("analysis.ingest.importer", "import keypoints made by another tool (CSV or Parquet)"),
+    "import": ("flows.cli.importing", "import keypoints made by another tool (CSV or Parquet)"),
     "score": ("flows.cli.score", "re-score stored videos against the rule files (no model runs)"),
     "report": ("flows.cli.report", "build the HTML reports from the store"),
     "run": ("flows.cli.run", "run the nightly flow once, now, over the inbox folders"),

@@ -17,58 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from flows.cli.options import add_model_arguments, engine_options
 from flows.inbox import LAYOUT_EXAMPLE, scan_inbox
-
-MODEL_OPTIONS = (
-    "preset",
-    "detector",
-    "pose",
-    "backend",
-    "precision",
-    "device",
-    "det_interval",
-    "det_score_thr",
-    "max_people",
-    "allow_random_weights",
-    "models_dir",
-)
-
-
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """The model options of ``posecoach analyze`` (unset ones keep EngineConfig's defaults)."""
-    group = parser.add_argument_group("models (as for posecoach analyze)")
-    group.add_argument("--preset", help="model preset: fast | balanced | accurate (default fast)")
-    group.add_argument("--detector", help="detector checkpoint file or MMDeploy ONNX folder")
-    group.add_argument("--pose", help="pose checkpoint file or MMDeploy ONNX folder")
-    group.add_argument("--backend", help="pytorch | onnxruntime | openvino | auto (default auto)")
-    group.add_argument(
-        "--precision", help="fp32 | bf16 (bf16: openvino on CPUs with AMX; default fp32)"
-    )
-    group.add_argument("--device", help="cpu | cuda (default cpu; with cuda, one worker per GPU)")
-    group.add_argument(
-        "--det-interval", type=int, help="detect people every k-th frame (default: by frame rate)"
-    )
-    group.add_argument(
-        "--det-thr", dest="det_score_thr", type=float, help="detection score threshold (0.5)"
-    )
-    group.add_argument("--max-people", type=int, help="cap on people per frame (default 10)")
-    group.add_argument(
-        "--allow-random-weights",
-        action="store_true",
-        default=None,
-        help="run without trained pose weights when none are found (output is meaningless)",
-    )
-    group.add_argument("--models-dir", help="folder of checkpoints searched before the cache")
-
-
-def engine_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The set model options as a plain dict (JSON-friendly: it becomes a flow parameter)."""
-    out = {k: getattr(args, k, None) for k in MODEL_OPTIONS}
-    for key in ("detector", "pose", "models_dir"):
-        if out[key] and Path(out[key]).exists():
-            out[key] = str(Path(out[key]).resolve())  # workers may run in another directory
-    return {k: v for k, v in out.items() if v is not None}
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flows.cli.run import _absolute, add_model_arguments, engine_options, prefect_api
+from flows.cli.options import add_model_arguments, engine_options
+from flows.cli.run import _absolute, prefect_api
 
 DEFAULT_CRON = "0 2 * * *"  # 02:00 every night
 

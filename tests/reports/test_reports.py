@@ -559,7 +559,8 @@ def test_pages_of_real_imported_motion(tmp_path, shared):
     keypoints (no video at hand) get skeletons on blank frames of the recorded size."""
     from tests.conftest import shared_path
 
-    importer = pytest.importorskip("analysis.ingest.importer")
+    from flows.importing import import_keypoints
+
     store = Store(tmp_path / "store")
     rows = []
     for name, exercise, w, h in (
@@ -567,7 +568,7 @@ def test_pages_of_real_imported_motion(tmp_path, shared):
         ("plank.csv", "plank", 1920, 1080),
     ):
         rows.append(
-            importer.import_keypoints(
+            import_keypoints(
                 shared_path("data", "keypoints", name), store, athlete="Real", exercise=exercise,
                 width=w, height=h, date="2024-09-02",
             )

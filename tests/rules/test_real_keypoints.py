@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.ingest.importer import import_keypoints
+from flows.importing import import_keypoints
 from posecoach.store import Store
 from tests.conftest import shared_path
 

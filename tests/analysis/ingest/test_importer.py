@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.ingest.importer import ImportFileError, import_keypoints, validate_import
+from analysis.ingest.importer import ImportFileError, validate_import
+from flows.importing import import_keypoints
 from analysis.testing.synthetic import generate_clip
 from flows.cli.main import main
 from posecoach.schema import COCO17

@@ -1,0 +1,58 @@
+"""``posecoach import`` as one call: an import file into the store, scored, its row written last.
+
+The same order as a video's analysis (`flows.workers`): keypoints (atomic), then reps, findings
+and features, then the ``videos`` row, the "done" marker. It lives in `flows` because it joins
+the analysis layer (reading the file) and the rules (scoring); no Prefect here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pandas as pd
+
+from analysis.ingest.importer import prepare_import
+from posecoach.store import Store
+from rules.scoring import score_video
+
+
+def import_keypoints(
+    path: str | os.PathLike[str],
+    store: Store,
+    *,
+    athlete: str,
+    exercise: str,
+    fps: float | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    date: str | None = None,
+    view: str | None = None,
+    rules_dir: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Import one file into the store, score it, write its videos row last; returns the row."""
+    imported = prepare_import(
+        path,
+        athlete=athlete,
+        exercise=exercise,
+        fps=fps,
+        width=width,
+        height=height,
+        date=date,
+        view=view,
+    )
+    row = imported.row
+    video_id = row["video_id"]
+    store.write(
+        "keypoints",
+        imported.keypoints,
+        video_id=video_id,
+        date=imported.partition,
+        metadata=imported.keypoints_metadata,
+    )
+    # Scoring reads the declared view only; the estimated one is recomputed per track.
+    score_video(store, video_id, rules_dir, video={**row, "view": view}, keypoints=imported.keypoints)
+    row["processed_at"] = pd.Timestamp.now(tz="UTC")
+    data = {k: v for k, v in row.items() if k != "date"}
+    store.write("videos", pd.DataFrame([data]), video_id=video_id, date=imported.partition)
+    return row
