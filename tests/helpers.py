@@ -1,19 +1,114 @@
-"""A deterministic detector / pose pair and generated videos with known geometry.
+"""What the tests share: paths under ../shared, real test inputs, stand-in models, flow helpers.
 
-"People" are bright upright rectangles on a dark background. :class:`RectDetector` finds them
-by thresholding; :class:`RectPose` looks inside each given box for the bright rectangle and puts
-the 17 COCO keypoints at fixed fractions of it. So the exact keypoints of every frame are known
-from the generator, and both models honour the ``analysis.models.catalog`` batched contract (and count
-their calls) without any network weights.
+One module, so no test module imports another. The sections:
+
+- **../shared**: :func:`shared_path` finds a test video, image or model there, or skips the test
+  with the reason when ../shared is absent (the only skip a missing input may cause).
+- **Real inputs**: COCO test images (with their annotated boxes), frames of the test videos, IoU.
+- **Stand-in models and generated videos**: "people" are bright upright rectangles on a dark
+  background. :class:`RectDetector` finds them by thresholding; :class:`RectPose` looks inside
+  each given box for the bright rectangle and puts the 17 COCO keypoints at fixed fractions of
+  it. So the exact keypoints of every frame are known from the generator, and both models honour
+  the ``analysis.models.catalog`` batched contract (and count their calls) without any network
+  weights. :class:`EngineCounter` hands such an engine to the flows and counts its use.
+- **Flows**: inboxes, the real models' options, a store's files, ``posecoach`` in a subprocess.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
+import av
+import cv2
 import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("POSECOACH_SHARED", REPO.parent / "shared"))
+
+#: The trained RTMDet-nano person detector under ../shared.
+DET_CKPT = ("models", "rtmdet-nano-person-mmdet", "rtmdet_nano_320_person.pth")
+
+
+# --- ../shared --------------------------------------------------------------------------------
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the test with the reason when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared holds the test videos, images and models)")
+    return path
+
+
+# --- real inputs ------------------------------------------------------------------------------
+
+
+def coco_images() -> list[tuple[str, np.ndarray]]:
+    """The COCO test images under ../shared as (file name, BGR image)."""
+    root = shared_path("data", "images", "coco")
+    meta = json.loads((root / "test_coco.json").read_text())
+    return [(im["file_name"], cv2.imread(str(root / im["file_name"]))) for im in meta["images"]]
+
+
+def coco_images_and_boxes() -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The COCO test images and their annotated person boxes (xyxy), plus two awkward boxes."""
+    root = shared_path("data", "images", "coco")
+    meta = json.loads((root / "test_coco.json").read_text())
+    frames, boxes = [], []
+    for im in meta["images"]:
+        frames.append(cv2.imread(str(root / im["file_name"])))
+        b = [a["bbox"] for a in meta["annotations"] if a["image_id"] == im["id"]]
+        xyxy = np.array([[x, y, x + w, y + h] for x, y, w, h in b], np.float32).reshape(-1, 4)
+        boxes.append(xyxy)
+    # A box partly outside the frame and a tiny one: the crop pads with black like mmpose.
+    h, w = frames[0].shape[:2]
+    extra = np.array([[-40, h * 0.5, w * 0.3, h + 30], [5, 5, 12, 20]], np.float32)
+    boxes[0] = np.concatenate([boxes[0], extra])
+    return frames, boxes
+
+
+def video_frames(
+    name: str = "two_people_1080p.mp4", indices: tuple[int, ...] = (0, 30, 60)
+) -> list[np.ndarray]:
+    """Frames ``indices`` of a test video under ../shared, decoded by OpenCV."""
+    cap = cv2.VideoCapture(str(shared_path("data", "videos", name)))
+    frames, i = [], 0
+    try:
+        while len(frames) < len(indices):
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if i in indices:
+                frames.append(frame)
+            i += 1
+    finally:
+        cap.release()
+    assert len(frames) == len(indices), f"could not read frames {indices} of {name}"
+    return frames
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU matrix between (N, 4+) and (M, 4+) xyxy boxes."""
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
+
+
+# --- stand-in models and generated videos -----------------------------------------------------
 
 #: (x, y) of each COCO-17 keypoint as fractions of the person rectangle. The person faces the
 #: camera, so their left side is on the image's right.
@@ -84,8 +179,6 @@ def write_video(
     codec: str = "mpeg4",
 ) -> Path:
     """Encode the generated frames (near-lossless MPEG-4 by default) with PyAV."""
-    import av
-
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -103,8 +196,6 @@ def write_video(
 
 
 def write_images(folder: Path, people: list[Person], n_frames: int, **kw: int) -> Path:
-    import cv2
-
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n_frames):
         cv2.imwrite(str(folder / f"frame_{i}.png"), render(people, i, **kw))
@@ -135,8 +226,6 @@ class RectDetector:
     )
 
     def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        import cv2
-
         self.calls.append(len(frames))
         out = []
         for image in frames:
@@ -189,3 +278,98 @@ class RectPose:
                 scores[i] = self.score
             out.append((kpts, scores))
         return out
+
+
+class EngineCounter:
+    """Counts engine loads and analyses made through ``flows.workers.get_engine``.
+
+    Its :meth:`get_engine` stands in for the real one: one :class:`PoseEngine` on the stand-in
+    models, loaded once, every ``analyze`` call recorded by path.
+    """
+
+    def __init__(self) -> None:
+        self.loads = 0
+        self.analyses: list[str] = []
+        self._engine: Any = None
+
+    def get_engine(self, options: dict[str, Any]) -> Any:
+        from analysis.pipeline.engine import EngineConfig, PoseEngine
+
+        if self._engine is None:
+            self.loads += 1
+            engine = PoseEngine(EngineConfig(), detector=RectDetector(), pose=RectPose())
+            analyze = engine.analyze
+
+            def counted(path, *a, **kw):
+                self.analyses.append(str(path))
+                return analyze(path, *a, **kw)
+
+            engine.analyze = counted  # type: ignore[method-assign]  # counting wrapper
+            self._engine = engine
+        return self._engine
+
+
+# --- flows: inboxes, real models' options, stores, the command line ---------------------------
+
+
+def copy_into(inbox: Path, rel: str, source: Path) -> Path:
+    """Copy a file into an inbox (a copy, not a link: links out of the inbox are refused)."""
+    dest = inbox / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, dest)
+    return dest
+
+
+def corrupt_copy(inbox: Path, rel: str, source: Path, keep_bytes: int = 3000) -> Path:
+    """A truncated copy: a valid MP4 header (so it is sniffed as a video) and no usable frames."""
+    dest = inbox / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(source.read_bytes()[:keep_bytes])
+    return dest
+
+
+def real_engine_options(models_dir: Path) -> dict[str, Any]:
+    """The trained RTMDet-nano person detector from ../shared and RTMPose-t on random weights."""
+    detector = shared_path(*DET_CKPT)
+    return {
+        "preset": "fast",
+        "detector": str(detector),
+        "allow_random_weights": True,  # no pose checkpoint on these machines: plumbing only
+        "models_dir": str(models_dir),
+        "device": "cpu",
+    }
+
+
+def store_files(store: Path) -> dict[str, int]:
+    """Every file under a store (hidden temporaries included) -> its modification time (ns)."""
+    return {
+        p.relative_to(store).as_posix(): p.stat().st_mtime_ns
+        for p in store.rglob("*")
+        if p.is_file()
+    }
+
+
+def run_cli(
+    args: list[str], env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``posecoach <args>`` in a fresh interpreter; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli.main", *args],
+        cwd=REPO,
+        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def model_args(options: dict[str, Any]) -> list[str]:
+    """``posecoach run`` arguments for engine options."""
+    out: list[str] = []
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            out.append(flag)
+        elif value not in (None, False):
+            out += [flag, str(value)]
+    return out

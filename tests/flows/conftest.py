@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from tests.helpers import RectDetector, RectPose
+from tests.helpers import EngineCounter
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -23,31 +22,6 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
-
-
-class EngineCounter:
-    """Counts engine loads and analyses made through `flows.workers.get_engine`."""
-
-    def __init__(self) -> None:
-        self.loads = 0
-        self.analyses: list[str] = []
-        self._engine: Any = None
-
-    def get_engine(self, options: dict[str, Any]) -> Any:
-        from analysis.pipeline.engine import EngineConfig, PoseEngine
-
-        if self._engine is None:
-            self.loads += 1
-            engine = PoseEngine(EngineConfig(), detector=RectDetector(), pose=RectPose())
-            analyze = engine.analyze
-
-            def counted(path, *a, **kw):
-                self.analyses.append(str(path))
-                return analyze(path, *a, **kw)
-
-            engine.analyze = counted
-            self._engine = engine
-        return self._engine
 
 
 @pytest.fixture

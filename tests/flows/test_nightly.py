@@ -21,7 +21,9 @@ from flows.nightly import nightly
 from flows.plan import MAX_ATTEMPTS
 from flows.workers import CRASH_ENV
 from posecoach.store import Store
-from tests.flows.flow_helpers import (
+from tests.helpers import (
+    REPO,
+    Person,
     copy_into,
     corrupt_copy,
     model_args,
@@ -29,10 +31,8 @@ from tests.flows.flow_helpers import (
     run_cli,
     shared_path,
     store_files,
+    write_video,
 )
-from tests.helpers import Person, write_video
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _generated(inbox: Path, rel: str, people: list[Person], n_frames: int = 30) -> Path:
@@ -279,8 +279,8 @@ def test_empty_inbox_says_how_to_fill_it(tmp_path: Path, capsys) -> None:
 def test_run_hands_its_options_to_the_flow(tmp_path: Path, monkeypatch, capsys) -> None:
     import contextlib
 
-    from flows.cli import run as cli_run
     from flows import nightly as nightly_mod
+    from flows.cli import run as cli_run
     from flows.cli.main import main
 
     seen: dict = {}

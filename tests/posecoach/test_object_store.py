@@ -14,7 +14,7 @@ import pytest
 
 from flows.claims import held_claims, release, try_claim
 from posecoach.store import Store
-from tests.conftest import shared_path
+from tests.helpers import shared_path
 
 pytest.importorskip("s3fs", reason="s3fs is a dev extra: pip install -e .[dev]")
 moto_server = pytest.importorskip("moto.server", reason="moto[s3] and flask are dev extras")

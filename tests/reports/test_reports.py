@@ -557,9 +557,8 @@ def test_pages_of_real_imported_motion(tmp_path, shared):
     """Real keypoints from ../shared (squats, a plank hold), imported and scored with the
     library: each page's numbers are those of the stored reps and findings, and imported
     keypoints (no video at hand) get skeletons on blank frames of the recorded size."""
-    from tests.conftest import shared_path
-
     from flows.importing import import_keypoints
+    from tests.helpers import shared_path
 
     store = Store(tmp_path / "store")
     rows = []

@@ -9,7 +9,7 @@ import pytest
 
 from flows.importing import import_keypoints
 from posecoach.store import Store
-from tests.conftest import shared_path
+from tests.helpers import shared_path
 
 CASES = [
     ("squats", "squat", 11),

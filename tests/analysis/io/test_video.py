@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from analysis.io.video import FrameSeeker, VideoError, image_files, open_source
-from tests.conftest import shared_path
+from tests.helpers import shared_path
 
 av = pytest.importorskip("av")
 

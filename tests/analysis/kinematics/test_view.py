@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.testing.synthetic import generate_clip
 from analysis.kinematics.view import estimate_view, estimate_views
-from tests.conftest import shared_path
+from analysis.testing.synthetic import generate_clip
+from tests.helpers import shared_path
 
 
 @pytest.mark.parametrize("exercise", ["squat", "push_up", "plank", "jumping_jacks", "lunge"])

@@ -5,52 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from analysis.models.detector import letterbox, mlvl_points, nms
-from tests.conftest import shared_path
-
-DET_CKPT = ("models", "rtmdet-nano-person-mmdet", "rtmdet_nano_320_person.pth")
-
-
-def coco_images() -> list[tuple[str, np.ndarray]]:
-    root = shared_path("data", "images", "coco")
-    meta = json.loads((root / "test_coco.json").read_text())
-    return [(im["file_name"], cv2.imread(str(root / im["file_name"]))) for im in meta["images"]]
-
-
-def video_frames(
-    name: str = "two_people_1080p.mp4", indices: tuple[int, ...] = (0, 30, 60)
-) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(shared_path("data", "videos", name)))
-    frames, i = [], 0
-    try:
-        while len(frames) < len(indices):
-            ok, frame = cap.read()
-            if not ok:
-                break
-            if i in indices:
-                frames.append(frame)
-            i += 1
-    finally:
-        cap.release()
-    assert len(frames) == len(indices), f"could not read frames {indices} of {name}"
-    return frames
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix between (N, 4+) and (M, 4+) xyxy boxes."""
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
-
+from tests.helpers import DET_CKPT, coco_images, iou, shared_path, video_frames
 
 # --- pure functions ---------------------------------------------------------------------------
 

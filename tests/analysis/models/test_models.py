@@ -218,7 +218,7 @@ def test_load_models_names_both_missing_files(tmp_path: Path, monkeypatch) -> No
 @pytest.mark.slow
 def test_load_models_with_explicit_detector_and_random_pose(tmp_path: Path) -> None:
     pytest.importorskip("mmpose")
-    from tests.conftest import shared_path
+    from tests.helpers import shared_path
 
     ckpt = shared_path("models", "rtmdet-nano-person-mmdet", "rtmdet_nano_320_person.pth")
     with pytest.warns(UserWarning, match="RANDOM"):

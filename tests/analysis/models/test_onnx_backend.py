@@ -8,9 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import shared_path
-from tests.test_detector import DET_CKPT, coco_images, video_frames
-from tests.test_pose import coco_images_and_boxes
+from tests.helpers import DET_CKPT, coco_images, coco_images_and_boxes, shared_path, video_frames
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")

@@ -16,8 +16,7 @@ import torch
 
 from analysis.models.compat import ensure_openmmlab_compat
 from analysis.models.catalog import detector_config, load_detector, pose_config
-from tests.conftest import shared_path
-from tests.test_detector import iou
+from tests.helpers import iou, shared_path
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -17,7 +16,7 @@ from analysis.models.pose import (
     to_frame,
     warp_matrix,
 )
-from tests.conftest import shared_path
+from tests.helpers import coco_images_and_boxes, shared_path
 
 # --- pure functions with known answers -------------------------------------------------------
 
@@ -80,22 +79,6 @@ def test_flip_simcc_mirrors_and_swaps() -> None:
 
 
 # --- agreement with mmpose on real images and boxes ---------------------------------------------
-
-
-def coco_images_and_boxes() -> tuple[list[np.ndarray], list[np.ndarray]]:
-    root = shared_path("data", "images", "coco")
-    meta = json.loads((root / "test_coco.json").read_text())
-    frames, boxes = [], []
-    for im in meta["images"]:
-        frames.append(cv2.imread(str(root / im["file_name"])))
-        b = [a["bbox"] for a in meta["annotations"] if a["image_id"] == im["id"]]
-        xyxy = np.array([[x, y, x + w, y + h] for x, y, w, h in b], np.float32).reshape(-1, 4)
-        boxes.append(xyxy)
-    # A box partly outside the frame and a tiny one: the crop pads with black like mmpose.
-    h, w = frames[0].shape[:2]
-    extra = np.array([[-40, h * 0.5, w * 0.3, h + 30], [5, 5, 12, 20]], np.float32)
-    boxes[0] = np.concatenate([boxes[0], extra])
-    return frames, boxes
 
 
 @pytest.fixture(scope="module")

@@ -178,7 +178,7 @@ def test_config_validation():
 def test_vtest_identities_with_the_real_detector(capsys):
     """The trained RTMDet-nano (MMDeploy ONNX) on the start of vtest.avi, pose with random
     weights (explicitly allowed): distinct track ids against people per frame, printed."""
-    from tests.conftest import shared_path
+    from tests.helpers import shared_path
 
     video = shared_path("data", "videos", "vtest.avi")
     detector = shared_path("models", "rtmdet-nano-person")
