@@ -106,20 +106,21 @@ def worker_prepare(args: argparse.Namespace) -> dict[str, Any]:
     as an MMDeploy-layout ONNX (for rtmlib), and both configs as files."""
     import torch
 
-    from analysis.models import catalog as models
+    from analysis.models.catalog import detector_config, pose_config
+    from analysis.models.loading import load_pose
     from analysis.models.onnx_export import export_onnx, state_dict_sha256
 
     _set_threads(args.threads)
     OUT.mkdir(parents=True, exist_ok=True)
-    pose = models.load_pose(
+    pose = load_pose(
         None, preset=PRESET, backend="pytorch", allow_random_weights=True, seed=SEED, progress=False
     )
     model = pose.model
     ckpt = OUT / f"{POSE_MODEL}-random-seed{SEED}.pth"
     torch.save({"state_dict": model.state_dict(), "meta": {"note": "random init, seed 0"}}, ckpt)
     det_cfg, pose_cfg = OUT / "det_config.py", OUT / "pose_config.py"
-    models.detector_config(DET_MODEL).dump(str(det_cfg))
-    models.pose_config(POSE_MODEL, flip_test=False).dump(str(pose_cfg))
+    detector_config(DET_MODEL).dump(str(det_cfg))
+    pose_config(POSE_MODEL, flip_test=False).dump(str(pose_cfg))
 
     class MMDeployLayout(torch.nn.Module):
         """Normalised float NCHW in (mean/std given to rtmlib in BGR order), SimCC out."""
@@ -290,12 +291,12 @@ def _precision_error(engine: Any, frames: list[Any], df: Any) -> dict[str, Any]:
     through both detectors (corner distance of boxes matched by IoU >= 0.5, score >= 0.5)."""
     import numpy as np
 
-    from analysis.models import catalog as models
+    from analysis.models.loading import load_detector, load_pose
     from analysis.tracking.tracker import box_iou
 
     common = dict(backend=engine.config.backend, allow_download=False, progress=False)
-    ref_pose = models.load_pose(None, preset=PRESET, allow_random_weights=True, seed=SEED, **common)
-    ref_det = models.load_detector(str(DET_PTH), score_thr=0.5, **common)
+    ref_pose = load_pose(None, preset=PRESET, allow_random_weights=True, seed=SEED, **common)
+    ref_det = load_detector(str(DET_PTH), score_thr=0.5, **common)
     cols = ["bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2"]
     kp_dist = []
     for f, g in list(df.groupby("frame"))[::5]:
@@ -487,8 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
         return 0
 
-    from analysis.pipeline.engine import default_det_interval
     from analysis.io.video import open_source
+    from analysis.pipeline.engine import default_det_interval
 
     for need in (Path(args.video), DET_PTH, DET_ONNX_DIR / "end2end.onnx"):
         if not need.exists():
@@ -509,9 +510,10 @@ def main(argv: list[str] | None = None) -> int:
     with open_source(video) as source:
         default_k = default_det_interval(source.info.fps)
 
-    from analysis.models import catalog as models
+    from analysis.models.catalog import choose_backend
+
     rows: dict[str, dict[str, Any]] = {}
-    default_backend = models.choose_backend("auto", "cpu")
+    default_backend = choose_backend("auto", "cpu")
     default_row = f"ours {_label(default_backend)} k={default_k}"
     for backend in ("pytorch", "onnxruntime", "openvino"):
         if backend in skip:

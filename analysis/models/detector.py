@@ -21,13 +21,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from analysis.models.catalog import DETECTOR_TEST_CFG, ONNX_BACKENDS, ModelSpec
+from analysis.models.checkpoints import ResolvedCheckpoint
 from analysis.models.mmdeploy import read_mmdeploy_dir
-from analysis.models.catalog import (
-    DETECTOR_TEST_CFG,
-    ONNX_BACKENDS,
-    ModelSpec,
-    ResolvedCheckpoint,
-)
 
 PAD_VALUE = 114
 
@@ -326,8 +322,9 @@ def build_mmdet_model(
 
     import torch
 
+    from analysis.models.catalog import detector_config
+    from analysis.models.checkpoints import load_state_dict_checked
     from analysis.models.compat import ensure_openmmlab_compat
-    from analysis.models.catalog import detector_config, load_state_dict_checked
 
     ensure_openmmlab_compat()
     from mmdet.apis import init_detector
@@ -358,6 +355,7 @@ def load_openmmlab_detector(
 ) -> Detector:
     """A :class:`Detector` for an mmdet RTMDet model (``resolved`` None: random weights)."""
     from analysis.models import onnx_export
+
     test_cfg = dict(DETECTOR_TEST_CFG)
     decoder = RTMDetDecoder(spec.input_size, (8, 16, 32), test_cfg)
     info: dict[str, Any] = {
@@ -481,6 +479,7 @@ def load_mmdeploy_detector(
 ) -> Detector:
     """A :class:`Detector` for an MMDeploy ONNX directory (deploy.json, pipeline.json, onnx)."""
     from analysis.models import onnx_export
+
     model = read_mmdeploy_dir(directory, "Detector")
     size = None
     for t in model.transforms:

@@ -3,7 +3,7 @@
 What the detector and pose loaders both need from such a directory: the files checked and
 named in every error, the pre-processing transforms, the normalisation, and the ``.info`` a
 loaded model carries. What each task reads beyond that (resize, crop, decoder) stays with
-its loader. (Telling such a directory from a checkpoint is ``analysis.models.catalog.is_mmdeploy_dir``.)
+its loader. (Telling such a directory from a checkpoint is ``analysis.models.checkpoints.is_mmdeploy_dir``.)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.models.catalog import ModelError
+from analysis.models.errors import ModelError
 
 #: (mean, std, to_rgb) of the network's input, as MMDeploy's Normalize transform gives them.
 Normalisation = tuple[np.ndarray, np.ndarray, bool]

@@ -1,8 +1,8 @@
 """ONNX export of our torch networks (cached by checkpoint hash) and ONNX Runtime sessions.
 
-Exports are written under ``<cache>/onnx`` (see :func:`analysis.models.catalog.cache_dir`), named after
-the model, the checkpoint's sha256 and a digest of the export settings, so a changed checkpoint,
-input size, opset or torch version gives a new file and an unchanged one is reused.
+Exports are written under ``<cache>/onnx`` (see :func:`analysis.models.checkpoints.cache_dir`),
+named after the model, the checkpoint's sha256 and a digest of the export settings, so a changed
+checkpoint, input size, opset or torch version gives a new file and an unchanged one is reused.
 
 Sessions: a requested execution provider that onnxruntime lacks is an error
 (:class:`ProviderUnavailableError`), never a silent fall back to CPU.
@@ -17,16 +17,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from analysis.models.catalog import ModelError, cache_dir, check_precision
+from analysis.models.catalog import check_precision
+from analysis.models.checkpoints import cache_dir
+from analysis.models.errors import ModelError, ProviderUnavailableError
 
 # Bump when the exported graph changes for the same checkpoint and settings.
 EXPORT_VERSION = 1
 OPSET = 17
 DEFAULT_ORT_THREADS = 2
-
-
-class ProviderUnavailableError(ModelError):
-    """The inference runtime cannot run on the requested device (or precision)."""
 
 
 def onnx_cache_dir() -> Path:

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from analysis.models.catalog import PRECISIONS, ModelError, check_precision
-from analysis.models.onnx_export import ProviderUnavailableError
+from analysis.models.catalog import PRECISIONS, check_precision
+from analysis.models.errors import ModelError, ProviderUnavailableError
 
 _OV_PRECISION = {"fp32": "f32", "bf16": "bf16"}
 assert set(_OV_PRECISION) == set(PRECISIONS)

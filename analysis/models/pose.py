@@ -22,8 +22,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from analysis.models.catalog import ONNX_BACKENDS, ModelSpec
+from analysis.models.checkpoints import ResolvedCheckpoint
+from analysis.models.errors import ModelError
 from analysis.models.mmdeploy import read_mmdeploy_dir
-from analysis.models.catalog import ONNX_BACKENDS, ModelError, ModelSpec, ResolvedCheckpoint
 
 BBOX_PADDING = 1.25
 # COCO-17 left/right pairs: the index each keypoint takes in the mirrored image.
@@ -293,8 +295,9 @@ def build_mmpose_model(
 
     import torch
 
+    from analysis.models.catalog import pose_config
+    from analysis.models.checkpoints import load_state_dict_checked
     from analysis.models.compat import ensure_openmmlab_compat
-    from analysis.models.catalog import load_state_dict_checked, pose_config
 
     ensure_openmmlab_compat()
     from mmpose.apis import init_model
@@ -410,6 +413,7 @@ def load_mmdeploy_pose(
 ) -> PoseEstimator:
     """A :class:`PoseEstimator` for an MMDeploy RTMPose ONNX directory."""
     from analysis.models import onnx_export
+
     model = read_mmdeploy_dir(directory, "PoseDetector")
     input_size = None
     padding = BBOX_PADDING

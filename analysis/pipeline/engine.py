@@ -530,13 +530,14 @@ def _jsonable(value: Any) -> Any:
 
 
 def _load_models(config: EngineConfig) -> tuple[Detector, PoseEstimator]:
-    """Build the detector and pose model from the config via ``analysis.models.catalog``.
+    """Build the detector and pose model from the config via ``analysis.models.loading``.
 
     Both checkpoints are resolved before either model is built, so that offline one error names
     every missing file.
     """
-    from analysis.models import catalog as models
-    return models.load_models(
+    from analysis.models.loading import load_models
+
+    return load_models(
         config.preset,
         config.detector,
         config.pose,

@@ -51,7 +51,7 @@ def test_nms_keeps_best_of_each_cluster() -> None:
 
 @pytest.fixture(scope="module")
 def detector():
-    from analysis.models.catalog import load_detector
+    from analysis.models.loading import load_detector
 
     return load_detector(
         shared_path(*DET_CKPT), backend="pytorch", score_thr=0.05, allow_download=False
@@ -144,7 +144,8 @@ def test_forward_batch_is_the_network_alone(detector) -> None:
 
 def test_random_weights_only_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("mmdet")
-    from analysis.models.catalog import MissingCheckpointError, load_detector
+    from analysis.models.errors import MissingCheckpointError
+    from analysis.models.loading import load_detector
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.raises(MissingCheckpointError):
@@ -162,7 +163,8 @@ def test_mismatching_checkpoint_is_refused(tmp_path: Path) -> None:
     pytest.importorskip("mmdet")
     import torch
 
-    from analysis.models.catalog import ModelError, load_detector
+    from analysis.models.errors import ModelError
+    from analysis.models.loading import load_detector
 
     bad = tmp_path / "bad.pth"
     torch.save({"state_dict": {"backbone.stem.0.conv.weight": torch.zeros(3)}, "meta": {}}, bad)
@@ -178,7 +180,7 @@ def test_balanced_detector_builds_and_agrees(
     # ones: this checks the config built in code and the 640 canvas end to end.
     from mmdet.apis import inference_detector
 
-    from analysis.models.catalog import load_detector
+    from analysis.models.loading import load_detector
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.warns(UserWarning, match="RANDOM"):

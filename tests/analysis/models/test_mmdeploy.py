@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis.models.checkpoints import is_mmdeploy_dir
 from analysis.models.detector import load_mmdeploy_detector
+from analysis.models.errors import ModelError
 from analysis.models.mmdeploy import read_mmdeploy_dir
-from analysis.models.catalog import ModelError, is_mmdeploy_dir
 from analysis.models.pose import load_mmdeploy_pose
 
 NORMALIZE = {"type": "Normalize", "mean": [1.0, 2.0, 3.0], "std": [4.0, 5.0, 6.0], "to_rgb": True}

@@ -1,4 +1,4 @@
-"""analysis.models.catalog: presets, configs from the wheels, checkpoint resolution (no network)."""
+"""analysis.models: presets, configs from the wheels, checkpoint resolution (no network)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.models import catalog as models
-from analysis.models.catalog import (
-    CheckpointSpec,
-    ChecksumError,
-    MissingCheckpointError,
-    ModelError,
-    resolve_checkpoint,
-    resolve_checkpoints,
-)
+from analysis.models import catalog, checkpoints, loading
+from analysis.models.catalog import CheckpointSpec
+from analysis.models.checkpoints import resolve_checkpoint, resolve_checkpoints
+from analysis.models.errors import ChecksumError, MissingCheckpointError, ModelError
 
 PAYLOAD = b"not really a checkpoint, but bytes with a known hash\n" * 100
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -36,7 +31,7 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_network(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a test tried to reach the network")
 
-    monkeypatch.setattr(models, "_urlopen", no_network)
+    monkeypatch.setattr(checkpoints, "_urlopen", no_network)
 
 
 class _FakeResponse(io.BytesIO):
@@ -46,22 +41,22 @@ class _FakeResponse(io.BytesIO):
 
 
 def test_presets_name_known_models_with_official_checkpoints() -> None:
-    assert {"fast", "balanced", "accurate"} <= set(models.PRESETS)
-    for preset in models.PRESETS.values():
+    assert {"fast", "balanced", "accurate"} <= set(catalog.PRESETS)
+    for preset in catalog.PRESETS.values():
         for name in (preset.detector, preset.pose):
-            spec = models.MODELS[name]
+            spec = catalog.MODELS[name]
             ckpt = spec.checkpoint
             assert ckpt.url.startswith("https://download.openmmlab.com/")
             assert ckpt.url.endswith("/" + ckpt.filename)
             # OpenMMLab puts the first 8 hex digits of the sha256 in the file name.
             assert f"-{ckpt.sha256_prefix}" in ckpt.filename
             assert len(ckpt.sha256_prefix) == 8
-    assert models.PRESETS["fast"].detector == "rtmdet-nano-person-320"
-    assert models.PRESETS["fast"].pose == "rtmpose-t-256x192"
+    assert catalog.PRESETS["fast"].detector == "rtmdet-nano-person-320"
+    assert catalog.PRESETS["fast"].pose == "rtmpose-t-256x192"
 
 
 def test_cache_dir_respects_xdg(tmp_path: Path) -> None:
-    assert models.models_cache_dir() == tmp_path / "xdg" / "posecoach" / "models"
+    assert checkpoints.models_cache_dir() == tmp_path / "xdg" / "posecoach" / "models"
 
 
 def test_explicit_path_is_used_and_hashed(tmp_path: Path) -> None:
@@ -87,7 +82,7 @@ def test_models_dir_argument_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_cache_dir_is_searched(tmp_path: Path) -> None:
     spec = _spec()
-    cached = models.models_cache_dir() / spec.filename
+    cached = checkpoints.models_cache_dir() / spec.filename
     cached.parent.mkdir(parents=True)
     cached.write_bytes(PAYLOAD)
     got = resolve_checkpoint(spec, models_dir=tmp_path / "empty")
@@ -110,20 +105,20 @@ def test_download_writes_cache_after_hash_check(monkeypatch: pytest.MonkeyPatch)
         seen.append(url)
         return _FakeResponse(PAYLOAD)
 
-    monkeypatch.setattr(models, "_urlopen", fake_open)
+    monkeypatch.setattr(checkpoints, "_urlopen", fake_open)
     got = resolve_checkpoint(spec, progress=False)
     assert seen == [spec.url]
-    assert got.source == "download" and got.path == models.models_cache_dir() / spec.filename
+    assert got.source == "download" and got.path == checkpoints.models_cache_dir() / spec.filename
     assert got.path.read_bytes() == PAYLOAD
     assert sorted(p.name for p in got.path.parent.iterdir()) == [spec.filename]
 
 
 def test_download_with_hash_mismatch_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = _spec(prefix="12345678")
-    monkeypatch.setattr(models, "_urlopen", lambda url, timeout: _FakeResponse(PAYLOAD))
+    monkeypatch.setattr(checkpoints, "_urlopen", lambda url, timeout: _FakeResponse(PAYLOAD))
     with pytest.raises(ChecksumError, match="12345678"):
         resolve_checkpoint(spec, progress=False)
-    cache = models.models_cache_dir()
+    cache = checkpoints.models_cache_dir()
     assert not cache.exists() or list(cache.iterdir()) == []
 
 
@@ -133,7 +128,7 @@ def test_offline_error_names_every_missing_file_and_where_to_put_it(
     def offline(url: str, timeout: float) -> None:
         raise urllib.error.URLError("Temporary failure in name resolution")
 
-    monkeypatch.setattr(models, "_urlopen", offline)
+    monkeypatch.setattr(checkpoints, "_urlopen", offline)
     a, b = _spec("det-aaaa1111.pth", "aaaa1111"), _spec("pose-bbbb2222.pth", "bbbb2222")
     with pytest.raises(MissingCheckpointError) as err:
         resolve_checkpoints([a, b], models_dir=tmp_path / "mine", progress=False)
@@ -141,76 +136,76 @@ def test_offline_error_names_every_missing_file_and_where_to_put_it(
     for spec in (a, b):
         assert spec.filename in text and spec.url in text
     assert str(tmp_path / "mine") in text
-    assert str(models.models_cache_dir()) in text
+    assert str(checkpoints.models_cache_dir()) in text
     assert "name resolution" in text
     assert [m[0] for m in err.value.missing] == [a.filename, b.filename]
-    cache = models.models_cache_dir()
+    cache = checkpoints.models_cache_dir()
     assert not cache.exists() or list(cache.iterdir()) == []
 
 
 def test_no_checkpoint_without_opt_in_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(MissingCheckpointError, match="rtmdet_nano"):
-        models.load_detector(
+        loading.load_detector(
             preset="fast", models_dir=tmp_path, allow_download=False, backend="pytorch"
         )
     with pytest.raises(MissingCheckpointError, match="rtmpose-t"):
-        models.load_pose(preset="fast", models_dir=tmp_path, allow_download=False)
+        loading.load_pose(preset="fast", models_dir=tmp_path, allow_download=False)
 
 
 def test_backend_and_device_validation() -> None:
-    assert models.choose_backend("auto", "cpu", machine="x86_64") == "openvino"
-    assert models.choose_backend("auto", "cpu", machine="AMD64") == "openvino"
-    assert models.choose_backend("auto", "cpu", machine="aarch64") == "onnxruntime"
-    assert models.choose_backend("auto", "cuda") == "pytorch"
-    assert models.choose_backend("pytorch", "cuda:1") == "pytorch"
+    assert catalog.choose_backend("auto", "cpu", machine="x86_64") == "openvino"
+    assert catalog.choose_backend("auto", "cpu", machine="AMD64") == "openvino"
+    assert catalog.choose_backend("auto", "cpu", machine="aarch64") == "onnxruntime"
+    assert catalog.choose_backend("auto", "cuda") == "pytorch"
+    assert catalog.choose_backend("pytorch", "cuda:1") == "pytorch"
     with pytest.raises(ModelError, match="backend 'tensorrt'"):
-        models.choose_backend("tensorrt", "cpu")
+        catalog.choose_backend("tensorrt", "cpu")
     with pytest.raises(ModelError, match="device 'tpu'"):
-        models.choose_backend("auto", "tpu")
+        catalog.choose_backend("auto", "tpu")
 
 
 def test_spec_strings(tmp_path: Path) -> None:
-    det, path = models._spec_for("detector", None, "balanced")
+    det, path = catalog.spec_for("detector", None, "balanced")
     assert det.name == "rtmdet-m-person-640" and path is None
-    det, path = models._spec_for("detector", "rtmdet-nano-person-320", "balanced")
+    det, path = catalog.spec_for("detector", "rtmdet-nano-person-320", "balanced")
     assert det.name == "rtmdet-nano-person-320" and path is None
     # An official file name selects its architecture whatever the preset.
-    official = tmp_path / models.MODELS["rtmpose-m-256x192"].checkpoint.filename
-    pose, path = models._spec_for("pose", official, "fast")
+    official = tmp_path / catalog.MODELS["rtmpose-m-256x192"].checkpoint.filename
+    pose, path = catalog.spec_for("pose", official, "fast")
     assert pose.name == "rtmpose-m-256x192" and path == official
     with pytest.raises(ModelError, match="not a detector"):
-        models._spec_for("detector", "rtmpose-t-256x192", "fast")
+        catalog.spec_for("detector", "rtmpose-t-256x192", "fast")
     with pytest.raises(ModelError, match="unknown preset"):
-        models._spec_for("pose", None, "turbo")
+        catalog.spec_for("pose", None, "turbo")
 
 
 def test_configs_are_built_from_the_wheels() -> None:
     pytest.importorskip("mmdet")
     pytest.importorskip("mmpose")
-    det = models.detector_config("rtmdet-nano-person-320")
+    det = catalog.detector_config("rtmdet-nano-person-320")
     assert det.model.backbone.widen_factor == 0.25
     assert det.model.backbone.init_cfg is None
     assert det.model.bbox_head.num_classes == 1
     assert det.model.test_cfg["nms"]["iou_threshold"] == 0.6
-    m = models.detector_config("rtmdet-m-person-640")
+    m = catalog.detector_config("rtmdet-m-person-640")
     assert m.model.bbox_head.num_classes == 1 and m.model.backbone.widen_factor == 0.75
-    pose = models.pose_config("rtmpose-t-256x192")
+    pose = catalog.pose_config("rtmpose-t-256x192")
     assert tuple(pose.codec.input_size) == (192, 256)
     assert pose.model.test_cfg["flip_test"] is False
-    assert models.pose_config("rtmpose-l-384x288", flip_test=True).model.test_cfg["flip_test"]
+    assert catalog.pose_config("rtmpose-l-384x288", flip_test=True).model.test_cfg["flip_test"]
 
 
 def test_load_models_names_both_missing_files(tmp_path: Path, monkeypatch) -> None:
     def offline(url: str, timeout: float) -> None:
         raise urllib.error.URLError("no route to host")
 
-    monkeypatch.setattr(models, "_urlopen", offline)
+    monkeypatch.setattr(checkpoints, "_urlopen", offline)
     with pytest.raises(MissingCheckpointError) as err:
-        models.load_models("balanced", models_dir=tmp_path, progress=False)
+        loading.load_models("balanced", models_dir=tmp_path, progress=False)
     names = [m[0] for m in err.value.missing]
     assert names == [
-        models.MODELS["rtmdet-m-person-640"].checkpoint.filename,
-        models.MODELS["rtmpose-m-256x192"].checkpoint.filename,
+        catalog.MODELS["rtmdet-m-person-640"].checkpoint.filename,
+        catalog.MODELS["rtmpose-m-256x192"].checkpoint.filename,
     ]
     assert "no route to host" in str(err.value)
 
@@ -222,7 +217,7 @@ def test_load_models_with_explicit_detector_and_random_pose(tmp_path: Path) -> N
 
     ckpt = shared_path("models", "rtmdet-nano-person-mmdet", "rtmdet_nano_320_person.pth")
     with pytest.warns(UserWarning, match="RANDOM"):
-        det, pose = models.load_models(
+        det, pose = loading.load_models(
             "fast",
             detector=ckpt,
             models_dir=tmp_path,

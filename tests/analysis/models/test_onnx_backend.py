@@ -26,7 +26,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def detectors(cache):
-    from analysis.models.catalog import load_detector
+    from analysis.models.loading import load_detector
 
     ckpt = shared_path(*DET_CKPT)
     common = dict(score_thr=0.05, allow_download=False)
@@ -38,7 +38,7 @@ def detectors(cache):
 
 def random_pose(cache: Path, **kwargs):
     """RTMPose-t with seed-0 random weights (no trained checkpoint is reachable), offline."""
-    from analysis.models.catalog import load_pose
+    from analysis.models.loading import load_pose
 
     with pytest.warns(UserWarning, match="RANDOM"):
         return load_pose(
@@ -75,7 +75,7 @@ def test_detector_onnx_agrees_with_pytorch(detectors) -> None:
 
 @pytest.mark.slow
 def test_export_is_cached_by_checkpoint_hash(detectors, cache) -> None:
-    from analysis.models.catalog import load_detector
+    from analysis.models.loading import load_detector
 
     _, ort_det = detectors
     onnx = Path(ort_det.info["onnx"])
@@ -117,7 +117,8 @@ def test_pose_onnx_agrees_with_pytorch(poses) -> None:
 
 @pytest.mark.slow
 def test_mmdeploy_directory_agrees_with_the_checkpoint(detectors) -> None:
-    from analysis.models.catalog import choose_backend, load_detector
+    from analysis.models.catalog import choose_backend
+    from analysis.models.loading import load_detector
 
     torch_det = detectors[0]
     mmdeploy = load_detector(shared_path("models", "rtmdet-nano-person"), score_thr=0.3)
@@ -134,7 +135,8 @@ def test_mmdeploy_directory_agrees_with_the_checkpoint(detectors) -> None:
 
 
 def test_cuda_provider_missing_is_an_error() -> None:
-    from analysis.models.onnx_export import ProviderUnavailableError, providers_for
+    from analysis.models.errors import ProviderUnavailableError
+    from analysis.models.onnx_export import providers_for
 
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("this onnxruntime has the CUDA provider")
@@ -146,8 +148,8 @@ def test_cuda_provider_missing_is_an_error() -> None:
 
 
 def test_mmdeploy_detector_refuses_cuda_without_provider() -> None:
-    from analysis.models.catalog import load_detector
-    from analysis.models.onnx_export import ProviderUnavailableError
+    from analysis.models.errors import ProviderUnavailableError
+    from analysis.models.loading import load_detector
 
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("this onnxruntime has the CUDA provider")
@@ -161,7 +163,7 @@ def test_cuda_pose_matches_cpu(poses, cache) -> None:
 
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
-    from analysis.models.catalog import load_pose
+    from analysis.models.loading import load_pose
 
     gpu = load_pose(
         backend="pytorch",
@@ -241,7 +243,7 @@ def _write_mmdeploy_pose_dir(model, directory: Path) -> None:
 
 @pytest.mark.slow
 def test_mmdeploy_pose_directory_agrees_with_pytorch(poses, tmp_path: Path) -> None:
-    from analysis.models.catalog import load_pose
+    from analysis.models.loading import load_pose
 
     torch_pose = poses[0]
     directory = tmp_path / "rtmpose-t-mmdeploy"
@@ -261,7 +263,7 @@ def test_mmdeploy_pose_directory_agrees_with_pytorch(poses, tmp_path: Path) -> N
 def ov_models(cache, detectors, poses):
     """openvino fp32 detector and pose model (after ``detectors``/``poses``: shared exports)."""
     pytest.importorskip("openvino")
-    from analysis.models.catalog import load_detector
+    from analysis.models.loading import load_detector
 
     pose = random_pose(cache, backend="openvino", flip_test=False)
     det = load_detector(
@@ -290,7 +292,7 @@ def test_openvino_agrees_with_pytorch_on_the_same_export(detectors, poses, ov_mo
 @pytest.mark.slow
 def test_openvino_runs_mmdeploy_directories(detectors) -> None:
     pytest.importorskip("openvino")
-    from analysis.models.catalog import load_detector
+    from analysis.models.loading import load_detector
 
     mmdeploy = load_detector(
         shared_path("models", "rtmdet-nano-person"), backend="openvino", score_thr=0.3
@@ -327,8 +329,9 @@ def test_bf16_moves_keypoints_little_and_is_recorded(cache, poses, ov_models) ->
 
 
 def test_bf16_needs_openvino_and_cuda_is_refused(tmp_path: Path) -> None:
-    from analysis.models.catalog import ModelError, load_pose
-    from analysis.models.onnx_export import ProviderUnavailableError, make_session
+    from analysis.models.errors import ModelError, ProviderUnavailableError
+    from analysis.models.loading import load_pose
+    from analysis.models.onnx_export import make_session
 
     with pytest.raises(ModelError, match="bf16 needs --backend openvino"):
         load_pose(backend="onnxruntime", precision="bf16", allow_download=False)
@@ -342,7 +345,7 @@ def test_bf16_needs_openvino_and_cuda_is_refused(tmp_path: Path) -> None:
 def test_bf16_on_a_cpu_without_it_is_an_error(monkeypatch, tmp_path: Path) -> None:
     pytest.importorskip("openvino")
     from analysis.models import openvino_session
-    from analysis.models.onnx_export import ProviderUnavailableError
+    from analysis.models.errors import ProviderUnavailableError
 
     monkeypatch.setattr(openvino_session, "cpu_supports_bf16", lambda: False)
     with pytest.raises(ProviderUnavailableError, match="no native bfloat16"):

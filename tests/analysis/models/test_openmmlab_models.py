@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import torch
 
+from analysis.models.catalog import detector_config, pose_config
 from analysis.models.compat import ensure_openmmlab_compat
-from analysis.models.catalog import detector_config, load_detector, pose_config
+from analysis.models.loading import load_detector
 from tests.helpers import iou, shared_path
 
 pytestmark = pytest.mark.slow

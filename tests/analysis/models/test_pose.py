@@ -84,7 +84,7 @@ def test_flip_simcc_mirrors_and_swaps() -> None:
 @pytest.fixture(scope="module")
 def pose_models(tmp_path_factory: pytest.TempPathFactory):
     pytest.importorskip("mmpose")
-    from analysis.models.catalog import load_pose
+    from analysis.models.loading import load_pose
 
     empty = tmp_path_factory.mktemp("no-models")
     with pytest.MonkeyPatch.context() as mp:
@@ -173,7 +173,8 @@ def test_no_boxes_gives_empty_arrays(pose_models) -> None:
 
 
 def test_missing_pose_checkpoint_without_opt_in(tmp_path: Path, monkeypatch) -> None:
-    from analysis.models.catalog import MissingCheckpointError, load_pose
+    from analysis.models.errors import MissingCheckpointError
+    from analysis.models.loading import load_pose
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.raises(MissingCheckpointError, match="rtmpose-t_simcc-body7"):
@@ -186,7 +187,7 @@ def test_larger_presets_agree_with_inference_topdown(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The balanced and accurate pose models (random weights: no checkpoint here).
-    from analysis.models.catalog import load_pose
+    from analysis.models.loading import load_pose
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.warns(UserWarning, match="RANDOM"):
