@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis.pipeline.engine import EngineConfig, PoseEngine
-from posecoach.failures import error_text, is_retryable, is_transient
 from analysis.ingest.analyze import analyze_into_store
 from analysis.io.video import VideoError
+from analysis.pipeline.engine import EngineConfig, PoseEngine
+from posecoach.failures import error_text, is_retryable, is_transient
 from posecoach.schema import RETRYABLE
 from posecoach.store import Store
 from tests.helpers import Person, RectDetector, RectPose, write_video
@@ -72,8 +72,6 @@ def test_a_cause_cycle_ends() -> None:
 
 
 # -- through analyze_into_store --------------------------------------------------------------------
-pytest.importorskip("av")
-pytest.importorskip("trackers")
 
 
 @pytest.fixture
@@ -115,6 +113,7 @@ def test_an_io_error_while_decoding_is_retryable(
 ) -> None:
     """A share that stops answering mid-video: the reader thread's error keeps its nature."""
     from analysis.io import video
+
     real_frames = video._AvVideo._frames
 
     def frames_then_eio(self):

@@ -11,13 +11,11 @@ import socket
 
 import pandas as pd
 import pytest
+from moto import server as moto_server
 
 from flows.claims import held_claims, release, try_claim
 from posecoach.store import Store
 from tests.helpers import shared_path
-
-pytest.importorskip("s3fs", reason="s3fs is a dev extra: pip install -e .[dev]")
-moto_server = pytest.importorskip("moto.server", reason="moto[s3] and flask are dev extras")
 
 BUCKET = "posecoach-test"
 

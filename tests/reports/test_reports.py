@@ -476,8 +476,8 @@ def test_page_of_a_video_scored_by_the_rule_library(tmp_path):
     """Synthetic squats with planted faults, scored by `rules.scoring` with the shipped squat
     rule: the page's counts follow the rule's own thresholds, the chart draws its rep signal
     and its bands."""
-    synthetic = pytest.importorskip("analysis.testing.synthetic")
-    scoring = pytest.importorskip("rules.scoring")
+    from analysis.testing import synthetic
+    from rules import scoring
     from rules.loader import load_library
 
     depth = [70.0, 70.0, 125.0, 70.0, 70.0]

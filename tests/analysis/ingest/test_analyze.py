@@ -9,7 +9,6 @@ import uuid
 import numpy as np
 import pytest
 
-from analysis.pipeline.engine import EngineConfig, PoseEngine
 from analysis.ingest.analyze import (
     VideoMeta,
     analyze_into_store,
@@ -17,11 +16,9 @@ from analysis.ingest.analyze import (
     source_sha256,
     write_video_row,
 )
+from analysis.pipeline.engine import EngineConfig, PoseEngine
 from posecoach.store import Store, file_sha256, video_id_for
 from tests.helpers import Person, RectDetector, RectPose, write_video
-
-pytest.importorskip("av")
-pytest.importorskip("trackers")
 
 PEOPLE = [Person(start=(20, 40), velocity=(2.0, 0.0)), Person(start=(220, 60), size=(36, 90))]
 

@@ -8,14 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis.pipeline.engine import EngineConfig, PoseEngine
 from analysis.ingest.analyze import VideoMeta, analyze_into_store, write_video_row
+from analysis.pipeline.engine import EngineConfig, PoseEngine
 from posecoach.schema import RETRYABLE
 from posecoach.store import Store
 from tests.helpers import Person, RectDetector, RectPose, write_video
-
-pytest.importorskip("av")
-pytest.importorskip("trackers")
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from analysis.ingest.importer import ImportFileError, validate_import
-from flows.importing import import_keypoints
 from analysis.testing.synthetic import generate_clip
 from flows.cli.main import main
+from flows.importing import import_keypoints
 from posecoach.schema import COCO17
 from posecoach.store import Store
 

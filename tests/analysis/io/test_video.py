@@ -9,14 +9,13 @@ import threading
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
 
 from analysis.io.video import FrameSeeker, VideoError, image_files, open_source
 from tests.helpers import shared_path
-
-av = pytest.importorskip("av")
 
 
 def _marker_frame(i: int, width: int = 160, height: int = 96) -> np.ndarray:

@@ -27,9 +27,6 @@ from tests.helpers import (
     write_video,
 )
 
-pytest.importorskip("av")
-pytest.importorskip("trackers")
-
 PEOPLE = [
     Person(start=(20, 40), velocity=(2.0, 0.0)),
     Person(start=(200, 100), velocity=(-1.0, 0.5), size=(36, 90)),

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from analysis.tracking.tracker import LR_GROUPS, BoxTracker, TrackerParams, repair_left_right
 from posecoach.schema import FLIP_PAIRS
-
-pytest.importorskip("trackers")
 
 
 def _box(cx: float, cy: float, w: float = 40, h: float = 100, score: float = 0.9):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import av
 import numpy as np
 import pytest
 
@@ -9,9 +10,6 @@ import analysis.pipeline.engine
 from flows.cli.main import main
 from posecoach.store import Store
 from tests.helpers import Person, RectDetector, RectPose, write_video
-
-av = pytest.importorskip("av")
-pytest.importorskip("trackers")
 
 
 @pytest.fixture
