@@ -4,7 +4,7 @@ Each page, at a laptop and a phone viewport: loads with no console error and no 
 chart renders (plotly's svg), every link and image resolves to a file, no request leaves
 ``file://``, nothing overflows the phone's width (wide tables scroll in their own box), and a
 screenshot goes to ``test-output/reports/``. Needs ``/usr/bin/chromium``
-(``POSECOACH_BROWSER=1 scripts/setup.sh`` installs it); never downloads a browser.
+(``make setup-test`` installs it); never downloads a browser.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from reports.build import build_reports, video_page_path
 from reports.sample import HOSTILE_NAME, build_sample_store
+from tests.helpers import REPO
 
 CHROMIUM = os.environ.get("POSECOACH_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -30,14 +32,14 @@ ARGS = [
     "--no-first-run",
 ]
 VIEWPORTS = {"laptop": {"width": 1366, "height": 800}, "phone": {"width": 390, "height": 844}}
-OUTPUT = Path(__file__).resolve().parents[1] / "test-output" / "reports"
+OUTPUT = REPO / "test-output" / "reports"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
     pytest.mark.skipif(
         not os.path.exists(CHROMIUM),
-        reason=f"{CHROMIUM} is absent: install Debian chromium (POSECOACH_BROWSER=1 scripts/setup.sh)",
+        reason=f"{CHROMIUM} is absent: install Debian chromium (make setup-test)",
     ),
 ]
 
@@ -53,8 +55,7 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is absent")
-    with sync_api.sync_playwright() as pw:
+    with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
