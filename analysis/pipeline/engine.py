@@ -19,122 +19,35 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.tracking.smoothing import SmoothingParams, effective_cutoff_hz, smooth_track
-from analysis.tracking.tracker import LR_GROUPS, BoxTracker, TrackerParams, box_iou, repair_left_right
 from analysis.io.video import Frame, VideoInfo, open_source
+from analysis.pipeline.boxes import boxes_from_keypoints, select_boxes, window_chains
+from analysis.pipeline.config import Detector, EngineConfig, PoseEstimator, default_det_interval
+from analysis.tracking.smoothing import effective_cutoff_hz, smooth_track
+from analysis.tracking.tracker import LR_GROUPS, BoxTracker, repair_left_right
 from posecoach import PIPELINE_VERSION
 from posecoach.schema import COCO17, KEYPOINTS, wide_keypoints
 
+__all__ = [
+    "EngineConfig",
+    "PoseEngine",
+    "PoseResult",
+    "ProgressFn",
+    "default_det_interval",
+    "window_chains",
+]
+
 log = logging.getLogger(__name__)
 
-#: By default people are detected about 6 times a second: every 5th frame at 30 fps (RTMPose's
-#: published pipeline figure detects every 5th frame), every 10th at 60 fps, every 2nd at 10 fps.
-#: Between detections the boxes follow the keypoints, and identities come from the tracker on
-#: the detections alone, which needs them often enough in real time, not in frames.
-DEFAULT_DET_RATE_HZ = 6.0
-
-
-def default_det_interval(fps: float | None, rate_hz: float = DEFAULT_DET_RATE_HZ) -> int:
-    """Frames between detections for a video at ``fps`` (1 for stills or unknown rates)."""
-    if fps is None or not math.isfinite(fps) or fps <= 0:
-        return 1
-    return max(1, round(fps / rate_hz))
-
-
 ProgressFn = Callable[[int, int], None]
-
-
-class Detector(Protocol):
-    info: dict[str, Any]
-
-    def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]: ...
-
-
-class PoseEstimator(Protocol):
-    info: dict[str, Any]
-
-    def __call__(
-        self, frames: list[np.ndarray], boxes: list[np.ndarray]
-    ) -> list[tuple[np.ndarray, np.ndarray]]: ...
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """How to build and run the engine.
-
-    Attributes:
-        preset: model preset name (see ``analysis.models.catalog``), e.g. ``fast`` or ``balanced``.
-        detector: detector checkpoint path or MMDeploy ONNX directory overriding the preset's.
-        pose: pose checkpoint path or MMDeploy ONNX directory overriding the preset's.
-        backend: ``pytorch``, ``onnxruntime``, ``openvino`` (CPU) or ``auto`` (see
-            :func:`analysis.models.catalog.choose_backend`).
-        precision: ``fp32``, or ``bf16`` with the openvino backend on a CPU with AMX or
-            AVX512-BF16 (about 1.5x faster end to end; moves keypoints, see the README).
-        device: ``cpu`` or ``cuda`` (``cuda:1``...).
-        det_interval: detect every k-th frame (1 = every frame); None (default) picks it
-            from the frame rate (:func:`default_det_interval`, about 6 detections a second).
-        det_score_thr: detections below this score are dropped.
-        kpt_score_thr: keypoints at or above this score shape the box carried to the next frame.
-        max_people: at most this many people (highest detection scores) per frame.
-        batch_frames: frames per detector call and per pose call (whose crops are batched);
-            a window holds ``det_interval`` times as many frames (at most 64).
-        queue_size: frames decoded ahead of inference, at least a window (bounds memory).
-        max_frames: analyse only the first N frames (previews, tests); None: all.
-        allow_random_weights: allow models without trained weights (recorded in the output).
-        models_dir: a folder of checkpoints searched before the cache.
-        pose_low_score_boxes: also run pose on boxes below ``det_score_thr`` that continue a
-            track (ByteTrack's second association). Off by default: those boxes keep the
-            track's identity alive through a dip in the detector's confidence, but cost pose
-            time for uncertain people (the short gap they leave is interpolated by smoothing).
-        repair_lr: repair left/right swaps per track.
-        smoothing: smoothing parameters.
-        tracker: tracker parameters.
-    """
-
-    preset: str = "fast"
-    detector: str | None = None
-    pose: str | None = None
-    backend: str = "auto"
-    precision: str = "fp32"
-    device: str = "cpu"
-    det_interval: int | None = None
-    det_score_thr: float = 0.5
-    kpt_score_thr: float = 0.3
-    max_people: int = 10
-    batch_frames: int = 16
-    queue_size: int = 16
-    max_frames: int | None = None
-    allow_random_weights: bool = False
-    models_dir: str | None = None
-    pose_low_score_boxes: bool = False
-    repair_lr: bool = True
-    smoothing: SmoothingParams = field(default_factory=SmoothingParams)
-    tracker: TrackerParams = field(default_factory=TrackerParams)
-
-    def __post_init__(self) -> None:
-        if self.det_interval is not None and self.det_interval < 1:
-            raise ValueError(f"EngineConfig.det_interval: expected >= 1, got {self.det_interval}")
-        if self.max_people < 1:
-            raise ValueError(f"EngineConfig.max_people: expected >= 1, got {self.max_people}")
-        if self.batch_frames < 1:
-            raise ValueError(f"EngineConfig.batch_frames: expected >= 1, got {self.batch_frames}")
-
-    def params(self) -> dict[str, Any]:
-        """The settings that shape the output, for the metadata."""
-        out = dataclasses.asdict(self)
-        out.pop("smoothing")
-        out.pop("tracker")
-        return out
 
 
 @dataclass
@@ -186,64 +99,6 @@ class StageTimes:
 
     def as_dict(self) -> dict[str, float]:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(self).items()}
-
-
-def select_boxes(boxes: np.ndarray, score_thr: float, max_people: int) -> np.ndarray:
-    """Detections at or above ``score_thr``, at most ``max_people`` of them, best first."""
-    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 5)
-    boxes = boxes[boxes[:, 4] >= score_thr]
-    order = np.argsort(-boxes[:, 4], kind="stable")[:max_people]
-    return boxes[order]
-
-
-def boxes_from_keypoints(
-    keypoints: np.ndarray,
-    scores: np.ndarray,
-    previous: np.ndarray,
-    width: int,
-    height: int,
-    kpt_thr: float,
-    expansion: float = 1.25,
-    min_points: int = 3,
-    min_iou: float = 0.5,
-    anchor: np.ndarray | None = None,
-) -> np.ndarray:
-    """Boxes to carry to the next frame: each person's confident keypoints' extent, grown by
-    ``expansion`` about its centre (rtmlib's ``pose_to_bbox``) and clipped to the frame.
-
-    A person with fewer than ``min_points`` confident keypoints keeps the previous box, so an
-    uncertain frame does not make the box collapse or wander; so does one whose new box
-    overlaps ``anchor`` (the boxes detected at the start of the chain; default ``previous``)
-    by less than ``min_iou``: within a few frames people do not move that far, such a box comes
-    from keypoints gone astray, and checking against the detection stops slow drift too.
-    The score column is carried.
-    """
-    out = np.asarray(previous, dtype=np.float32).reshape(-1, 5).copy()
-    ref = out if anchor is None else np.asarray(anchor, dtype=np.float32).reshape(-1, 5)
-    for i in range(len(out)):
-        ok = scores[i] >= kpt_thr
-        if ok.sum() < min_points:
-            continue
-        pts = keypoints[i][ok]
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-        centre = (lo + hi) / 2
-        half = (hi - lo) / 2 * expansion
-        x1, y1 = np.maximum(centre - half, 0)
-        x2, y2 = np.minimum(centre + half, [width - 1, height - 1])
-        box = np.array([x1, y1, x2, y2], np.float32)
-        if x2 - x1 >= 2 and y2 - y1 >= 2 and box_iou(box, ref[i, :4])[0, 0] >= min_iou:
-            out[i, :4] = box
-    return out
-
-
-#: Frames held by one window at most (bounds memory at large detection intervals).
-MAX_WINDOW_FRAMES = 64
-
-
-def window_chains(batch_frames: int, det_interval: int) -> int:
-    """Chains (detection frames) per window: each detector call takes this many frames and
-    each pose call the crops of this many frames."""
-    return max(1, min(batch_frames, MAX_WINDOW_FRAMES // det_interval))
 
 
 class PoseEngine:

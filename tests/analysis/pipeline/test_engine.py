@@ -9,14 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from analysis.pipeline.engine import (
-    EngineConfig,
-    PoseEngine,
-    boxes_from_keypoints,
-    default_det_interval,
-    empty_keypoints_frame,
-    select_boxes,
-)
+from analysis.pipeline.boxes import boxes_from_keypoints, select_boxes
+from analysis.pipeline.config import EngineConfig, default_det_interval
+from analysis.pipeline.engine import PoseEngine, empty_keypoints_frame
 from posecoach.schema import COCO17, KEYPOINTS
 from tests.helpers import (
     Person,
