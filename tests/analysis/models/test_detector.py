@@ -143,7 +143,6 @@ def test_forward_batch_is_the_network_alone(detector) -> None:
 
 
 def test_random_weights_only_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("mmdet")
     from analysis.models.errors import MissingCheckpointError
     from analysis.models.loading import load_detector
 
@@ -160,7 +159,6 @@ def test_random_weights_only_on_request(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_mismatching_checkpoint_is_refused(tmp_path: Path) -> None:
-    pytest.importorskip("mmdet")
     import torch
 
     from analysis.models.errors import ModelError

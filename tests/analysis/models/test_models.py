@@ -180,8 +180,6 @@ def test_spec_strings(tmp_path: Path) -> None:
 
 
 def test_configs_are_built_from_the_wheels() -> None:
-    pytest.importorskip("mmdet")
-    pytest.importorskip("mmpose")
     det = catalog.detector_config("rtmdet-nano-person-320")
     assert det.model.backbone.widen_factor == 0.25
     assert det.model.backbone.init_cfg is None
@@ -212,7 +210,6 @@ def test_load_models_names_both_missing_files(tmp_path: Path, monkeypatch) -> No
 
 @pytest.mark.slow
 def test_load_models_with_explicit_detector_and_random_pose(tmp_path: Path) -> None:
-    pytest.importorskip("mmpose")
     from tests.helpers import shared_path
 
     ckpt = shared_path("models", "rtmdet-nano-person-mmdet", "rtmdet_nano_320_person.pth")

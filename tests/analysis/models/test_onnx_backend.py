@@ -6,14 +6,10 @@ import os
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from tests.helpers import DET_CKPT, coco_images, coco_images_and_boxes, shared_path, video_frames
-
-ort = pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
-pytest.importorskip("mmdet")
-pytest.importorskip("mmpose")
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +258,6 @@ def test_mmdeploy_pose_directory_agrees_with_pytorch(poses, tmp_path: Path) -> N
 @pytest.fixture(scope="module")
 def ov_models(cache, detectors, poses):
     """openvino fp32 detector and pose model (after ``detectors``/``poses``: shared exports)."""
-    pytest.importorskip("openvino")
     from analysis.models.loading import load_detector
 
     pose = random_pose(cache, backend="openvino", flip_test=False)
@@ -291,7 +286,6 @@ def test_openvino_agrees_with_pytorch_on_the_same_export(detectors, poses, ov_mo
 
 @pytest.mark.slow
 def test_openvino_runs_mmdeploy_directories(detectors) -> None:
-    pytest.importorskip("openvino")
     from analysis.models.loading import load_detector
 
     mmdeploy = load_detector(
@@ -308,7 +302,6 @@ def test_bf16_moves_keypoints_little_and_is_recorded(cache, poses, ov_models) ->
     """bfloat16 is a real change of numbers (the outputs differ) that stays small for nearly
     every keypoint. With random weights SimCC's curves have many near-equal peaks, so a few
     keypoints jump to another peak; trained networks have one sharp peak per keypoint."""
-    pytest.importorskip("openvino")
     from analysis.models.openvino_session import cpu_supports_bf16
 
     if not cpu_supports_bf16():
@@ -337,13 +330,11 @@ def test_bf16_needs_openvino_and_cuda_is_refused(tmp_path: Path) -> None:
         load_pose(backend="onnxruntime", precision="bf16", allow_download=False)
     with pytest.raises(ModelError, match="precision 'fp16'"):
         load_pose(backend="openvino", precision="fp16", allow_download=False)
-    pytest.importorskip("openvino")
     with pytest.raises(ProviderUnavailableError, match="CPU only"):
         make_session(tmp_path / "none.onnx", "cuda", runtime="openvino")
 
 
 def test_bf16_on_a_cpu_without_it_is_an_error(monkeypatch, tmp_path: Path) -> None:
-    pytest.importorskip("openvino")
     from analysis.models import openvino_session
     from analysis.models.errors import ProviderUnavailableError
 

@@ -83,7 +83,6 @@ def test_flip_simcc_mirrors_and_swaps() -> None:
 
 @pytest.fixture(scope="module")
 def pose_models(tmp_path_factory: pytest.TempPathFactory):
-    pytest.importorskip("mmpose")
     from analysis.models.loading import load_pose
 
     empty = tmp_path_factory.mktemp("no-models")
