@@ -123,6 +123,7 @@ def _check_page(browser, out: Path, path: Path) -> None:
             "a[href], img[src], script[src], link[href]",
             "els => els.map(e => e.href || e.src)",
         )
+        assert urls, f"no link, image, script or stylesheet in {path}"
         for url in urls:
             parsed = urlparse(url)
             assert parsed.scheme == "file", (path, url)
