@@ -332,6 +332,7 @@ def test_real_models_in_the_process_pool(prefect_harness, rules_copy: Path, tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1300)  # run_cli's own 600 s limit, then a rerun in the harness
 def test_killed_mid_video_is_processed_once_on_rerun(
     prefect_harness, rules_copy: Path, tmp_path: Path
 ) -> None:
@@ -362,6 +363,7 @@ def test_killed_mid_video_is_processed_once_on_rerun(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1000)  # above the 900 s the two concurrent runs may take
 def test_two_concurrent_runs_never_process_a_video_twice(rules_copy: Path, tmp_path: Path) -> None:
     import subprocess
     import sys
