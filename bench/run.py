@@ -186,7 +186,7 @@ def worker_ours(args: argparse.Namespace) -> dict[str, Any]:
     result = engine.analyze(args.video)
     seconds = time.perf_counter() - start
     maxrss = _maxrss_mb()  # before the floor measurement below holds every frame
-    df = result.keypoints
+    df = result.keypoints.to_frame()  # the table the floor and precision checks read
     frames = _decode_all(args.video)
     floor = _floor(engine, frames, df, result.metadata["engine"]["det_interval_used"])
     if args.precision != "fp32":

@@ -193,8 +193,7 @@ def _info_columns(result: PoseResult) -> dict[str, Any]:
 
 def write_keypoints(store: Store, video_id: str, date: str, result: PoseResult) -> str:
     """Write a result's keypoints (with ``video_id``) and its metadata; returns the file path."""
-    df = result.keypoints.copy()
-    df.insert(0, "video_id", video_id)
+    df = result.keypoints.to_frame(video_id)
     metadata = {
         "schema_version": SCHEMA_VERSION,
         "video_id": video_id,

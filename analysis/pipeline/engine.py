@@ -1,4 +1,4 @@
-"""The pose engine: a video in, a tracked, repaired and smoothed keypoints table out.
+"""The pose engine: a video in, tracked, repaired and smoothed `KeyPoints` out.
 
 Pipeline, per window of frames (decoding runs ahead in the reader thread of
 :mod:`analysis.io.video`):
@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from analysis.io.video import Frame, VideoInfo, open_source
 from analysis.pipeline.boxes import boxes_from_keypoints, select_boxes, window_chains
@@ -34,7 +33,8 @@ from analysis.pipeline.config import Detector, EngineConfig, PoseEstimator, defa
 from analysis.tracking.smoothing import effective_cutoff_hz, smooth_track
 from analysis.tracking.tracker import LR_GROUPS, BoxTracker, repair_left_right
 from posecoach import PIPELINE_VERSION
-from posecoach.schema import COCO17, KEYPOINTS, wide_keypoints
+from posecoach.keypoints import KeyPoints
+from posecoach.schema import COCO17
 
 __all__ = [
     "EngineConfig",
@@ -56,18 +56,18 @@ class PoseResult:
 
     Attributes:
         info: the source's info, with the frame count and duration from the decode.
-        keypoints: one row per (frame, track) in the ``KEYPOINTS`` schema, without
-            ``video_id``; sorted by frame, then track.
+        keypoints: one row per (frame, track), sorted by frame, then track (the store's
+            ``keypoints`` table is ``keypoints.to_frame(video_id)``).
         metadata: models, checkpoint hashes, parameters, ``random_weights``, timings.
     """
 
     info: VideoInfo
-    keypoints: pd.DataFrame
+    keypoints: KeyPoints
     metadata: dict[str, Any]
 
     @property
     def n_tracks(self) -> int:
-        return int(self.keypoints["track_id"].nunique()) if len(self.keypoints) else 0
+        return len(self.keypoints.track_ids())
 
 
 @dataclass
@@ -302,10 +302,9 @@ class PoseEngine:
 
     def _assemble(
         self, per_frame: list[tuple[_FramePoses, np.ndarray]], info: VideoInfo
-    ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    ) -> tuple[KeyPoints, dict[str, Any]]:
         """Rows per (frame, track): raw values, then repair and smoothing per track."""
         cfg = self.config
-        k = len(COCO17)
         parts_idx, parts_t, parts_id, parts_box, parts_kp, parts_sc = [], [], [], [], [], []
         untracked = 0
         for fp, ids in per_frame:
@@ -321,7 +320,7 @@ class PoseEngine:
             parts_kp.append(fp.keypoints[keep])
             parts_sc.append(fp.scores[keep])
         if not parts_idx:
-            return empty_keypoints_frame(), {"untracked_rows": untracked, "lr_swaps": {}}
+            return KeyPoints.empty(), {"untracked_rows": untracked, "lr_swaps": {}}
 
         frame_idx = np.concatenate(parts_idx)
         t_s = np.concatenate(parts_t)
@@ -346,30 +345,16 @@ class PoseEngine:
             smooth[rows] = smooth_track(frame_idx[rows], kp, sc, info.fps, cfg.smoothing)
             out_scores[rows] = sc
 
-        data: dict[str, np.ndarray] = {
-            "frame": frame_idx.astype(np.int32),
-            "t_s": t_s,
-            "track_id": track.astype(np.int32),
-            "bbox_x1": boxes[:, 0],
-            "bbox_y1": boxes[:, 1],
-            "bbox_x2": boxes[:, 2],
-            "bbox_y2": boxes[:, 3],
-            "bbox_score": boxes[:, 4],
-        }
-        data.update(wide_keypoints(smooth, out_scores, raw))
-        assert k == raw.shape[1]
-        df = pd.DataFrame(data, columns=KEYPOINT_COLUMNS)
-        return df, {"untracked_rows": untracked, "lr_swaps": swaps}
-
-
-#: The keypoints table's columns without ``video_id``, in schema order.
-KEYPOINT_COLUMNS: list[str] = [n for n in KEYPOINTS.names if n != "video_id"]
-
-
-def empty_keypoints_frame() -> pd.DataFrame:
-    """A keypoints DataFrame with no rows and the schema's columns (without ``video_id``)."""
-    schema = KEYPOINTS.remove(KEYPOINTS.get_field_index("video_id"))
-    return schema.empty_table().to_pandas()
+        keypoints = KeyPoints(
+            frame=frame_idx,
+            t_s=t_s,
+            track_id=track,
+            box=boxes,
+            xy=smooth,
+            scores=out_scores,
+            xy_raw=raw,
+        )
+        return keypoints, {"untracked_rows": untracked, "lr_swaps": swaps}
 
 
 def _jsonable(value: Any) -> Any:

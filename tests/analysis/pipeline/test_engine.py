@@ -11,8 +11,9 @@ import pytest
 
 from analysis.pipeline.boxes import boxes_from_keypoints, select_boxes
 from analysis.pipeline.config import EngineConfig, default_det_interval
-from analysis.pipeline.engine import PoseEngine, empty_keypoints_frame
-from posecoach.schema import COCO17, KEYPOINTS
+from analysis.pipeline.engine import PoseEngine
+from posecoach.keypoints import KeyPoints
+from posecoach.schema import KEYPOINTS
 from tests.helpers import (
     Person,
     RectDetector,
@@ -37,13 +38,13 @@ def _expected(person: Person, frame: int) -> np.ndarray:
     return keypoints_for_rect(*person.rect(frame))
 
 
-def _track_of(df, person: Person, frame: int) -> int:
+def _track_of(kp: KeyPoints, person: Person, frame: int) -> int:
     """The track id whose raw nose is at the person's nose in that frame."""
-    rows = df[df.frame == frame]
+    rows = kp.take(kp.frame == frame)
     nose = _expected(person, frame)[0]
-    d = np.hypot(rows.nose_x_raw - nose[0], rows.nose_y_raw - nose[1])
+    d = np.hypot(*(rows.xy_raw[:, 0] - nose).T)
     assert d.min() < 1.0, f"person not found in frame {frame}"
-    return int(rows.track_id.to_numpy()[int(np.argmin(d.to_numpy()))])
+    return int(rows.track_id[int(np.argmin(d))])
 
 
 @pytest.mark.parametrize("interval", [1, 3, 5])
@@ -52,7 +53,7 @@ def test_interval_batching_and_tracks(tmp_path, interval):
     folder = write_images(tmp_path / "seq", PEOPLE, n)
     engine, det, pose = _engine(det_interval=interval, batch_frames=12)
     result = engine.analyze(folder, images_fps=25)
-    df = result.keypoints
+    kp = result.keypoints
 
     # Detection ran on every k-th frame only (and batched over frames).
     assert sum(det.calls) == math.ceil(n / interval)
@@ -64,19 +65,18 @@ def test_interval_batching_and_tracks(tmp_path, interval):
     assert max(c for _, c in pose.calls) >= 2 * 2
 
     # One row per person and frame, two stable tracks.
-    assert len(df) == 2 * n
-    assert df.track_id.nunique() == 2
+    assert len(kp) == 2 * n
+    assert len(kp.track_ids()) == 2
     for person in PEOPLE:
-        ids = {_track_of(df, person, f) for f in range(n)}
+        ids = {_track_of(kp, person, f) for f in range(n)}
         assert len(ids) == 1, ids
     # Raw keypoints are exact (boxes carried from keypoints followed the moving people).
     for person in PEOPLE:
-        tid = _track_of(df, person, 0)
-        rows = df[df.track_id == tid].sort_values("frame")
-        raw = np.stack([rows[[f"{k}_x_raw", f"{k}_y_raw"]].to_numpy() for k in COCO17], axis=1)
+        rows = kp.for_track(_track_of(kp, person, 0))
+        assert (np.diff(rows.frame) > 0).all()
         expected = np.stack([_expected(person, f) for f in rows.frame])
-        np.testing.assert_allclose(raw, expected, atol=1e-3)
-        smooth = np.stack([rows[[f"{k}_x", f"{k}_y"]].to_numpy() for k in COCO17], axis=1)
+        np.testing.assert_allclose(rows.xy_raw, expected, atol=1e-3)
+        smooth = rows.xy
         # Linear motion passes a low-pass filter unchanged (up to the edges' padding).
         np.testing.assert_allclose(smooth[5:-5], expected[5:-5], atol=0.5)
 
@@ -86,7 +86,8 @@ def test_table_layout_and_metadata(tmp_path):
     engine, _, _ = _engine(det_interval=2)
     progress = []
     result = engine.analyze(path, progress=lambda done, total: progress.append((done, total)))
-    df = result.keypoints
+    assert isinstance(result.keypoints, KeyPoints)
+    df = result.keypoints.to_frame()
     assert list(df.columns) == [c for c in KEYPOINTS.names if c != "video_id"]
     assert df.frame.is_monotonic_increasing
     assert df.frame.dtype == np.int32 and df.track_id.dtype == np.int32
@@ -107,7 +108,9 @@ def test_nobody_gives_an_empty_table(tmp_path):
     engine, det, pose = _engine(det_interval=5)
     result = engine.analyze(folder)
     assert len(result.keypoints) == 0 and result.n_tracks == 0
-    assert list(result.keypoints.columns) == list(empty_keypoints_frame().columns)
+    df = result.keypoints.to_frame()
+    assert list(df.columns) == [c for c in KEYPOINTS.names if c != "video_id"]
+    assert df.frame.dtype == np.int32 and df.nose_x.dtype == np.float32
     assert sum(det.calls) == 2 and pose.calls == []  # frames 0 and 5
 
 
@@ -115,8 +118,9 @@ def test_person_entering_between_detections_is_found_at_the_next_one(tmp_path):
     late = Person(start=(150, 20), visible=set(range(7, 30)))
     folder = write_images(tmp_path / "late", [PEOPLE[0], late], 30)
     engine, _, _ = _engine(det_interval=5)
-    df = engine.analyze(folder, images_fps=25).keypoints
-    frames_of_late = sorted(df[df.nose_x_raw.between(150, 200)].frame.unique())
+    kp = engine.analyze(folder, images_fps=25).keypoints
+    nose_x = kp.xy_raw[:, 0, 0]
+    frames_of_late = sorted(set(kp.frame[(nose_x >= 150) & (nose_x <= 200)].tolist()))
     assert frames_of_late[0] == 10  # next detection frame after 7
     assert frames_of_late == list(range(10, 30))
 
@@ -183,7 +187,7 @@ def test_vtest_identities_with_the_real_detector(capsys):
             max_frames=200,
         )
         result = PoseEngine(config).analyze(video)
-        df = result.keypoints
+        df = result.keypoints.to_frame()
         per_frame = df.groupby("frame").size()
         lengths = df.groupby("track_id").frame.agg(lambda f: f.max() - f.min() + 1)
         with capsys.disabled():
