@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.models.detector import letterbox, mlvl_points, nms
+from analysis.models.rtmdet import letterbox, mlvl_points, nms
 from tests.helpers import DET_CKPT, coco_images, iou, shared_path, video_frames
 
 # --- pure functions ---------------------------------------------------------------------------
