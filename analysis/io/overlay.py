@@ -14,15 +14,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from analysis.io.drawing import draw_skeleton, outlined_text, track_color
 from analysis.io.video import open_source
-from posecoach.schema import COCO17
-
-_XY = [f"{n}_{a}" for n in COCO17 for a in ("x", "y")]
-_SCORES = [f"{n}_score" for n in COCO17]
-_BOX = ["bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2"]
+from posecoach.keypoints import KeyPoints
 
 
 def _pick_codec() -> str:
@@ -37,15 +32,25 @@ def _pick_codec() -> str:
     raise RuntimeError("PyAV has no H.264 or MPEG-4 encoder")
 
 
-def _draw_rows(image: np.ndarray, rows: pd.DataFrame, min_score: float) -> None:
+def _by_frame(keypoints: KeyPoints) -> dict[int, KeyPoints]:
+    """The rows of each frame, in their order in ``keypoints``."""
+    if not len(keypoints):
+        return {}
+    order = np.argsort(keypoints.frame, kind="stable")
+    frames, starts = np.unique(keypoints.frame[order], return_index=True)
+    groups = np.split(order, starts[1:])
+    return {int(f): keypoints.take(rows) for f, rows in zip(frames, groups, strict=True)}
+
+
+def _draw_rows(image: np.ndarray, rows: KeyPoints, min_score: float) -> None:
     """Each row's box, ``#<track id>`` above it, and its skeleton, in the track's colour."""
     import cv2
 
-    xy = rows[_XY].to_numpy(np.float64).reshape(-1, len(COCO17), 2)
-    sc = rows[_SCORES].to_numpy(np.float64)
-    boxes = rows[_BOX].to_numpy(np.float64)
+    xy = rows.xy.astype(np.float64)
+    sc = rows.scores.astype(np.float64)
+    boxes = rows.box[:, :4].astype(np.float64)
     thick = max(1, round(min(image.shape[:2]) / 360))
-    for i, tid in enumerate(rows["track_id"].to_numpy()):
+    for i, tid in enumerate(rows.track_id.tolist()):
         color = track_color(int(tid))
         if np.isfinite(boxes[i]).all():
             x1, y1, x2, y2 = (int(round(v)) for v in boxes[i])
@@ -58,7 +63,7 @@ def _draw_rows(image: np.ndarray, rows: pd.DataFrame, min_score: float) -> None:
 
 def write_overlay(
     source_path: str | os.PathLike[str],
-    keypoints: pd.DataFrame,
+    keypoints: KeyPoints,
     out_path: str | os.PathLike[str],
     fps: float | None = None,
     min_score: float = 0.3,
@@ -67,8 +72,8 @@ def write_overlay(
 
     Args:
         source_path: the analysed video, image or image folder.
-        keypoints: its keypoints rows (``frame``, ``track_id``, smoothed ``<name>_x/_y`` and
-            ``<name>_score``); NaN points are not drawn.
+        keypoints: its keypoints (read from the store: ``KeyPoints.from_frame``); boxes and
+            smoothed points are drawn, NaN ones are not.
         out_path: the video to write (replaced if it exists).
         fps: output frame rate; default the source's (10 for images).
         min_score: keypoints scoring below it are not drawn.
@@ -80,7 +85,7 @@ def write_overlay(
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    by_frame = {int(f): g for f, g in keypoints.groupby("frame")} if len(keypoints) else {}
+    by_frame = _by_frame(keypoints)
     tmp = out_path.with_name(f".{out_path.name}.tmp-{uuid.uuid4().hex}.mp4")
     source = open_source(source_path)
     rate = fps or source.info.fps or 10.0

@@ -159,10 +159,11 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
         elif args.overlay:
             from analysis.io.overlay import write_overlay
+            from posecoach.keypoints import KeyPoints
 
             overlay = _overlay_path(args.overlay, path, len(args.paths))
             keypoints = store.read("keypoints", video_ids=[row["video_id"]])
-            write_overlay(path, keypoints, overlay)
+            write_overlay(path, KeyPoints.from_frame(keypoints), overlay)
         if args.json:
             files = store.files("keypoints", row["video_id"])
             record = json_record(
