@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.io.drawing import blank_frame, draw_skeleton
-from analysis.io.video import IMAGE_SUFFIXES, FrameSeeker, VideoError, image_files
+from analysis.io.seek import FrameSeeker
+from analysis.io.video import IMAGE_SUFFIXES, VideoError, image_files
 from posecoach.schema import COCO17
 
 THUMB_MAX = (360, 420)  # width, height in pixels

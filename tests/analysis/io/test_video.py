@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from analysis.io.video import FrameSeeker, VideoError, image_files, open_source
+from analysis.io.seek import FrameSeeker
+from analysis.io.video import VideoError, image_files, open_source
 from tests.helpers import shared_path
 
 
