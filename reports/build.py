@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from markupsafe import Markup
 
+from posecoach.keypoints import KeyPoints
 from posecoach.store import Store
 from reports import charts, series, summaries, thumbnails
 
@@ -317,6 +318,7 @@ def render_video(
     # Nulls read back as NaN / NaT / NA; None everywhere, so that e.g. NaN is never "true".
     video = {k: (None if _missing(v) else v) for k, v in videos.iloc[0].to_dict().items()}
     keypoints, _ = _read_video(store, "keypoints", video_id)
+    points = KeyPoints.from_frame(keypoints)  # what the thumbnails draw, row for row
     reps, _ = _read_video(store, "reps", video_id)
     findings, _ = _read_video(store, "findings", video_id)
     page = video_page_path(ctx.out_dir, date, video_id)
@@ -325,7 +327,7 @@ def render_video(
     for old in img_dir.glob(f"{video_id}-*.jpg"):
         old.unlink()
 
-    size = thumbnails.frame_size(video, keypoints) if len(keypoints) else (0, 0)
+    size = thumbnails.frame_size(video, points) if len(points) else (0, 0)
     source_path = resolve_video_path(_text(video.get("path")), ctx.video_roots)
     meta = store.metadata("reps", video_id) or store.metadata("findings", video_id)
     rule_ctx = series.RuleContext.load(_text(video.get("exercise")), meta, ctx.rules_dir)
@@ -433,7 +435,8 @@ def render_video(
         for frame in sorted(jobs):
             image = reader.read(frame, _time_of(jobs[frame][0][1]))
             for name, row, joints, track_id, crop in jobs[frame]:
-                thumb = thumbnails.render_thumbnail(image, row, size, joints, track_id, crop)
+                person = points.take([keypoints.index.get_loc(row.name)])
+                thumb = thumbnails.render_thumbnail(image, person, size, joints, track_id, crop)
                 thumbnails.write_jpeg(img_dir / name, thumb)
         frames_from_video = reader.available
 

@@ -20,7 +20,7 @@ import pandas as pd
 from analysis.io.drawing import blank_frame, draw_skeleton
 from analysis.io.seek import FrameSeeker
 from analysis.io.video import IMAGE_SUFFIXES, VideoError, image_files
-from posecoach.schema import COCO17
+from posecoach.keypoints import KeyPoints
 
 THUMB_MAX = (360, 420)  # width, height in pixels
 JPEG_QUALITY = 82
@@ -97,22 +97,13 @@ class FrameReader:
         self.close()
 
 
-def keypoints_of(row: pd.Series | dict) -> tuple[np.ndarray, np.ndarray]:
-    """(17, 2) coordinates and (17,) scores from one keypoints-table row (NaN where absent)."""
-    get = row.get
-    kp = np.array(
-        [[get(f"{n}_x", np.nan), get(f"{n}_y", np.nan)] for n in COCO17], dtype=np.float64
-    )
-    sc = np.array([get(f"{n}_score", np.nan) for n in COCO17], dtype=np.float64)
-    return kp, sc
-
-
 def person_box(
-    row: pd.Series | dict, kp: np.ndarray, width: int, height: int, pad: float = 0.18
+    box: np.ndarray, kp: np.ndarray, width: int, height: int, pad: float = 0.18
 ) -> tuple[int, int, int, int]:
-    """The crop around a person: the union of bbox and visible keypoints, padded, in the frame."""
-    xs = [v for v in (row.get("bbox_x1"), row.get("bbox_x2")) if v is not None and np.isfinite(v)]
-    ys = [v for v in (row.get("bbox_y1"), row.get("bbox_y2")) if v is not None and np.isfinite(v)]
+    """The crop around a person: the union of ``box`` (``x1, y1, x2, y2``, NaN where unknown)
+    and the visible keypoints ``kp`` (17, 2), padded, in the frame."""
+    xs = [v for v in (box[0], box[2]) if np.isfinite(v)]
+    ys = [v for v in (box[1], box[3]) if np.isfinite(v)]
     finite = np.isfinite(kp).all(axis=1)
     xs += list(kp[finite, 0])
     ys += list(kp[finite, 1])
@@ -127,13 +118,13 @@ def person_box(
     return x1, y1, x2, y2
 
 
-def frame_size(video: dict, keypoints: pd.DataFrame) -> tuple[int, int]:
+def frame_size(video: dict, keypoints: KeyPoints) -> tuple[int, int]:
     """The video's (width, height); from the keypoints' extent when the row lacks it."""
     w, h = video.get("width"), video.get("height")
     if w is not None and h is not None and not pd.isna(w) and not pd.isna(h) and w > 0 and h > 0:
         return int(w), int(h)
-    xs = keypoints[[f"{n}_x" for n in COCO17]].to_numpy(np.float64)
-    ys = keypoints[[f"{n}_y" for n in COCO17]].to_numpy(np.float64)
+    xs = keypoints.xy[:, :, 0].astype(np.float64)
+    ys = keypoints.xy[:, :, 1].astype(np.float64)
     mx = np.nanmax(xs) if np.isfinite(xs).any() else 640
     my = np.nanmax(ys) if np.isfinite(ys).any() else 480
     return int(mx * 1.1) + 1, int(my * 1.1) + 1
@@ -141,7 +132,7 @@ def frame_size(video: dict, keypoints: pd.DataFrame) -> tuple[int, int]:
 
 def render_thumbnail(
     frame: np.ndarray | None,
-    row: pd.Series | dict,
+    person: KeyPoints,
     size: tuple[int, int],
     highlight: Iterable[str] = (),
     track_id: int | None = None,
@@ -149,14 +140,24 @@ def render_thumbnail(
 ) -> np.ndarray:
     """A thumbnail of one person at one frame: crop, scale to `THUMB_MAX`, draw the skeleton.
 
-    ``frame`` None draws on a blank frame of ``size`` (width, height). The skeleton is drawn
-    after scaling so lines keep the same thickness whatever the video's resolution.
+    ``person`` is the one keypoints row to draw (``keypoints.take([i])``). ``frame`` None
+    draws on a blank frame of ``size`` (width, height). The skeleton is drawn after scaling so
+    lines keep the same thickness whatever the video's resolution.
+
+    Raises:
+        ValueError: ``person`` does not hold exactly one row.
     """
+    if len(person) != 1:
+        raise ValueError(
+            f"render_thumbnail: person: expected one keypoints row, got {len(person)} rows"
+        )
     width, height = size
-    kp, sc = keypoints_of(row)
+    kp = person.xy[0].astype(np.float64)
+    sc = person.scores[0].astype(np.float64)
     image = frame if frame is not None else blank_frame(width, height)
     height, width = image.shape[:2]
-    x1, y1, x2, y2 = person_box(row, kp, width, height) if crop else (0, 0, width, height)
+    box = person.box[0]
+    x1, y1, x2, y2 = person_box(box, kp, width, height) if crop else (0, 0, width, height)
     crop_img = image[y1:y2, x1:x2]
     scale = min(THUMB_MAX[0] / crop_img.shape[1], THUMB_MAX[1] / crop_img.shape[0])
     out_w, out_h = (
