@@ -4,8 +4,10 @@ Checkpoint resolution (:func:`resolve_checkpoint`), first hit wins:
 
 1. an explicit path given by the caller (``--detector`` / ``--pose``);
 2. a models directory: the ``models_dir`` argument, else ``$POSECOACH_MODELS``;
-3. the cache ``$XDG_CACHE_HOME/posecoach/models`` (``~/.cache/posecoach/models``);
-4. a download into the cache with a progress bar (to a temporary name, hash checked, renamed);
+3. the cache ``<cache>/models`` (:func:`cache_dir`: ``$XDG_CACHE_HOME/posecoach`` or the
+   system's user cache, ``~/.cache/posecoach`` on Linux);
+4. a download into the cache with a progress bar (``torch.hub.download_url_to_file``: to a
+   temporary name, hash checked, renamed);
 5. otherwise :class:`MissingCheckpointError`, naming every missing file, its URL and the
    directories where it may be put.
 
@@ -16,28 +18,36 @@ Random weights are used only with ``allow_random_weights=True`` and are recorded
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
+import socket
 import urllib.error
-import urllib.request
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from platformdirs import user_cache_dir
 
 from analysis.models.catalog import CheckpointSpec, ModelSpec
 from analysis.models.errors import ChecksumError, MissingCheckpointError, ModelError
 from posecoach.store import file_sha256
 
-# The opener used for downloads; tests replace it to simulate the network.
-_urlopen = urllib.request.urlopen
+#: Seconds a download may wait for the server before it counts as failed.
 DOWNLOAD_TIMEOUT_S = 30.0
 
 
 def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/posecoach`` (default ``~/.cache/posecoach``); not created here."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "posecoach"
+    """posecoach's cache folder; not created here.
+
+    ``$XDG_CACHE_HOME/posecoach`` when that is set (on every system, as before), else the
+    system's user cache folder from platformdirs: ``~/.cache/posecoach`` on Linux,
+    ``~/Library/Caches/posecoach`` on macOS, ``%LOCALAPPDATA%\\posecoach\\Cache`` on Windows.
+    """
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg) / "posecoach"
+    return Path(user_cache_dir("posecoach", appauthor=False))
 
 
 def models_cache_dir() -> Path:
@@ -67,42 +77,43 @@ def search_dirs(models_dir: str | os.PathLike[str] | None = None) -> list[Path]:
 
 
 def download(ckpt: CheckpointSpec, dest_dir: Path, *, progress: bool = True) -> Path:
-    """Download ``ckpt`` into ``dest_dir`` under a temporary name, check its hash, rename.
+    """Download ``ckpt`` into ``dest_dir`` (torch.hub: a temporary name, hash checked, renamed).
 
     Raises ``urllib.error.URLError`` / ``OSError`` when the network fails and
     :class:`ChecksumError` on a hash mismatch; nothing is left behind in either case.
     """
-    from tqdm import tqdm
+    from torch.hub import download_url_to_file
 
     dest_dir.mkdir(parents=True, exist_ok=True)
     final = dest_dir / ckpt.filename
-    tmp = dest_dir / f".{ckpt.filename}.{os.getpid()}.part"
-    h = hashlib.sha256()
     try:
-        with _urlopen(ckpt.url, timeout=DOWNLOAD_TIMEOUT_S) as resp, open(tmp, "wb") as out:
-            total = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
-            with tqdm(
-                total=int(total) if total else None,
-                unit="B",
-                unit_scale=True,
-                desc=ckpt.filename,
-                disable=not progress,
-            ) as bar:
-                while block := resp.read(1 << 20):
-                    out.write(block)
-                    h.update(block)
-                    bar.update(len(block))
-        digest = h.hexdigest()
-        if not digest.startswith(ckpt.sha256_prefix):
-            raise ChecksumError(
-                f"{ckpt.url}: downloaded file has sha256 {digest[:16]}..., expected a hash "
-                f"starting with {ckpt.sha256_prefix}; not kept"
+        with _socket_timeout(DOWNLOAD_TIMEOUT_S):
+            download_url_to_file(
+                ckpt.url, str(final), hash_prefix=ckpt.sha256_prefix, progress=progress
             )
-        os.replace(tmp, final)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    except RuntimeError as exc:  # download_url_to_file's only RuntimeError: a wrong hash
+        raise ChecksumError(
+            f"{ckpt.url}: download refused, its sha256 does not start with "
+            f"{ckpt.sha256_prefix} (the hash in the official name {ckpt.filename}); "
+            f"not kept ({exc})"
+        ) from exc
     return final
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float) -> Iterator[None]:
+    """Give new sockets a timeout while a download runs.
+
+    torch.hub opens the URL without one, and a stalled connection would then hang the nightly
+    run for good rather than fail and name the file to fetch by hand. Downloads happen while
+    models load, before the decoding and analysis threads start.
+    """
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import io
+import socket
 import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
+import torch.hub
 
 from analysis.models import catalog, checkpoints, loading
 from analysis.models.catalog import CheckpointSpec
@@ -22,22 +24,35 @@ def _spec(name: str = "model-abc.pth", prefix: str = PAYLOAD_SHA[:8]) -> Checkpo
     return CheckpointSpec(name, f"https://download.example.invalid/{name}", prefix)
 
 
+def _served(tmp_path: Path, prefix: str = PAYLOAD_SHA[:8]) -> CheckpointSpec:
+    """A checkpoint whose URL is a local file holding PAYLOAD (torch.hub opens file:// URLs)."""
+    served = tmp_path / "server" / "model-abc.pth"
+    served.parent.mkdir(exist_ok=True)
+    served.write_bytes(PAYLOAD)
+    return CheckpointSpec(served.name, served.as_uri(), prefix)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Never touch the real cache, never inherit a models dir from the environment.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("POSECOACH_MODELS", raising=False)
 
-    def no_network(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("a test tried to reach the network")
+    local_urlopen = torch.hub.urlopen
 
-    monkeypatch.setattr(checkpoints, "_urlopen", no_network)
+    def local_files_only(request: urllib.request.Request, *args: object, **kwargs: object):
+        if not request.full_url.startswith("file:"):
+            raise AssertionError(f"a test tried to reach the network: {request.full_url}")
+        return local_urlopen(request, *args, **kwargs)
+
+    monkeypatch.setattr(torch.hub, "urlopen", local_files_only)
 
 
-class _FakeResponse(io.BytesIO):
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.headers = {"Content-Length": str(len(data))}
+def _offline(reason: str):
+    def urlopen(request: urllib.request.Request, *args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError(reason)
+
+    return urlopen
 
 
 def test_presets_name_known_models_with_official_checkpoints() -> None:
@@ -97,38 +112,57 @@ def test_wrong_hash_in_models_dir_is_refused(tmp_path: Path) -> None:
     assert str(tmp_path / spec.filename) in str(err.value)
 
 
-def test_download_writes_cache_after_hash_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = _spec()
-    seen: list[str] = []
-
-    def fake_open(url: str, timeout: float) -> _FakeResponse:
-        seen.append(url)
-        return _FakeResponse(PAYLOAD)
-
-    monkeypatch.setattr(checkpoints, "_urlopen", fake_open)
+def test_download_writes_cache_after_hash_check(tmp_path: Path) -> None:
+    spec = _served(tmp_path)
     got = resolve_checkpoint(spec, progress=False)
-    assert seen == [spec.url]
     assert got.source == "download" and got.path == checkpoints.models_cache_dir() / spec.filename
-    assert got.path.read_bytes() == PAYLOAD
+    assert got.path.read_bytes() == PAYLOAD and got.sha256 == PAYLOAD_SHA
+    # No temporary file left beside it.
     assert sorted(p.name for p in got.path.parent.iterdir()) == [spec.filename]
 
 
-def test_download_with_hash_mismatch_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = _spec(prefix="12345678")
-    monkeypatch.setattr(checkpoints, "_urlopen", lambda url, timeout: _FakeResponse(PAYLOAD))
-    with pytest.raises(ChecksumError, match="12345678"):
+def test_download_with_hash_mismatch_leaves_nothing(tmp_path: Path) -> None:
+    spec = _served(tmp_path, prefix="12345678")
+    with pytest.raises(ChecksumError, match="12345678") as err:
         resolve_checkpoint(spec, progress=False)
+    assert spec.url in str(err.value) and "not kept" in str(err.value)
     cache = checkpoints.models_cache_dir()
     assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_wrong_hash_prefix_is_refused_and_the_file_there_kept(tmp_path: Path) -> None:
+    spec = _served(tmp_path, prefix="0badc0de")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / spec.filename).write_bytes(b"a checkpoint that works")
+    with pytest.raises(ChecksumError) as err:
+        checkpoints.download(spec, dest, progress=False)
+    text = str(err.value)
+    assert spec.url in text and "0badc0de" in text and PAYLOAD_SHA in text
+    assert f"official name {spec.filename}" in text
+    assert [p.name for p in dest.iterdir()] == [spec.filename]
+    assert (dest / spec.filename).read_bytes() == b"a checkpoint that works"
+
+
+def test_download_gives_up_on_a_silent_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[float | None] = []
+
+    def stalled(request: urllib.request.Request, *args: object, **kwargs: object) -> None:
+        seen.append(socket.getdefaulttimeout())
+        raise TimeoutError("timed out")
+
+    before = socket.getdefaulttimeout()
+    monkeypatch.setattr(torch.hub, "urlopen", stalled)
+    with pytest.raises(MissingCheckpointError, match="timed out"):
+        resolve_checkpoint(_spec(), progress=False)
+    assert seen == [checkpoints.DOWNLOAD_TIMEOUT_S]
+    assert socket.getdefaulttimeout() == before
 
 
 def test_offline_error_names_every_missing_file_and_where_to_put_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def offline(url: str, timeout: float) -> None:
-        raise urllib.error.URLError("Temporary failure in name resolution")
-
-    monkeypatch.setattr(checkpoints, "_urlopen", offline)
+    monkeypatch.setattr(torch.hub, "urlopen", _offline("Temporary failure in name resolution"))
     a, b = _spec("det-aaaa1111.pth", "aaaa1111"), _spec("pose-bbbb2222.pth", "bbbb2222")
     with pytest.raises(MissingCheckpointError) as err:
         resolve_checkpoints([a, b], models_dir=tmp_path / "mine", progress=False)
@@ -194,10 +228,7 @@ def test_configs_are_built_from_the_wheels() -> None:
 
 
 def test_load_models_names_both_missing_files(tmp_path: Path, monkeypatch) -> None:
-    def offline(url: str, timeout: float) -> None:
-        raise urllib.error.URLError("no route to host")
-
-    monkeypatch.setattr(checkpoints, "_urlopen", offline)
+    monkeypatch.setattr(torch.hub, "urlopen", _offline("no route to host"))
     with pytest.raises(MissingCheckpointError) as err:
         loading.load_models("balanced", models_dir=tmp_path, progress=False)
     names = [m[0] for m in err.value.missing]
