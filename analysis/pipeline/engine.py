@@ -169,9 +169,9 @@ class PoseEngine:
         # Decode a whole window ahead while the models work on the current one.
         source.queue_size = max(cfg.queue_size, window_len)
         per_frame: list[_FramePoses] = []
-        # detection frame -> (track ids of all its boxes, indices of the boxes kept); ids are
-        # read at the end because the tracker completes a new track's first id a frame late.
-        det_ids: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # detection frame -> indices of its boxes given to the pose model; their track ids are
+        # read at the end, from the tracker's final assignments.
+        kept_of: dict[int, np.ndarray] = {}
 
         with source:
             frames_iter = iter(source)
@@ -188,20 +188,17 @@ class PoseEngine:
                 times.decode_wait += time.perf_counter() - t0
                 if not window:
                     break
-                per_frame.extend(self._run_window(window, interval, times, tracker, det_ids, info))
+                per_frame.extend(self._run_window(window, interval, times, tracker, kept_of))
                 times.frames += len(window)
                 if progress is not None:
                     progress(times.frames, max(info.frames, times.frames))
                 if len(window) < window_len or times.frames == cfg.max_frames:
                     break
-            tracker.finish()
+            track_ids = tracker.finish()
             info = source.decoded_info()
 
         t0 = time.perf_counter()
-        tracked = []
-        for fp in per_frame:
-            ids, kept = det_ids[fp.det_frame]
-            tracked.append((fp, ids[kept]))
+        tracked = [(fp, track_ids[fp.det_frame][kept_of[fp.det_frame]]) for fp in per_frame]
         keypoints, post_meta = self._assemble(tracked, info)
         times.post += time.perf_counter() - t0
         times.total = time.perf_counter() - start
@@ -227,8 +224,7 @@ class PoseEngine:
         k: int,
         times: StageTimes,
         tracker: BoxTracker,
-        det_ids: dict[int, tuple[np.ndarray, np.ndarray]],
-        info: VideoInfo,
+        kept_of: dict[int, np.ndarray],
     ) -> list[_FramePoses]:
         """Detection, tracking and pose over one window; per-frame poses in frame order.
 
@@ -253,14 +249,12 @@ class PoseEngine:
         for frame, boxes in zip(heads, detected, strict=True):
             boxes = select_boxes(boxes, cfg.tracker.low_score, len(boxes))
             t_s = frame.t_s if np.isfinite(frame.t_s) else None
-            ids = tracker.update(boxes, t_s)
-            if info.fps is None:  # unrelated stills: everyone seen is someone
-                tracker.label_untracked(ids, boxes[:, 4])
+            ids = tracker.update(boxes, t_s, frame=frame.index)
             # select_boxes sorted by score, so the first max_people kept are the best.
             confident = boxes[:, 4] >= cfg.det_score_thr
             kept = np.flatnonzero(confident | (ids >= 0) if cfg.pose_low_score_boxes else confident)
             kept = kept[: cfg.max_people]
-            det_ids[frame.index] = (ids, kept)
+            kept_of[frame.index] = kept
             chain_boxes.append(boxes[kept])
         times.track += time.perf_counter() - t0
         anchors = list(chain_boxes)

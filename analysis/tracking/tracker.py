@@ -60,9 +60,12 @@ class BoxTracker:
 
     A thin adapter over ``trackers.ByteTrackTracker``: it feeds ``supervision.Detections`` and
     maps the result back to the input order. ByteTrack confirms a new track on its second
-    frame and reports its first box as untracked (-1); the adapter gives that first box the
-    track's id once it is confirmed, by completing the previous frame's id array in place (so
-    keep the arrays :meth:`update` returns, as the engine does, rather than copies).
+    frame and reports its first box as untracked; the adapter gives that first box the track's
+    id once it is confirmed. So a frame's ids are final only one frame later: :meth:`update`
+    returns those known so far, :meth:`finish` the final ids of every frame.
+
+    With ``fps`` None the frames are unrelated stills: every box at or above the high score
+    that no track holds is a person of its own at once.
     """
 
     def __init__(
@@ -82,12 +85,17 @@ class BoxTracker:
             minimum_iou_threshold=self.params.match_iou,
             high_conf_det_threshold=high_score,
         )
+        self.stills = fps is None
         self._next_local = 1
         self._remap: dict[int, int] = {}
         self._prev_boxes = np.zeros((0, 5))
         self._prev_ids = np.zeros(0, dtype=np.int32)
+        # frame -> its ids; the latest is completed by the next update and by finish.
+        self._frames: dict[int, np.ndarray] = {}
 
-    def update(self, boxes: np.ndarray, t_s: float | None = None) -> np.ndarray:
+    def update(
+        self, boxes: np.ndarray, t_s: float | None = None, frame: int | None = None
+    ) -> np.ndarray:
         """Track one frame.
 
         Args:
@@ -95,13 +103,22 @@ class BoxTracker:
             t_s: the frame's time in seconds, when known: the motion model then predicts over
                 the real time elapsed (frames skipped, variable frame rate); None counts one
                 frame per call.
+            frame: the key of this frame in :meth:`finish`'s result (default: 0, 1, 2... in
+                the order of the calls).
 
         Returns:
-            (N,) int32 track ids (1, 2, 3... in order of confirmation), aligned with ``boxes``;
-            -1 for a box that no track holds (yet: see the class docstring).
+            (N,) int32 track ids known now (1, 2, 3... in order of confirmation), aligned with
+            ``boxes``; -1 for a box that no track holds. A new track's first box reads -1 here
+            and has its id in :meth:`finish`'s result.
+
+        Raises:
+            ValueError: ``frame`` was tracked already.
         """
         import supervision as sv
 
+        key = len(self._frames) if frame is None else int(frame)
+        if key in self._frames:
+            raise ValueError(f"BoxTracker.update: frame {key} was tracked already")
         boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 5)
         n = len(boxes)
         detections = sv.Detections(
@@ -122,26 +139,30 @@ class BoxTracker:
                 if is_new:
                     new_ids.append(int(idx))
         self._backfill(boxes[:, :4], ids, new_ids)
+        if self.stills:
+            self._label_untracked(ids, boxes[:, 4])
         self._prev_boxes, self._prev_ids = boxes, ids
-        return ids
+        self._frames[key] = ids
+        return ids.copy()
 
-    def label_untracked(self, ids: np.ndarray, scores: np.ndarray | None = None) -> None:
-        """Give each -1 entry of ``ids`` (in place) a new id of its own: a one-frame track;
-        with ``scores``, only those at or above the high score.
+    def finish(self) -> dict[int, np.ndarray]:
+        """End of the sequence: the final track ids of every frame given to :meth:`update`.
 
-        For the last frame (see :meth:`finish`) and for stills, where a person seen once is
-        still a person; in the middle of a video an unconfirmed one-frame box is left out.
+        Returns:
+            frame -> (N,) int32 ids aligned with that frame's boxes, -1 for a box no track
+            holds. Boxes of the last frame that started a track get ids of their own.
         """
-        pending = ids < 0
-        if scores is not None:
-            pending &= np.asarray(scores) >= self.high_score
+        self._label_untracked(self._prev_ids, self._prev_boxes[:, 4])
+        return dict(self._frames)
+
+    def _label_untracked(self, ids: np.ndarray, scores: np.ndarray) -> None:
+        # A new id for each untracked box at or above the high score: a one-frame track. For
+        # the last frame and for stills, where a person seen once is still a person; in the
+        # middle of a video an unconfirmed one-frame box is left out.
+        pending = (ids < 0) & (np.asarray(scores) >= self.high_score)
         for i in np.flatnonzero(pending):
             ids[i] = self._next_local
             self._next_local += 1
-
-    def finish(self) -> None:
-        """End of the sequence: boxes of the last frame that started a track get their ids."""
-        self.label_untracked(self._prev_ids, self._prev_boxes[:, 4])
 
     def _backfill(self, boxes: np.ndarray, ids: np.ndarray, new_idx: list[int]) -> None:
         # A track confirmed now was spawned by an untracked high-score box of the previous

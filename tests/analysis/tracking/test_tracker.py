@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from analysis.tracking.tracker import LR_GROUPS, BoxTracker, TrackerParams, repair_left_right
 from posecoach.schema import FLIP_PAIRS
@@ -17,15 +18,18 @@ def _run(frames: list[list[tuple[int, list[float]]]], fps: float = 25.0):
     the list of assigned ids over the frames where it was present."""
     tracker = BoxTracker(fps, TrackerParams())
     rng = np.random.default_rng(1)
-    outputs = []
-    for people in frames:
+    orders = []
+    for t, people in enumerate(frames):
         order = rng.permutation(len(people))  # detector output order carries no identity
         boxes = np.array([people[i][1] for i in order], np.float32).reshape(-1, 5)
-        outputs.append((order, tracker.update(boxes)))
-    # Read the ids at the end: a new track's first box gets its id when the track is
-    # confirmed on the next frame (the arrays are completed in place).
+        tracker.update(boxes, frame=t)
+        orders.append(order)
+    # The final ids: a new track's first box gets its id when the track is confirmed on the
+    # next frame.
+    final = tracker.finish()
     seen: dict[int, list[int]] = {}
-    for people, (order, ids) in zip(frames, outputs, strict=True):
+    for t, (people, order) in enumerate(zip(frames, orders, strict=True)):
+        ids = final[t]
         for j, i in enumerate(order):
             seen.setdefault(people[i][0], []).append(int(ids[j]))
     return seen
@@ -86,7 +90,18 @@ def test_ids_start_at_one_per_tracker_and_empty_frames_ok():
         assert first.tolist() == [-1, -1]  # not confirmed yet
         second = tracker.update(boxes + [2, 0, 2, 0, 0])
         assert sorted(second.tolist()) == [1, 2]
-        assert first.tolist() == second.tolist()  # completed in place
+        assert first.tolist() == [-1, -1]  # what update returned stays as it was
+        final = tracker.finish()
+        assert sorted(final) == [0, 1, 2] and final[0].shape == (0,)
+        assert final[1].tolist() == second.tolist()  # the first boxes completed
+        assert final[2].tolist() == second.tolist()
+
+
+def test_a_frame_tracked_twice_is_refused():
+    tracker = BoxTracker(30.0)
+    tracker.update(np.zeros((0, 5)), frame=4)
+    with pytest.raises(ValueError, match="BoxTracker.update: frame 4 was tracked already"):
+        tracker.update(np.zeros((0, 5)), frame=4)
 
 
 # -- left / right repair -------------------------------------------------------------------------
@@ -162,22 +177,27 @@ def test_repair_ignores_low_score_points():
 
 def test_last_frame_and_stills_boxes_get_ids():
     tracker = BoxTracker(25.0)
-    ids = tracker.update(np.array([_box(100, 100)], np.float32))
+    ids = tracker.update(np.array([_box(100, 100)], np.float32), frame=7)
     assert ids.tolist() == [-1]
-    tracker.finish()  # a one-frame video: the person is still a track
-    assert ids.tolist() == [1]
-    stills = np.array([-1, 3, -1], np.int32)
-    tracker.label_untracked(stills)
-    assert stills[1] == 3 and stills[0] != stills[2] and min(stills) > 1
+    # A one-frame video: the person is still a track.
+    assert {f: v.tolist() for f, v in tracker.finish().items()} == {7: [1]}
+    # Unrelated stills (no frame rate): every confident box is someone at once, the
+    # low-score ones nobody.
+    stills = BoxTracker(None, high_score=0.5)
+    boxes = np.array([_box(100, 100), _box(300, 100, score=0.3), _box(500, 100)], np.float32)
+    assert stills.update(boxes).tolist() == [1, -1, 2]
+    far = np.array([_box(100, 400)], np.float32)
+    assert stills.update(far).tolist() == [3]
+    assert [v.tolist() for v in stills.finish().values()] == [[1, -1, 2], [3]]
 
 
 def test_low_score_boxes_continue_tracks_but_never_start_one():
     tracker = BoxTracker(25.0, TrackerParams(low_score=0.2), high_score=0.5)
-    outputs = []
     for t in range(20):
         score = 0.3 if 8 <= t < 12 else 0.9  # the detector is unsure for 4 frames
         boxes = [_box(100 + 3 * t, 200, score=score), _box(400, 100, score=0.3)]  # + a ghost
-        outputs.append(tracker.update(np.array(boxes, np.float32)))
+        tracker.update(np.array(boxes, np.float32))
+    outputs = list(tracker.finish().values())
     person = [int(ids[0]) for ids in outputs]
     ghost = [int(ids[1]) for ids in outputs]
     assert set(person) == {1}
