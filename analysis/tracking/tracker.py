@@ -88,7 +88,7 @@ class BoxTracker:
         self.stills = fps is None
         self._next_local = 1
         self._remap: dict[int, int] = {}
-        self._prev_boxes = np.zeros((0, 5))
+        self._prev_boxes = np.zeros((0, 5), np.float32)
         self._prev_ids = np.zeros(0, dtype=np.int32)
         # frame -> its ids; the latest is completed by the next update and by finish.
         self._frames: dict[int, np.ndarray] = {}
@@ -301,7 +301,7 @@ def repair_left_right(
         rows = flipped[:, g]
         if rows.any():
             out_k[rows] = _swap_group(out_k[rows], pairs)
-            idx = [i for pair in pairs for i in pair]
-            swapped_idx = [j for a, b in pairs for j in (b, a)]
+            idx = np.array([i for pair in pairs for i in pair])
+            swapped_idx = np.array([j for a, b in pairs for j in (b, a)])
             out_s[np.ix_(rows, idx)] = scs[np.ix_(rows, swapped_idx)]
     return out_k, out_s, flipped
