@@ -20,6 +20,7 @@ from typing import Any
 from flows.cli.options import add_model_arguments, engine_options
 from flows.inbox import LAYOUT_EXAMPLE, scan_inbox
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--inbox", nargs="+", required=True, metavar="DIR", help="inbox folder(s) to process"
