@@ -8,7 +8,7 @@ REPORTS ?= reports_out
 RUN_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-test run test test-fast lint format bench clean
+.PHONY: setup setup-test run test test-fast lint typecheck format bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -26,6 +26,10 @@ lint: setup-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# mypy over the packages (settings in pyproject.toml, [tool.mypy]).
+typecheck: setup
+	$(VENV)/bin/mypy
+
 format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
@@ -42,4 +46,4 @@ bench: setup
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-output
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-output
