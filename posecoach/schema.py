@@ -2,12 +2,14 @@
 
 Every table is a Parquet dataset, one file per video and hive-partitioned by the session date:
 ``<store>/<table>/date=YYYY-MM-DD/<video_id>.parquet``. The schemas below are the contract
-between the packages: `analysis` writes ``videos`` and ``keypoints``, `rules` writes ``reps`` and
-``findings``, `reports` only reads. A column added or changed bumps `SCHEMA_VERSION`, which is
-written into every file's key-value metadata.
+between the packages: `analysis` writes ``videos`` and ``keypoints``, `rules` writes
+``features``, ``reps`` and ``findings``, `reports` only reads. A column added or changed bumps
+`SCHEMA_VERSION`, which is written into every file's key-value metadata.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -54,7 +56,7 @@ FLIP_PAIRS: tuple[tuple[int, int], ...] = (
     (15, 16),
 )
 
-TABLES = ("videos", "keypoints", "reps", "findings")
+TABLES = ("videos", "keypoints", "features", "reps", "findings")
 
 VIDEO_STATUS = ("ok", "empty", "failed")
 #: Prefix of a ``failed`` video's ``error`` when the failure was the machine's, not the file's
@@ -146,6 +148,45 @@ KEYPOINTS = pa.schema(
     ]
 )
 
+#: The standard metric columns of ``features``: the rule vocabulary's standard names
+#: (`analysis.kinematics.angles.FEATURE_NAMES`, which a test keeps equal to this list).
+FEATURE_COLUMNS: tuple[str, ...] = (
+    "knee_angle_left_deg", "knee_angle_right_deg", "hip_angle_left_deg", "hip_angle_right_deg",
+    "elbow_angle_left_deg", "elbow_angle_right_deg", "shoulder_angle_left_deg",
+    "shoulder_angle_right_deg", "shin_to_vertical_left_deg", "shin_to_vertical_right_deg",
+    "thigh_to_vertical_left_deg", "thigh_to_vertical_right_deg", "upper_arm_to_vertical_left_deg",
+    "upper_arm_to_vertical_right_deg", "upper_arm_to_horizontal_left_deg",
+    "upper_arm_to_horizontal_right_deg", "knee_fppa_left_deg", "knee_fppa_right_deg",
+    "body_line_left_deg", "body_line_right_deg", "hip_sag_left_deg", "hip_sag_right_deg",
+    "wrist_height_left", "wrist_height_right", "trunk_to_vertical_deg", "trunk_to_horizontal_deg",
+    "hip_height", "ankle_spread", "wrist_spread", "knee_angle_deg", "hip_angle_deg",
+    "elbow_angle_deg", "shoulder_angle_deg", "knee_angle_symmetry_deg", "hip_angle_symmetry_deg",
+    "elbow_angle_symmetry_deg", "shoulder_angle_symmetry_deg", "knee_fppa_max_deg",
+    "body_line_deg", "hip_sag_deg", "wrist_height", "knee_angle_left_vel_dps",
+    "knee_angle_right_vel_dps", "hip_angle_left_vel_dps", "hip_angle_right_vel_dps",
+    "elbow_angle_left_vel_dps", "elbow_angle_right_vel_dps",
+)  # fmt: skip
+
+#: Tables whose files may hold columns beyond their schema, and the type those columns take:
+#: ``features`` keeps the metrics a rule file defines itself (``front_knee_deg``), named by
+#: the file, after the standard ones. Their names must match :data:`METRIC_NAME`.
+OPEN_COLUMNS: dict[str, pa.DataType] = {"features": pa.float32()}
+METRIC_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
+
+#: One row per (frame, track) of a scored track's frame grid, from its first frame to its last
+#: (frames where the track was not seen have NaN metrics): every metric scoring computes, named
+#: as in the rule vocabulary, angles in degrees, velocities in deg/s, distances in torso lengths.
+#: Wide, one float32 column per metric, so that an analyst selects the metrics by name.
+FEATURES = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("frame", pa.int32()),
+        ("t_s", pa.float64()),
+        ("track_id", pa.int32()),
+        *[(name, pa.float32()) for name in FEATURE_COLUMNS],
+    ]
+)
+
 #: One row per repetition (or hold) per track and rule file.
 REPS = pa.schema(
     [
@@ -198,6 +239,7 @@ FINDINGS = pa.schema(
 SCHEMAS: dict[str, pa.Schema] = {
     "videos": VIDEOS,
     "keypoints": KEYPOINTS,
+    "features": FEATURES,
     "reps": REPS,
     "findings": FINDINGS,
 }

@@ -30,7 +30,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from posecoach import __version__
-from posecoach.schema import SCHEMA_VERSION, SCHEMAS, TABLES
+from posecoach.schema import METRIC_NAME, OPEN_COLUMNS, SCHEMA_VERSION, SCHEMAS, TABLES
 
 META_PREFIX = "posecoach."
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -54,11 +54,23 @@ def _check_id(video_id: str) -> None:
 
 
 def conform(table: str, df: pd.DataFrame) -> pa.Table:
-    """Cast a DataFrame to the table's schema: missing columns become nulls, extra ones are refused."""
+    """Cast a DataFrame to the table's schema: missing columns become nulls, extra ones are refused.
+
+    A table of :data:`posecoach.schema.OPEN_COLUMNS` (``features``) keeps extra columns named
+    like a metric, after the schema's, cast to that table's type.
+    """
     _check_table(table)
     schema = SCHEMAS[table]
     extra = [c for c in df.columns if c not in schema.names and c != "date"]
-    if extra:
+    if extra and table in OPEN_COLUMNS:
+        bad = [c for c in extra if not (isinstance(c, str) and METRIC_NAME.match(c))]
+        if bad:
+            raise StoreError(
+                f"table {table!r}: column(s) {bad} are not metric names "
+                f"(expected {METRIC_NAME.pattern}); see posecoach.schema"
+            )
+        schema = pa.schema([*schema, *(pa.field(c, OPEN_COLUMNS[table]) for c in extra)])
+    elif extra:
         raise StoreError(f"table {table!r} has no column(s) {extra}; see posecoach.schema")
     arrays = []
     for field in schema:
@@ -179,9 +191,16 @@ class Store:
 
     # -- read ------------------------------------------------------------------------------------
     def dataset(self, table: str) -> pads.Dataset:
-        """A pyarrow dataset over a table (with its ``date`` partition column); may be empty."""
-        schema = SCHEMAS[table].append(pa.field("date", pa.string())) if table in SCHEMAS else None
+        """A pyarrow dataset over a table (with its ``date`` partition column); may be empty.
+
+        For a table with open columns (``features``) the schema also has every extra column
+        any of its files holds (null in the files without it), read from the files' footers.
+        """
         files = self.files(table)
+        schema = SCHEMAS[table]
+        if table in OPEN_COLUMNS and files:
+            schema = self._open_schema(table, files)
+        schema = schema.append(pa.field("date", pa.string()))
         if not files:
             return pads.dataset(schema.empty_table())
         return pads.dataset(
@@ -192,6 +211,15 @@ class Store:
             partitioning=_PARTITIONING,
             partition_base_dir=self.table_dir(table),
         )
+
+    def _open_schema(self, table: str, files: list[str]) -> pa.Schema:
+        schema = SCHEMAS[table]
+        extra: dict[str, None] = {}  # insertion-ordered set: first seen, first
+        for path in files:
+            with self.fs.open(path, "rb") as fh:
+                names = pq.read_schema(fh).names
+            extra.update((n, None) for n in names if n not in schema.names and n != "date")
+        return pa.schema([*schema, *(pa.field(n, OPEN_COLUMNS[table]) for n in extra)])
 
     def read(self, table: str, video_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """Read a table (or some videos' rows of it) into pandas."""
@@ -239,7 +267,8 @@ class Store:
 
 
 def query(sql: str, store: str | os.PathLike[str]) -> pd.DataFrame:
-    """Run DuckDB SQL over a store's tables (``videos``, ``keypoints``, ``reps``, ``findings``)."""
+    """Run DuckDB SQL over a store's tables (``videos``, ``keypoints``, ``features``, ``reps``,
+    ``findings``)."""
     return Store(store).query(sql)
 
 
