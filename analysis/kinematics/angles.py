@@ -275,7 +275,7 @@ def _feature_specs() -> dict[str, tuple[str, tuple[str, ...]]]:
 FEATURE_SPECS: dict[str, tuple[str, tuple[str, ...]]] = _feature_specs()
 
 #: Derived standard features: name -> (operation, inputs).
-_DERIVED: dict[str, tuple[str, tuple[str, ...]]] = {
+DERIVED_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
     **{
         f"{j}_angle_deg": ("mean", (f"{j}_angle_left_deg", f"{j}_angle_right_deg"))
         for j in ("knee", "hip", "elbow", "shoulder")
@@ -299,11 +299,11 @@ _DERIVED: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 #: Every standard feature name (what a rule file may use without defining it).
-FEATURE_NAMES: tuple[str, ...] = (*FEATURE_SPECS, *_DERIVED)
+FEATURE_NAMES: tuple[str, ...] = (*FEATURE_SPECS, *DERIVED_SPECS)
 
 FEATURE_UNITS: dict[str, str] = {
     **{k: POINT_FUNCTION_UNITS[fn] for k, (fn, _) in FEATURE_SPECS.items()},
-    **{k: ("deg/s" if op == "velocity" else "deg") for k, (op, _) in _DERIVED.items()},
+    **{k: ("deg/s" if op == "velocity" else "deg") for k, (op, _) in DERIVED_SPECS.items()},
     "wrist_height": "torso",
 }
 
@@ -371,8 +371,8 @@ def features(
             if name in FEATURE_SPECS:
                 fn, pts = FEATURE_SPECS[name]
                 out[name] = evaluate_point_function(df, fn, pts, unit, min_score)
-            elif name in _DERIVED:
-                op, inputs = _DERIVED[name]
+            elif name in DERIVED_SPECS:
+                op, inputs = DERIVED_SPECS[name]
                 out[name] = combine(op, [get(i) for i in inputs], t_s)
             else:
                 raise KeyError(f"unknown feature {name!r}")

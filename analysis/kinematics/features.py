@@ -1,0 +1,238 @@
+"""The features of a track: every metric scoring measures, per frame, on the track's frame grid.
+
+`track_features` is the one place the per-frame metrics are computed: scoring evaluates its
+checks on them and writes them as the store's ``features`` table (`posecoach.schema.FEATURES`),
+and reports chart them from there. A table holds, one float column each, named as in the rule
+vocabulary:
+
+* the standard features of `analysis.kinematics.angles` (``knee_angle_left_deg``,
+  ``trunk_to_vertical_deg``, ``hip_height``...), always all of them;
+* the metrics a rule file defines itself (``front_knee_deg: {op: min, of: [...]}``), passed as
+  ``definitions`` (the rule file's ``metrics``: anything with ``fn``, ``points``, ``op``, ``of``
+  and ``unit``, such as `rules.schema.MetricSpec`; this module never imports rules).
+
+The frame grid: a track's rows are laid on every frame from its first to its last
+(`track_grid`); frames where the track was not seen get NaN keypoints, so NaN metrics, and an
+interpolated time. So velocities and time windows see real time, and a chart shows a gap as
+a gap. Units and NaN policy are those of `analysis.kinematics.angles`: degrees, degrees per
+second, torso lengths; NaN wherever a needed keypoint is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from analysis.kinematics import angles
+from analysis.kinematics.angles import (
+    DERIVED_SPECS,
+    FEATURE_NAMES,
+    FEATURE_SPECS,
+    FEATURE_UNITS,
+    MID_POINTS,
+    MIN_SCORE,
+)
+from posecoach.schema import COCO17
+
+#: Bumped when a standard feature's definition changes (values of two versions differ).
+FEATURES_VERSION = "1"
+#: The columns of a track's features table before the metrics.
+GRID_COLUMNS: tuple[str, ...] = ("frame", "t_s")
+# Names a rule file's metric may not take: the key columns of the store's features table.
+_KEY_COLUMNS = frozenset({"video_id", "track_id", "frame", "t_s", "date"})
+
+
+class MetricDefinition(Protocol):
+    """A metric a rule file defines: a vocabulary function over points, or an operation over
+    other metrics (`rules.schema.MetricSpec` is one)."""
+
+    @property
+    def fn(self) -> str | None: ...
+    @property
+    def points(self) -> Sequence[str]: ...
+    @property
+    def op(self) -> str | None: ...
+    @property
+    def of(self) -> Sequence[str]: ...
+    @property
+    def unit(self) -> str: ...
+
+
+Definitions = Mapping[str, MetricDefinition]
+
+
+def track_grid(track: pd.DataFrame, fps: float | None = None) -> pd.DataFrame:
+    """One track's rows laid on the full frame grid from its first to its last frame.
+
+    Missing frames get NaN keypoints and an interpolated (or ``frame / fps``) time.
+    """
+    track = track.sort_values("frame").drop_duplicates("frame", keep="last")
+    frames = np.arange(int(track["frame"].iloc[0]), int(track["frame"].iloc[-1]) + 1)
+    grid = track.set_index("frame").reindex(frames)
+    grid.index.name = "frame"
+    known = track["t_s"].to_numpy(np.float64)
+    if np.isfinite(known).sum() >= 2:
+        ok = np.isfinite(known)
+        grid["t_s"] = np.interp(frames, track["frame"].to_numpy()[ok], known[ok])
+    elif fps:
+        grid["t_s"] = frames / fps
+    else:
+        grid["t_s"] = frames.astype(np.float64)
+    return grid.reset_index()
+
+
+def _check_names(definitions: Definitions) -> None:
+    for name in definitions:
+        if name in FEATURE_SPECS or name in DERIVED_SPECS or name in _KEY_COLUMNS:
+            raise ValueError(
+                f"metric {name!r}: the name of a standard feature or of a features key column; "
+                "a rule file's metrics need names of their own"
+            )
+
+
+def metric_values(
+    grid: pd.DataFrame, definitions: Definitions | None = None, min_score: float = MIN_SCORE
+) -> dict[str, np.ndarray]:
+    """Every standard feature and every defined metric of one track grid, float64 per row.
+
+    Raises:
+        ValueError: a definition takes a standard or key column name, or refers in a circle.
+        KeyError: a definition refers to a metric that is neither standard nor defined.
+    """
+    standard = angles.features(grid, min_score)
+    out = {name: standard[name].to_numpy(np.float64) for name in FEATURE_NAMES}
+    if not definitions:
+        return out
+    _check_names(definitions)
+    unit = angles.torso_length(grid, min_score)
+    t_s = grid["t_s"].to_numpy(np.float64)
+
+    def need(name: str, chain: tuple[str, ...] = ()) -> np.ndarray:
+        if name in out:
+            return out[name]
+        if name in chain:
+            raise ValueError(f"metric {name!r} refers to itself via {' -> '.join(chain)}")
+        spec = definitions.get(name)
+        if spec is None:
+            raise KeyError(f"metric {name!r}: neither a standard feature nor defined")
+        if spec.fn is not None:
+            value = angles.evaluate_point_function(grid, spec.fn, spec.points, unit, min_score)
+        else:
+            inputs = [need(ref, (*chain, name)) for ref in spec.of]
+            value = angles.combine(spec.op or "", inputs, t_s)
+        out[name] = np.asarray(value, dtype=np.float64)
+        return out[name]
+
+    for name in definitions:
+        need(name)
+    return out
+
+
+def track_features(
+    track: pd.DataFrame,
+    fps: float | None = None,
+    *,
+    definitions: Definitions | None = None,
+    min_score: float = MIN_SCORE,
+) -> pd.DataFrame:
+    """The features table of one track: ``frame``, ``t_s`` and one float64 column per metric.
+
+    Args:
+        track: one track's keypoint rows (the keypoints schema; ``video_id`` and ``track_id``
+            are not needed), in any order; a frame given twice keeps its last row.
+        fps: the video's frame rate, used for the times only when ``t_s`` is missing.
+        definitions: the rule file's own metrics (name -> definition), added after the
+            standard features in their order.
+        min_score: keypoints scored below it are missing (the rule file's ``min_score``).
+
+    Returns:
+        One row per frame of the track's grid (`track_grid`), in frame order; the columns
+        :data:`GRID_COLUMNS`, then :data:`analysis.kinematics.angles.FEATURE_NAMES`, then the
+        defined metrics.
+    """
+    grid = track_grid(track, fps)
+    values = metric_values(grid, definitions, min_score)
+    table = pd.DataFrame(values, index=grid.index)
+    table.insert(0, "t_s", grid["t_s"].to_numpy(np.float64))
+    table.insert(0, "frame", grid["frame"].to_numpy(np.int64))
+    return table
+
+
+def video_features(tracks: Mapping[int, pd.DataFrame], video_id: str = "") -> pd.DataFrame:
+    """The features rows of a video from its tracks' tables (`track_features`), as stored.
+
+    Columns ``video_id, frame, t_s, track_id`` then the metrics; rows by track, then frame.
+    A metric one track has and another lacks is NaN for the other.
+    """
+    parts = [t.assign(track_id=int(tid)) for tid, t in sorted(tracks.items())]
+    if not parts:
+        return pd.DataFrame(columns=["video_id", *GRID_COLUMNS, "track_id"])
+    table = pd.concat(parts, ignore_index=True)
+    metrics = [c for c in table.columns if c not in (*GRID_COLUMNS, "track_id")]
+    table = table[[*GRID_COLUMNS, "track_id", *metrics]]
+    table.insert(0, "video_id", video_id)
+    return table
+
+
+def _expand_point(name: str) -> set[str]:
+    if name in MID_POINTS:
+        return set(MID_POINTS[name])
+    return {name} if name in COCO17 else set()
+
+
+def metric_points(name: str, definitions: Definitions | None = None) -> frozenset[str]:
+    """The COCO-17 keypoints a metric is computed from (a mid-point counts as both sides).
+
+    Empty for a name that is neither standard nor defined.
+    """
+    spec = definitions.get(name) if definitions else None
+    if spec is not None:
+        if spec.fn is not None:
+            return frozenset().union(*(_expand_point(p) for p in spec.points))
+        return frozenset().union(*(metric_points(m, definitions) for m in spec.of if m != name))
+    if name in FEATURE_SPECS:
+        return frozenset().union(*(_expand_point(p) for p in FEATURE_SPECS[name][1]))
+    if name in DERIVED_SPECS:
+        return frozenset().union(*(metric_points(m) for m in DERIVED_SPECS[name][1]))
+    return frozenset()
+
+
+def metric_unit(name: str, definitions: Definitions | None = None) -> str:
+    """A metric's unit: ``deg``, ``deg/s``, ``torso`` or what the rule file says ("" unknown)."""
+    spec = definitions.get(name) if definitions else None
+    return spec.unit if spec is not None else FEATURE_UNITS.get(name, "")
+
+
+def feature_parameters(
+    definitions: Definitions | None = None,
+    min_score: float = MIN_SCORE,
+    fps: float | None = None,
+) -> dict[str, Any]:
+    """What the features table's metadata records about how its values were computed.
+
+    The version of the standard definitions, the keypoint score threshold, the grid, the unit
+    and keypoints of every metric column, and the rule file's own metric definitions.
+    """
+    defined = dict(definitions or {})
+    names = [*FEATURE_NAMES, *defined]
+    return {
+        "features_version": FEATURES_VERSION,
+        "min_score": float(min_score),
+        "fppa_min_segment_torso": angles.FPPA_MIN_SEGMENT,
+        "fps": fps,
+        "grid": "every frame from a track's first to its last; frames not seen are NaN",
+        "torso_unit": "90th percentile over the track of |mid_shoulder - mid_hip|",
+        "units": {n: metric_unit(n, defined) for n in names},
+        "points": {n: sorted(metric_points(n, defined)) for n in names},
+        "rule_metrics": {
+            n: (
+                {"fn": s.fn, "points": list(s.points), "unit": s.unit}
+                if s.fn is not None
+                else {"op": s.op, "of": list(s.of), "unit": s.unit}
+            )
+            for n, s in defined.items()
+        },
+    }
