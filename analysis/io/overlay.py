@@ -93,6 +93,7 @@ def write_overlay(
     try:
         with source, av.open(str(tmp), "w") as container:
             stream = container.add_stream(codec, rate=Fraction(rate).limit_denominator(1001))
+            assert isinstance(stream, av.VideoStream)  # a video codec makes a video stream
             # yuv420p needs even sizes: pad by one pixel where odd.
             width = source.info.width + source.info.width % 2
             height = source.info.height + source.info.height % 2

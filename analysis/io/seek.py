@@ -10,10 +10,15 @@ import itertools
 import os
 from collections.abc import Iterator
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis.io.video import VideoError, frame_pts
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.video.frame import VideoFrame
 
 
 class FrameSeeker:
@@ -36,7 +41,7 @@ class FrameSeeker:
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = os.fspath(path)
-        self._container: object | None = None
+        self._container: InputContainer | None = None
         self._open()
 
     def _open(self) -> None:
@@ -57,7 +62,7 @@ class FrameSeeker:
             raise VideoError(self.path, "the video stream holds no decodable frame")
         self._time_base = self._stream.time_base or Fraction(1, 1)
         self._first_pts = frame_pts(first)
-        self._frames: Iterator[object] = itertools.chain((first,), frames)
+        self._frames: Iterator[VideoFrame] = itertools.chain((first,), frames)
         self._pos: int | None = 0  # the index of the frame self._frames yields next
 
     def read(self, index: int, t_s: float | None = None) -> np.ndarray | None:
@@ -88,7 +93,7 @@ class FrameSeeker:
             self._pos = None
             return None
 
-    def _seek(self, t_s: float) -> object | None:
+    def _seek(self, t_s: float) -> VideoFrame | None:
         """The frame whose timestamp is ``t_s``, or None (then the caller counts frames)."""
         if self._first_pts is None or self._container is None:
             return None
