@@ -309,7 +309,8 @@ def _precision_error(engine: Any, frames: list[Any], df: Any) -> dict[str, Any]:
     kp = np.concatenate(kp_dist)
     box_dist = []
     sample = frames[::10]
-    for a, b in zip(ref_det(sample), engine.detector(sample), strict=True):
+    for found_a, found_b in zip(ref_det(sample), engine.detector(sample), strict=True):
+        a, b = found_a.as_array(), found_b.as_array()
         a, b = a[a[:, 4] >= 0.5], b[b[:, 4] >= 0.5]
         if len(a) and len(b):
             iou = box_iou(a[:, :4], b[:, :4])

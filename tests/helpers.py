@@ -9,7 +9,7 @@ One module, so no test module imports another. The sections:
   background. :class:`RectDetector` finds them by thresholding; :class:`RectPose` looks inside
   each given box for the bright rectangle and puts the 17 COCO keypoints at fixed fractions of
   it. So the exact keypoints of every frame are known from the generator, and both models honour
-  the ``analysis.models.catalog`` batched contract (and count their calls) without any network
+  the ``analysis.pipeline.config`` batched contracts (and count their calls) without any network
   weights. :class:`EngineCounter` hands such an engine to the flows and counts its use.
 - **Flows**: inboxes, the real models' options, a store's files, ``posecoach`` in a subprocess.
 """
@@ -30,6 +30,8 @@ import av
 import cv2
 import numpy as np
 import pytest
+
+from analysis.models.detections import Detections
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("POSECOACH_SHARED", REPO.parent / "shared"))
@@ -225,7 +227,7 @@ class RectDetector:
         }
     )
 
-    def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+    def __call__(self, frames: list[np.ndarray]) -> list[Detections]:
         self.calls.append(len(frames))
         out = []
         for image in frames:
@@ -236,7 +238,7 @@ class RectDetector:
                 for x, y, w, h, area in stats[1:n]
                 if area >= 50
             ]
-            out.append(np.array(boxes, np.float32).reshape(-1, 5))
+            out.append(Detections.from_array(np.array(boxes, np.float32).reshape(-1, 5)))
         return out
 
 

@@ -5,8 +5,9 @@ One forward pass per batch of frames. Pre- and post-processing are mmdet's, in n
 (:mod:`analysis.models.rtmdet`); the network itself (normalisation included) is one graph that
 both backends run: torch directly, onnxruntime from its export.
 
-Output per frame: ``float32 (N, 5)`` rows ``x1, y1, x2, y2, score`` in frame pixels, persons
-only, sorted by descending score, above ``score_thr``, at most ``max_people``.
+Output per frame: a :class:`~analysis.models.detections.Detections` (boxes ``x1, y1, x2, y2``
+in frame pixels and their scores), persons only, sorted by descending score, above
+``score_thr``, at most ``max_people``.
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ import numpy as np
 
 from analysis.models.catalog import DETECTOR_TEST_CFG, ONNX_BACKENDS, ModelSpec
 from analysis.models.checkpoints import ResolvedCheckpoint
+from analysis.models.detections import Detections
 from analysis.models.mmdeploy import read_mmdeploy_dir
 from analysis.models.rtmdet import DetBatch, RTMDetDecoder, letterbox
 
 
-def _filter(boxes: np.ndarray, score_thr: float, max_people: int | None) -> np.ndarray:
+def _filter(boxes: np.ndarray, score_thr: float, max_people: int | None) -> Detections:
     boxes = boxes[boxes[:, 4] >= score_thr]
     boxes = boxes[np.argsort(-boxes[:, 4], kind="stable")]
     if max_people is not None:
         boxes = boxes[:max_people]
-    return np.ascontiguousarray(boxes, dtype=np.float32)
+    return Detections.from_array(boxes)
 
 
 @dataclass
@@ -54,13 +56,13 @@ class Detector:
         """Network outputs for a uint8 (N, H, W, 3) batch of canvases (backend-specific)."""
         return self.backend.forward(images)
 
-    def postprocess(self, raw: Any, batch: DetBatch) -> list[np.ndarray]:
+    def postprocess(self, raw: Any, batch: DetBatch) -> list[Detections]:
         decoded = self.backend.decode(raw, batch, self.score_thr)
         return [_filter(b, self.score_thr, self.max_people) for b in decoded]
 
-    def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        """Boxes per frame: float32 (N, 5) ``x1, y1, x2, y2, score`` in frame pixels."""
-        out: list[np.ndarray] = []
+    def __call__(self, frames: list[np.ndarray]) -> list[Detections]:
+        """The people in each frame: boxes in frame pixels and scores, best first."""
+        out: list[Detections] = []
         for start in range(0, len(frames), self.batch_size):
             batch = self.preprocess(frames[start : start + self.batch_size])
             out.extend(self.postprocess(self.forward_batch(batch.images), batch))

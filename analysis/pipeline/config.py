@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from analysis.models.detections import Detections
 from analysis.tracking.smoothing import SmoothingParams
 from analysis.tracking.tracker import TrackerParams
 
@@ -34,7 +35,7 @@ def default_det_interval(fps: float | None, rate_hz: float = DEFAULT_DET_RATE_HZ
 class Detector(Protocol):
     info: dict[str, Any]
 
-    def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]: ...
+    def __call__(self, frames: list[np.ndarray]) -> list[Detections]: ...
 
 
 class PoseEstimator(Protocol):

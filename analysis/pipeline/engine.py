@@ -246,8 +246,8 @@ class PoseEngine:
 
         t0 = time.perf_counter()
         chain_boxes: list[np.ndarray] = []
-        for frame, boxes in zip(heads, detected, strict=True):
-            boxes = select_boxes(boxes, cfg.tracker.low_score, len(boxes))
+        for frame, found in zip(heads, detected, strict=True):
+            boxes = select_boxes(found.as_array(), cfg.tracker.low_score, len(found))
             t_s = frame.t_s if np.isfinite(frame.t_s) else None
             ids = tracker.update(boxes, t_s, frame=frame.index)
             # select_boxes sorted by score, so the first max_people kept are the best.

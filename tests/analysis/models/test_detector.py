@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis.models.detections import Detections
 from analysis.models.rtmdet import letterbox, mlvl_points, nms
 from tests.helpers import DET_CKPT, coco_images, iou, shared_path, video_frames
 
@@ -82,11 +83,12 @@ def test_batched_boxes_agree_with_inference_detector(detector) -> None:
         ref_scores = ref.scores.numpy()
         keep = ref_scores >= detector.score_thr
         ref_boxes, ref_scores = ref_boxes[keep], ref_scores[keep]
-        assert got.dtype == np.float32 and got.shape[1] == 5
+        assert isinstance(got, Detections)
+        assert got.xyxy.dtype == np.float32 and got.confidence.dtype == np.float32
         assert len(got) == len(ref_boxes)
         order = np.argsort(-ref_scores, kind="stable")
-        np.testing.assert_allclose(got[:, :4], ref_boxes[order], atol=0.01)
-        np.testing.assert_allclose(got[:, 4], ref_scores[order], atol=1e-4)
+        np.testing.assert_allclose(got.xyxy, ref_boxes[order], atol=0.01)
+        np.testing.assert_allclose(got.confidence, ref_scores[order], atol=1e-4)
         total += len(got)
     assert total > 10
 
@@ -104,7 +106,7 @@ def test_finds_every_annotated_person(detector) -> None:
         if w * h <= 32 * 32 or ann.get("iscrowd", 0):
             continue
         gt = np.array([[x, y, x + w, y + h]], np.float32)
-        dets = detections[names[ann["image_id"]]]
+        dets = detections[names[ann["image_id"]]].as_array()
         dets = dets[dets[:, 4] >= 0.3]
         assert len(dets), f"no person found in {names[ann['image_id']]}"
         best = iou(gt, dets).max()
@@ -124,8 +126,8 @@ def test_threshold_and_max_people(detector) -> None:
     finally:
         detector.score_thr, detector.max_people = old
     for full, few in zip(all_boxes, capped, strict=True):
-        expect = full[full[:, 4] >= 0.3][:2]
-        np.testing.assert_allclose(few, expect)
+        expect = full.as_array()[full.confidence >= 0.3][:2]
+        np.testing.assert_allclose(few.as_array(), expect)
         assert len(few) <= 2
     assert sum(len(c) for c in capped) >= 2
 
@@ -139,7 +141,7 @@ def test_forward_batch_is_the_network_alone(detector) -> None:
     assert (scores >= 0).all() and (scores <= 1).all()
     boxes = detector.postprocess((scores, dist), batch)
     for a, b in zip(boxes, detector(frames), strict=True):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a.as_array(), b.as_array())
 
 
 def test_random_weights_only_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,7 +157,7 @@ def test_random_weights_only_on_request(tmp_path: Path, monkeypatch: pytest.Monk
         )
     assert det.info["random_weights"] is True and det.info["checkpoint"] is None
     out = det([np.zeros((64, 80, 3), np.uint8)])
-    assert len(out) == 1 and out[0].shape[1] == 5
+    assert len(out) == 1 and isinstance(out[0], Detections)
 
 
 def test_mismatching_checkpoint_is_refused(tmp_path: Path) -> None:
@@ -192,7 +194,8 @@ def test_balanced_detector_builds_and_agrees(
         )
     assert det.info["name"] == "rtmdet-m-person-640" and det.input_size == (640, 640)
     frame = coco_images()[1][1]
-    (got,) = det([frame])
+    (found,) = det([frame])
+    got = found.as_array()
     ref = inference_detector(det.model, frame).pred_instances
     keep = ref.scores.numpy() >= 0.05
     assert len(got) == keep.sum() > 0

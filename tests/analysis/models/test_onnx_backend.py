@@ -65,6 +65,7 @@ def test_detector_onnx_agrees_with_pytorch(detectors) -> None:
     a, b = torch_det(frames), ort_det(frames)
     assert sum(len(x) for x in a) > 10
     for x, y in zip(a, b, strict=True):
+        x, y = x.as_array(), y.as_array()
         # Boxes near the 0.05 cut could flip sides on float noise; compare the confident ones.
         _match(x[x[:, 4] > 0.06], y[y[:, 4] > 0.06], 1.0, 1e-3)
 
@@ -124,6 +125,7 @@ def test_mmdeploy_directory_agrees_with_the_checkpoint(detectors) -> None:
     ref = torch_det(frames)
     got = mmdeploy(frames)
     for r, g in zip(ref, got, strict=True):
+        r, g = r.as_array(), g.as_array()
         _match(r[r[:, 4] >= 0.3], g, 1.0, 1e-3)
     assert sum(len(g) for g in got) >= 10
     with pytest.raises(Exception, match="only with onnxruntime"):
@@ -277,6 +279,7 @@ def test_openvino_agrees_with_pytorch_on_the_same_export(detectors, poses, ov_mo
     a, b = detectors[0](frames), ov_det(frames)
     assert sum(len(x) for x in a) > 10
     for x, y in zip(a, b, strict=True):
+        x, y = x.as_array(), y.as_array()
         _match(x[x[:, 4] > 0.06], y[y[:, 4] > 0.06], 1.0, 1e-3)
     frames, boxes = coco_images_and_boxes()
     for (ka, sa), (kb, sb) in zip(poses[0](frames, boxes), ov_pose(frames, boxes), strict=True):
@@ -294,6 +297,7 @@ def test_openvino_runs_mmdeploy_directories(detectors) -> None:
     assert (mmdeploy.info["backend"], mmdeploy.info["precision"]) == ("openvino", "fp32")
     frames = [img for _, img in coco_images()]
     for r, g in zip(detectors[0](frames), mmdeploy(frames), strict=True):
+        r, g = r.as_array(), g.as_array()
         _match(r[r[:, 4] >= 0.3], g, 1.0, 1e-3)
 
 

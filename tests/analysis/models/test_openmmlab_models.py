@@ -81,7 +81,7 @@ def test_mmdeploy_onnx_detector_finds_every_annotated_person() -> None:
             continue
         dets = found[names[ann["image_id"]]]
         assert len(dets), f"nobody found in {names[ann['image_id']]}"
-        best = iou(np.array([[x, y, x + w, y + h]], np.float32), dets).max()
+        best = iou(np.array([[x, y, x + w, y + h]], np.float32), dets.xyxy).max()
         assert best >= 0.5, f"annotation {ann['id']} in {names[ann['image_id']]}: IoU {best:.2f}"
         checked += 1
     assert checked == 12  # the people above 32x32 in test_coco.json
