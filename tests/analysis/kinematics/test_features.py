@@ -32,7 +32,8 @@ class Metric:
 
 
 LUNGE_LIKE = {
-    "front_knee_deg": Metric(op="min", of=("knee_angle_left_deg", "knee_angle_right_deg"), unit="deg"),
+    "front_knee_deg": Metric(op="min", of=("knee_angle_left_deg", "knee_angle_right_deg"),
+                             unit="deg"),
     "ankle_lift": Metric(fn="height_above", points=("left_ankle", "right_ankle"), unit="torso"),
     "front_knee_speed": Metric(op="velocity", of=("front_knee_deg",), unit="deg/s"),
 }  # fmt: skip
