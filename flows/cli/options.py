@@ -75,7 +75,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def engine_options(args: argparse.Namespace) -> dict[str, Any]:
     """The set model options as a plain dict (JSON-friendly: it becomes a flow parameter)."""
-    out = {k: getattr(args, k, None) for k in MODEL_OPTIONS}
+    out: dict[str, Any] = {k: getattr(args, k, None) for k in MODEL_OPTIONS}
     for key in ("detector", "pose", "models_dir"):
         if out[key] and Path(out[key]).exists():
             out[key] = str(Path(out[key]).resolve())  # workers may run in another directory
