@@ -1,5 +1,10 @@
 """The detector's output for one frame: the people's boxes and how sure it is of each.
 
+Our own small record rather than ``supervision.Detections``: supervision is here only as the
+tracker's dependency (``trackers``, whose adapter builds its ``Detections`` from these arrays),
+its container is mutable and checks neither dtype nor shape, and it takes about a second to
+import; the models layer would depend on the tracking library's choice for two arrays.
+
 Example:
     >>> import numpy as np
     >>> found = Detections.from_array(np.array([[10, 20, 50, 120, 0.9]], np.float32))
