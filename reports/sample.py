@@ -2,11 +2,12 @@
 
 Squats seen from the side, drawn from exact geometry: the left knee's internal angle follows a
 cosine from `STANDING_DEG` down to each rep's bottom angle and back, the trunk leans forward in
-step with it. The ``reps`` and ``findings`` rows are written directly, as the rules would write
-them for two checks (depth: knee angle at the bottom above `DEPTH_LIMIT_DEG` is a caution;
-trunk lean: trunk to vertical above `LEAN_LIMIT_DEG` is a risk), so every count on a page is
-known from the parameters. Optionally the motion is also written as a real video file, so that
-thumbnails come from decoded frames.
+step with it. The ``features``, ``reps`` and ``findings`` rows are written directly, as the rules
+would write them for two checks (depth: knee angle at the bottom above `DEPTH_LIMIT_DEG` is a
+caution; trunk lean: trunk to vertical above `LEAN_LIMIT_DEG` is a risk), so every count on a
+page is known from the parameters; the features hold the two metrics the checks judge, exact
+from the geometry (the other metric columns are null). Optionally the motion is also written as
+a real video file, so that thumbnails come from decoded frames.
 """
 
 from __future__ import annotations
@@ -218,10 +219,31 @@ def _finding(
     }  # fmt: skip
 
 
+def _feature_rows(
+    video: SampleVideo, angles: dict[int, tuple[np.ndarray, np.ndarray]], video_id: str
+) -> pd.DataFrame:
+    """The features of the scored tracks: their exact knee angle and trunk lean per frame."""
+    parts = []
+    for track in video.tracks:
+        if not track.scored:
+            continue
+        knee, lean = angles[track.track_id]
+        frames = np.arange(len(knee))
+        parts.append(
+            pd.DataFrame({
+                "video_id": video_id, "frame": frames, "t_s": frames / video.fps,
+                "track_id": track.track_id, "knee_angle_left_deg": knee,
+                "trunk_to_vertical_deg": lean,
+            })
+        )  # fmt: skip
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["video_id"])
+
+
 def write_sample_video(
     store: Store, video: SampleVideo, folder: str | os.PathLike[str] | None = None
 ) -> str:
-    """Write one sample video's rows (keypoints, reps, findings, then videos); returns its id."""
+    """Write one sample video's rows (keypoints, features, reps, findings, then videos); returns
+    its id."""
     seed = f"{video.file_name}|{video.athlete}|{video.date}|{video.recorded_at}"
     sha = hashlib.sha256(seed.encode("utf-8")).hexdigest()
     path = video.file_name
@@ -238,6 +260,13 @@ def write_sample_video(
     n_frames = int(kp["frame"].max()) + 1 if kp is not None else 0
     if kp is not None:
         store.write("keypoints", kp.assign(video_id=video_id), video_id=video_id, date=video.date)
+        store.write(
+            "features",
+            _feature_rows(video, angles, video_id),
+            video_id=video_id,
+            date=video.date,
+            metadata={"rule_id": SAMPLE_RULE_ID},
+        )
         reps, findings = [], []
         for track in video.tracks:
             if not track.scored:

@@ -1,28 +1,42 @@
-"""The metric series a chart plots and the joints a finding is about, via `analysis.kinematics.angles`.
+"""What a video's charts draw, read from the store: the ``features`` table and what scoring
+recorded beside the findings (each track's rep signal, each check's bands, each metric's
+keypoints).
 
-A finding names its metric (``knee_angle_left_deg``); the chart recomputes that metric over the
-whole track from the stored keypoints with the same kinematics the rules used, so that a coach
-sees the value's course around the flagged moment, not only the flagged number. With the rule
-file that scored the video (`RuleContext`, from the rule library), metrics the file defines
-itself, the rep signal of the track's camera view and the exact threshold bands come from it;
-without one, standard features are recomputed and bands read off the findings.
+A finding names its metric (``knee_angle_left_deg``); the chart draws that metric's course over
+the whole track from the ``features`` table, the values scoring evaluated the checks on, so that
+a coach sees the course around the flagged moment, not only the flagged number. Reports never
+compute a metric and never read a rule file: the bands of a rule file's checks come from the
+findings' metadata (``checks``), or where a writer did not record them, off the findings.
+
+A store written before the ``features`` table existed has none for its videos
+(`StoredMetrics.available` is False): the page says so and how to get it, ``posecoach score
+--store DIR`` (re-scoring writes the table from the stored keypoints, no model run).
 """
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.kinematics.features import metric_points
 from posecoach.schema import COCO17
+from posecoach.store import Store
+from reports.reading import video_rows
+
+#: What a video page says where a chart cannot be drawn for want of the features table.
+UNAVAILABLE = (
+    "Chart unavailable: this video was scored before the store had a features table. Run "
+    "`posecoach score --store DIR` (it re-scores from the stored keypoints, no model run), "
+    "then rebuild the report."
+)
 
 _SIDES = ("left", "right")
-# Fallback for metric names kinematics does not know: joints named in the metric -> keypoints.
+# Fallback for metric names nothing recorded: joints named in the metric -> keypoints.
 _JOINT_WORDS: dict[str, tuple[str, ...]] = {
     "knee": ("hip", "knee", "ankle"),
     "fppa": ("hip", "knee", "ankle"),
@@ -46,38 +60,17 @@ _JOINT_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _kinematics():
-    try:
-        from analysis.kinematics import angles as kinematics
-    except ImportError:  # the analysis package is optional for reading reports
-        return None
-    return kinematics
-
-
-def _expand_point(name: str) -> set[str]:
-    kin = _kinematics()
-    mids = getattr(kin, "MID_POINTS", {}) if kin else {}
-    if name in mids:
-        return set(mids[name])
-    return {name} if name in COCO17 else set()
-
-
 @cache
 def metric_keypoints(metric: str) -> frozenset[str]:
     """The COCO-17 keypoints a metric is computed from (mid-points as both sides).
 
-    Uses the feature definitions of `analysis.kinematics.angles`; for other names, the joints and
-    side named in the metric (``lunge_front_knee_deg`` -> both hips, knees and ankles). Empty
-    when nothing is recognised.
+    The standard features' definitions (`analysis.kinematics.features.metric_points`); for
+    other names, the joints and side named in the metric (``lunge_front_knee_deg`` -> both hips,
+    knees and ankles). Empty when nothing is recognised.
     """
-    kin = _kinematics()
-    if kin is not None:
-        specs = getattr(kin, "FEATURE_SPECS", {})
-        derived = getattr(kin, "_DERIVED", {})
-        if metric in specs:
-            return frozenset().union(*(_expand_point(p) for p in specs[metric][1]))
-        if metric in derived:
-            return frozenset().union(*(metric_keypoints(m) for m in derived[metric][1]))
+    known = metric_points(metric)
+    if known:
+        return known
     words = set(re.split(r"[^a-z]+", metric.lower()))
     sides = [s for s in _SIDES if s in words] or list(_SIDES)
     out: set[str] = set()
@@ -87,125 +80,89 @@ def metric_keypoints(metric: str) -> frozenset[str]:
     return frozenset(out & set(COCO17))
 
 
-def metric_series(track: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """Per-frame values of the named metrics over one track's keypoint rows.
+def recorded_signal(meta: dict[str, Any], track_id: int) -> str | None:
+    """The metric that drove repetition finding for a track, as the writer recorded it.
 
-    Returns a DataFrame with ``frame``, ``t_s`` and one column per metric that
-    `analysis.kinematics.angles` can compute (others are left out); values are NaN where a keypoint
-    was missing. Rows are the track's rows sorted by frame.
+    Scoring records ``signals`` (track id -> metric, none for a track no rule judged); other
+    writers may record one ``signal`` for the video (`reports.sample`).
     """
-    track = track.sort_values("frame", kind="stable").reset_index(drop=True)
-    out = pd.DataFrame({"frame": track["frame"].to_numpy(), "t_s": track["t_s"].to_numpy()})
-    kin = _kinematics()
-    if kin is None or not len(track):
-        return out
-    known = set(getattr(kin, "FEATURE_NAMES", ()))
-    wanted = [m for m in dict.fromkeys(metrics) if m in known]
-    if not wanted:
-        return out
-    table = kin.features(track, names=wanted)
-    for m in wanted:
-        out[m] = np.asarray(table[m], dtype=np.float64)
-    return out
-
-
-def _rules():
-    try:
-        from rules import loader, scoring
-    except ImportError:  # reports work from the store alone when the rules package is absent
-        return None
-    return loader, scoring
-
-
-@cache
-def _library(rules_dir: str | None) -> Any:
-    mods = _rules()
-    if mods is None:
-        return None
-    try:
-        return mods[0].load_library(rules_dir)
-    except (OSError, ValueError):  # an invalid library must not stop the reports
-        return None
-
-
-def clear_library_cache() -> None:
-    """Forget loaded rule libraries (a rule file changed while the process lives on)."""
-    _library.cache_clear()
+    signals = meta.get("signals")
+    value = signals.get(str(track_id)) if isinstance(signals, dict) else meta.get("signal")
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass
-class RuleContext:
-    """The rule file that scored a video, as far as the library still has it.
+class StoredMetrics:
+    """What a video's charts draw, as stored: its features and what scoring recorded.
 
-    ``rule`` is None when the library has no file for the exercise or a different rule id than
-    the one recorded with the findings; then only standard features are charted.
+    Attributes:
+        features: the video's ``features`` rows; None when the store has no features file for
+            it (written before the table existed, or never scored).
+        meta: the metadata of its findings (or reps): signals, checks, views.
+        feature_meta: the metadata of its features file: units, keypoints of each metric.
     """
 
-    rule: Any = None
-    views: dict[str, str] | None = None  # track id (str) -> camera view, from the reps metadata
+    features: pd.DataFrame | None
+    meta: dict[str, Any] = field(default_factory=dict)
+    feature_meta: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(
-        cls,
-        exercise: str | None,
-        meta: dict[str, Any],
-        rules_dir: str | os.PathLike[str] | None = None,
-    ) -> RuleContext:
-        library = _library(os.fspath(rules_dir) if rules_dir is not None else None)
-        rule = library.find(exercise) if library is not None and exercise else None
-        recorded = meta.get("rule_id")
-        if rule is not None and recorded and rule.id != recorded:
-            rule = None
-        views = meta.get("views") if isinstance(meta.get("views"), dict) else None
-        return cls(rule, views)
+    def read(cls, store: Store, video_id: str, meta: dict[str, Any] | None = None) -> StoredMetrics:
+        """The stored metrics of one video (``meta``: its findings' metadata, when read already)."""
+        features, date = video_rows(store, "features", video_id)
+        if meta is None:
+            meta = store.metadata("findings", video_id) or store.metadata("reps", video_id)
+        feature_meta = store.metadata("features", video_id) if date is not None else {}
+        return cls(features if date is not None else None, meta, feature_meta)
+
+    @property
+    def available(self) -> bool:
+        return self.features is not None
 
     def signal(self, track_id: int) -> str | None:
-        """The metric that drove repetition finding for a track (its view's), or the hold's."""
-        rule = self.rule
-        if rule is None:
-            return None
-        if getattr(rule, "hold", None) is not None:
-            return rule.hold.position[0].metric
-        if getattr(rule, "reps", None) is None:
-            return None
-        view = (self.views or {}).get(str(track_id), "")
-        name = rule.reps.signal_for(view)
-        return name or next(iter(rule.reps.signal.values()), None)
+        """The metric repetitions or holds of a track were found on (None: not recorded)."""
+        return recorded_signal(self.meta, track_id)
 
-    def keypoints(self, metric: str) -> frozenset[str]:
-        """The keypoints a metric is computed from, following the rule file's own metrics."""
-        spec = self.rule.metrics.get(metric) if self.rule is not None else None
-        if spec is None:
-            return metric_keypoints(metric)
-        if spec.fn is not None:
-            return frozenset().union(*(_expand_point(p) for p in spec.points))
-        return frozenset().union(*(self.keypoints(m) for m in spec.of if m != metric))
+    def series(self, track_id: int, metrics: list[str]) -> pd.DataFrame:
+        """``frame``, ``t_s`` and each of the metrics the track's features hold, by frame.
+
+        Values as float64, NaN where a keypoint was missing or the track was not seen; metrics
+        the table lacks are left out (the chart draws those from the findings alone).
+        """
+        empty = pd.DataFrame({"frame": pd.Series(dtype=np.int64), "t_s": pd.Series(dtype=float)})
+        rows = self.features
+        if rows is None or not len(rows):
+            return empty
+        rows = rows[rows["track_id"] == track_id].sort_values("frame", kind="stable")
+        out = pd.DataFrame(
+            {"frame": rows["frame"].to_numpy(np.int64), "t_s": rows["t_s"].to_numpy(np.float64)}
+        )
+        for m in dict.fromkeys(metrics):
+            if m in rows.columns and m not in ("frame", "t_s", "track_id", "video_id"):
+                out[m] = rows[m].to_numpy(np.float64)
+        return out
 
     def bands(self, metric: str) -> list[tuple[float, bool, str]] | None:
-        """(threshold, flagged above?, severity) of every check band on a metric, or None."""
-        if self.rule is None:
+        """(threshold, flagged above?, severity) of every band of the checks on a metric.
+
+        None when scoring recorded no checks (then the chart reads the bands off the findings).
+        """
+        checks = self.meta.get("checks")
+        if not isinstance(checks, list) or not checks:
             return None
         out = []
-        for check in self.rule.checks:
-            if check.metric == metric:
-                for severity, threshold in check.thresholds.items():
-                    out.append((float(threshold), check.comparison == "above", severity))
+        for check in checks:
+            if isinstance(check, dict) and check.get("metric") == metric:
+                above = check.get("comparison") == "above"
+                for severity, threshold in (check.get("thresholds") or {}).items():
+                    out.append((float(threshold), above, str(severity)))
         return out
 
-    def series(
-        self, track: pd.DataFrame, metrics: list[str], fps: float | None = None
-    ) -> pd.DataFrame:
-        """Like `metric_series`, with the rule file's own metrics, on the scoring's frame grid."""
-        mods = _rules()
-        if self.rule is None or mods is None or not len(track):
-            return metric_series(track, metrics)
-        scoring = mods[1]
-        known = set(self.rule.metrics) | set(getattr(_kinematics(), "FEATURE_NAMES", ()))
-        wanted = [m for m in dict.fromkeys(metrics) if m in known]
-        grid = scoring.track_grid(track, fps)
-        out = pd.DataFrame({"frame": grid["frame"].to_numpy(), "t_s": grid["t_s"].to_numpy()})
-        if wanted:
-            values = scoring.compute_metrics(grid, self.rule, set(wanted))
-            for m in wanted:
-                out[m] = np.asarray(values[m], dtype=np.float64)
-        return out
+    def keypoints(self, metric: str) -> frozenset[str]:
+        """The keypoints a metric is computed from: as recorded with the features, else
+        `metric_keypoints` (standard definitions, then the joints the name mentions)."""
+        points = self.feature_meta.get("points")
+        recorded = points.get(metric) if isinstance(points, dict) else None
+        if isinstance(recorded, list) and recorded:
+            return frozenset(p for p in recorded if p in COCO17)
+        return metric_keypoints(metric)

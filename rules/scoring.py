@@ -1,8 +1,9 @@
-"""Scoring: keypoints + the exercise's rule file -> ``reps`` and ``findings`` rows.
+"""Scoring: keypoints + the exercise's rule file -> ``features``, ``reps`` and ``findings`` rows.
 
 Per track: the keypoints are laid on a regular frame grid (frames where the track is absent are
-NaN), the rule's metrics are computed (`analysis.kinematics.angles`), repetitions or holds are found on
-the whole series (`rules.reps`) and every check is evaluated per repetition / hold:
+NaN), the features are computed on it (`analysis.kinematics.features`: every standard metric and
+the rule file's own), repetitions or holds are found on the whole series (`rules.reps`) and every
+check is evaluated per repetition / hold:
 
 * ``bottom`` / ``lockout``: the median over +-0.07 s around the turning point or around the rest
   points on both sides (which one is the bottom depends on the rule's ``turn_phase``);
@@ -15,8 +16,11 @@ finding for the track ("not assessable from this view"), never a judgement. A va
 be measured (keypoints missing) is ``not_assessable`` too. An exercise without a rule file gets
 no judgement and one note finding (``check_id`` ``no_rule_file``).
 
-`score_video` reads from and writes to the store (never the ``videos`` row: the flow writes that
-last); `score_keypoints` is the pure core for callers that hold the keypoints already.
+`score_video` reads from and writes to the store: the ``features`` table (the values the checks
+were evaluated on, for reports and analysts), ``reps`` and ``findings``, each replaced on a
+re-score; never the ``videos`` row (the flow writes that last). Their metadata records the rule
+file, each track's view and rep signal, and every check's bands, so that a report needs no rule
+file. `score_keypoints` is the pure core for callers that hold the keypoints already.
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.kinematics import angles as kinematics
+from analysis.kinematics.angles import MIN_SCORE
+from analysis.kinematics.features import (
+    GRID_COLUMNS,
+    feature_parameters,
+    track_features,
+    track_grid,
+    video_features,
+)
 from analysis.kinematics.view import estimate_view
 from posecoach.schema import FINDINGS, REPS, SEVERITIES
 from rules.loader import Library, load_library, rules_digest
@@ -55,7 +66,11 @@ class ScoreResult:
         views: camera view per track. reps / findings: the rows (REPS / FINDINGS schemas).
         worst_severity: the worst judged severity over all findings ("ok" if none).
         note: why nothing was judged, when nothing was (unknown exercise, no usable track).
-        features: the standard kinematic features per track (computed even without a rule).
+        features: per track, the features the checks were evaluated on
+            (`analysis.kinematics.features.track_features`: the standard ones and the rule
+            file's own metrics; computed even without a rule).
+        signals: per track, the metric repetitions or holds were found on.
+        parameters: how the features were computed (the features table's metadata).
     """
 
     video_id: str
@@ -69,6 +84,12 @@ class ScoreResult:
     note: str = ""
     rules_digest: str = ""
     features: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False)
+    signals: dict[int, str] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def features_table(self) -> pd.DataFrame:
+        """The ``features`` rows of the video: every track's features with ids."""
+        return video_features(self.features, self.video_id)
 
     @property
     def n_reps(self) -> int:
@@ -82,60 +103,13 @@ class ScoreResult:
 # -- metrics on a frame grid --------------------------------------------------------------------
 
 
-def track_grid(track: pd.DataFrame, fps: float | None = None) -> pd.DataFrame:
-    """One track's rows laid on the full frame grid from its first to its last frame.
-
-    Missing frames get NaN keypoints and an interpolated (or ``frame / fps``) time.
-    """
-    track = track.sort_values("frame").drop_duplicates("frame", keep="last")
-    frames = np.arange(int(track["frame"].iloc[0]), int(track["frame"].iloc[-1]) + 1)
-    grid = track.set_index("frame").reindex(frames)
-    grid.index.name = "frame"
-    known = track["t_s"].to_numpy(np.float64)
-    if np.isfinite(known).sum() >= 2:
-        ok = np.isfinite(known)
-        grid["t_s"] = np.interp(frames, track["frame"].to_numpy()[ok], known[ok])
-    elif fps:
-        grid["t_s"] = frames / fps
-    else:
-        grid["t_s"] = frames.astype(np.float64)
-    return grid.reset_index()
-
-
-def compute_metrics(grid: pd.DataFrame, rule: RuleFile, names: set[str]) -> dict[str, np.ndarray]:
-    """The named metrics (rule-file metrics and standard features) of one track grid."""
-    min_score = rule.min_score
-    unit = kinematics.torso_length(grid, min_score)
-    t_s = grid["t_s"].to_numpy(np.float64)
-    out: dict[str, np.ndarray] = {}
-
-    def need(name: str) -> None:
-        if name in out:
-            return
-        spec = rule.metrics.get(name)
-        if spec is None:
-            out[name] = kinematics.features(grid, min_score, names=[name])[name].to_numpy()
-        elif spec.fn is not None:
-            out[name] = kinematics.evaluate_point_function(
-                grid, spec.fn, spec.points, unit, min_score
-            )
-        else:
-            for ref in spec.of:
-                need(ref)
-            out[name] = kinematics.combine(spec.op or "", [out[r] for r in spec.of], t_s)
-
-    for name in sorted(names):
-        need(name)
-    return out
-
-
-def _used_metrics(rule: RuleFile) -> set[str]:
-    names = {c.metric for c in rule.checks}
-    if rule.reps is not None:
-        names |= set(rule.reps.signal.values())
-    if rule.hold is not None:
-        names |= {c.metric for c in (*rule.hold.position, *rule.hold.target)}
-    return names
+def rule_features(
+    track: pd.DataFrame, rule: RuleFile | None, fps: float | None = None
+) -> pd.DataFrame:
+    """A track's features as the rule file measures them: its own metrics and ``min_score``."""
+    if rule is None:
+        return track_features(track, fps)
+    return track_features(track, fps, definitions=rule.metrics, min_score=rule.min_score)
 
 
 def _conditions_mask(
@@ -273,14 +247,30 @@ def _signal_for(rule: RuleFile, view: str) -> tuple[str, float]:
     return rule.reps.signal_for(view) or "", rule.reps.range_for(view)
 
 
+def signal_metric(rule: RuleFile, view: str) -> str:
+    """The metric repetitions (or holds) of a track in this view are found on."""
+    if rule.hold is not None:
+        return rule.hold.position[0].metric
+    return _signal_for(rule, view)[0]
+
+
 def score_track(
-    track: pd.DataFrame, rule: RuleFile, view: str, track_id: int, fps: float | None = None
+    track: pd.DataFrame,
+    rule: RuleFile,
+    view: str,
+    track_id: int,
+    fps: float | None = None,
+    features: pd.DataFrame | None = None,
 ) -> tuple[list[dict], list[dict]]:
-    """(reps rows, findings rows) of one track (without ``video_id`` and ``exercise``)."""
-    grid = track_grid(track, fps)
+    """(reps rows, findings rows) of one track (without ``video_id`` and ``exercise``).
+
+    ``features``: the track's `rule_features` when the caller has them already.
+    """
+    # The features are on the track's frame grid: their frame and t_s are the grid's.
+    grid = features if features is not None else rule_features(track, rule, fps)
     t_s = grid["t_s"].to_numpy(np.float64)
     frames = grid["frame"].to_numpy()
-    metrics = compute_metrics(grid, rule, _used_metrics(rule))
+    metrics = {c: grid[c].to_numpy(np.float64) for c in grid.columns if c not in GRID_COLUMNS}
     in_position = None
     if rule.hold is not None:
         in_position = _conditions_mask(rule.hold.position, metrics)
@@ -377,7 +367,8 @@ def score_keypoints(
     rule = library.find(exercise)
     tracks = _usable_tracks(keypoints) if len(keypoints) else []
     views = {tid: (view if view in VIEWS else estimate_view(t)) for tid, t in tracks}
-    feats = {tid: kinematics.features(track_grid(t, fps)) for tid, t in tracks}
+    feats = {tid: rule_features(t, rule, fps) for tid, t in tracks}
+    signals = {tid: signal_metric(rule, views[tid]) for tid, _ in tracks} if rule else {}
     reps_rows: list[dict] = []
     findings_rows: list[dict] = []
     note = ""
@@ -395,7 +386,7 @@ def score_keypoints(
         note = "no track long enough to score (at least 10 frames over 1 s)"
     else:
         for tid, track in tracks:
-            r, f = score_track(track, rule, views[tid], tid, fps)
+            r, f = score_track(track, rule, views[tid], tid, fps, features=feats[tid])
             reps_rows += r
             findings_rows += f
     reps = _frame(reps_rows, REPS, video_id, exercise=exercise or "")
@@ -415,6 +406,10 @@ def score_keypoints(
         note=note,
         rules_digest=library.digest,
         features=feats,
+        signals=signals,
+        parameters=feature_parameters(
+            rule.metrics if rule else None, rule.min_score if rule else MIN_SCORE, fps
+        ),
     )
 
 
@@ -431,6 +426,16 @@ def _partition_date(store, video_id: str, video: dict) -> str:
     raise ValueError(f"video {video_id}: no keypoints file and no recorded_at to date the rows")
 
 
+def _check_bands(rule: RuleFile) -> list[dict[str, Any]]:
+    """Every check's metric, comparison and bands: what a chart draws, without the rule file."""
+    return [
+        {"id": c.id, "metric": c.metric, "phase": c.phase, "comparison": c.comparison,
+         "thresholds": {k: float(v) for k, v in c.thresholds.items()}, "unit": c.unit,
+         "views": list(c.views)}
+        for c in rule.checks
+    ]  # fmt: skip
+
+
 def score_video(
     store,
     video_id: str,
@@ -440,7 +445,7 @@ def score_video(
     keypoints: pd.DataFrame | None = None,
     library: Library | None = None,
 ) -> ScoreResult:
-    """Score one stored video and write its ``reps`` and ``findings`` (never its videos row).
+    """Score one stored video; write its ``features``, ``reps`` and ``findings`` (not ``videos``).
 
     Args:
         store: a `posecoach.store.Store`.
@@ -450,7 +455,9 @@ def score_video(
             (the nightly flow writes that row last); otherwise it is read from the store.
         keypoints: its keypoints when the caller has them; otherwise read from the store.
 
-    The files carry metadata: rule id, version and sha256, the rules digest, the views.
+    The files carry metadata: rule id, version and sha256, the rules digest, each track's view
+    and rep signal, every check's metric, comparison and bands; the features file also how its
+    values were computed (`analysis.kinematics.features.feature_parameters`).
     """
     if video is None:
         rows = store.read("videos", video_ids=[video_id])
@@ -479,8 +486,13 @@ def score_video(
         "rules_digest": library.digest,
         "exercise": result.exercise,
         "views": {str(k): v for k, v in result.views.items()},
+        "signals": {str(k): v for k, v in result.signals.items()},
+        "checks": _check_bands(rule) if rule else [],
         "note": result.note,
     }
+    # In the data flow's order: the values, then what was judged on them.
+    store.write("features", result.features_table(), video_id=video_id, date=date,
+                metadata={**meta, **result.parameters})  # fmt: skip
     store.write("reps", result.reps, video_id=video_id, date=date, metadata=meta)
     store.write("findings", result.findings, video_id=video_id, date=date, metadata=meta)
     return result

@@ -633,3 +633,82 @@ def test_frame_reader_over_an_image_folder(tmp_path):
     with FrameReader(str(tmp_path), 40, 30) as reader:
         assert [int(reader.read(i)[0, 0, 0]) for i in (2, 0, 1)] == [240, 10, 120]
         assert reader.read(3) is None
+
+
+def test_charts_draw_the_stored_features_not_a_recomputation(tmp_path):
+    """The chart's series is the features table's: shift it in the store, the chart follows
+    (the keypoints, unchanged, would give the old values)."""
+    video = SampleVideo("a.mp4", "Gus", "squat", "2024-08-02", "2024-08-02T07:00:00",
+                        tracks=[SampleTrack(1, 2)])  # fmt: skip
+    store, _ = build_sample_store(tmp_path / "s", [video])
+    features = store.read("features", [video.video_id]).drop(columns="date")
+    features["knee_angle_left_deg"] += 1.0
+    store.write("features", features, video_id=video.video_id, date=video.date)
+    out = tmp_path / "o"
+    build_reports(store, out)
+    fig = _chart(_page(out, video).read_text(), "chart-t1")
+    knee = next(d for d in fig["data"] if d["mode"] == "lines")
+    assert min(v for v in knee["y"] if v is not None) == pytest.approx(86.0, abs=0.01)
+
+
+def _scored_squat_store(root: Path) -> tuple[Store, str, str]:
+    """Synthetic squats (one shallow rep) scored by the library, as `posecoach analyze` does."""
+    from analysis.testing.synthetic import generate_clip
+    from rules.scoring import score_video
+
+    clip = generate_clip("squat", reps=3, view="side", depth=[70.0, 125.0, 70.0])
+    store = Store(root)
+    vid, date = "6b6b6b6b6b6b6b6b", "2024-07-02"
+    store.write("keypoints", clip.keypoints.assign(video_id=vid), video_id=vid, date=date)
+    row = {
+        "video_id": vid, "path": "missing/squat.mp4", "file_name": "squat.mp4", "athlete": "Hal",
+        "exercise": "squat", "view": "side", "fps": clip.truth.fps, "width": clip.truth.width,
+        "height": clip.truth.height, "frames": len(clip.keypoints), "status": "ok",
+    }  # fmt: skip
+    score_video(store, vid, video=row)
+    store.write("videos", pd.DataFrame([row]), video_id=vid, date=date)
+    return store, vid, date
+
+
+def test_a_store_from_before_the_features_table_says_how_to_get_the_chart(tmp_path, capsys):
+    """Without a features file (a store written before the table existed) the page says the
+    chart is unavailable and names the command; `posecoach score` writes the features from the
+    stored keypoints and the next build has the chart, the same as a fresh store's."""
+    from flows.cli.main import main
+
+    store, vid, date = _scored_squat_store(tmp_path / "store")
+    out = tmp_path / "out"
+    build_reports(store, out)
+    fresh = _chart(video_page_path(out.resolve(), date, vid).read_text(), "chart-t0")
+    store.delete(vid, tables=("features",))
+    build_reports(store, out)
+    html = video_page_path(out.resolve(), date, vid).read_text()
+    assert unescape(series.UNAVAILABLE) in unescape(html)
+    assert "posecoach score --store DIR" in unescape(html) and "data-chart" not in html
+    assert "1 with depth" in unescape(html)  # the reps and findings are shown all the same
+
+    assert main(["score", "--store", str(tmp_path / "store")]) == 0
+    capsys.readouterr()
+    assert store.files("features", vid)
+    build_reports(store, out)
+    html = video_page_path(out.resolve(), date, vid).read_text()
+    assert series.UNAVAILABLE not in unescape(html)
+    assert _chart(html, "chart-t0") == fresh
+
+
+def test_reports_import_neither_rules_nor_model_code():
+    """Building every page needs the store's tables only: importing the reports loads no module
+    of rules/, of the models or of the pose pipeline."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, reports.build, reports.sample, reports.series\n"
+        "bad = sorted(m for m in sys.modules if m == 'rules' or m.startswith("
+        "('rules.', 'analysis.models', 'analysis.pipeline', 'torch', 'mmpose', 'mmdet')))\n"
+        "print(bad)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

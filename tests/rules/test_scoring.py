@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.testing.synthetic import generate_clip
+from posecoach.schema import SCHEMA_VERSION
 from posecoach.store import Store
 from rules.loader import load_library, rules_digest
 from rules.scoring import score_keypoints, score_video
@@ -233,3 +234,78 @@ def test_score_cli_rescores_with_another_rules_folder(tmp_path, capsys):
                  "--video", "vid1"]) == 0  # fmt: skip
     findings = Store(tmp_path / "store").read("findings")
     assert (findings[findings["check_id"] == "depth"]["severity"] == "info").sum() == 3
+
+
+def test_score_video_writes_the_features_it_judged_on(tmp_path):
+    """The features table: every frame of the track, the planted angles at the turning points,
+    the findings' values read back from it, its parameters in the metadata."""
+    store, row = _store_with_clip(tmp_path, reps=3, depth=[70, 100, 130], trunk_lean_deg=30)
+    result = score_video(store, "vid1", video=row)
+    features = store.read("features")
+    kp = store.read("keypoints")
+    assert len(features) == len(kp) and set(features["date"]) == {"2025-03-04"}
+    assert features["frame"].tolist() == sorted(kp["frame"]) and set(features["track_id"]) == {0}
+    truth = generate_clip("squat", reps=3, depth=[70, 100, 130], trunk_lean_deg=30).truth
+    at_turns = features.set_index("frame").loc[np.round(truth.reps["turn_s"] * 30).astype(int)]
+    assert np.allclose(at_turns["knee_angle_deg"], truth.reps["depth"], atol=0.05)
+    assert np.allclose(at_turns["trunk_to_vertical_deg"], 30, atol=0.05)
+    # each depth finding's value is the median of the stored knee angle around its bottom
+    depth = result.findings[result.findings["check_id"] == "depth"].sort_values("rep_index")
+    for f, turn in zip(depth.itertuples(), result.reps["turn_frame"], strict=True):
+        window = features[features["frame"].between(turn - 2, turn + 2)]["knee_angle_deg"]
+        assert f.value == pytest.approx(float(window.median()), abs=1e-3)
+    meta = store.metadata("features", "vid1")
+    assert meta["table"] == "features" and meta["schema_version"] == SCHEMA_VERSION
+    assert meta["features_version"] == "1" and meta["min_score"] == LIB.find("squat").min_score
+    assert meta["rule_id"] == "squat" and meta["units"]["knee_angle_deg"] == "deg"
+    assert meta["signals"] == {"0": "knee_angle_deg"}
+    checks = {c["id"]: c for c in meta["checks"]}
+    assert checks["depth"]["thresholds"] == {"info": 100.0, "caution": 115.0}
+    assert store.metadata("findings", "vid1")["checks"] == meta["checks"]
+    # analysts query it like any table
+    got = store.query("SELECT min(knee_angle_deg) AS v FROM features WHERE track_id = 0")
+    assert got["v"].iloc[0] == pytest.approx(70, abs=0.05)
+
+
+def test_rescoring_replaces_the_features_with_the_reps_and_findings(tmp_path):
+    store, row = _store_with_clip(tmp_path, reps=3, depth=[70, 70, 130])
+    score_video(store, "vid1", video=row)
+    score_video(store, "vid1", video=row)
+    assert len(store.files("features")) == 1
+    first = store.read("features")
+    assert not first.duplicated(["track_id", "frame"]).any()
+    # new keypoints (fewer, deeper reps) and a re-score: the old rows are gone with the old reps
+    clip = generate_clip("squat", reps=2, depth=60)
+    store.write("keypoints", clip.keypoints.assign(video_id="vid1"), video_id="vid1",
+                date="2025-03-04")  # fmt: skip
+    score_video(store, "vid1", video=row)
+    features = store.read("features")
+    assert len(features) == len(clip.keypoints) < len(first)
+    assert features["knee_angle_deg"].min() == pytest.approx(60, abs=0.05)
+    assert len(store.read("reps")) == 2
+
+
+def test_a_rule_files_own_metric_is_a_column_of_its_own(tmp_path):
+    """lunge.yaml defines front_knee_deg: stored beside the standard metrics, queryable."""
+    store, row = _store_with_clip(tmp_path, exercise="lunge", reps=2, depth=[90, 120])
+    score_video(store, "vid1", video=row)
+    path = store.files("features", "vid1")[0]
+    with store.fs.open(path, "rb") as fh:
+        stored = pd.read_parquet(fh)
+    assert stored["front_knee_deg"].dtype == np.float32
+    expected = np.minimum(stored["knee_angle_left_deg"], stored["knee_angle_right_deg"])
+    assert np.allclose(stored["front_knee_deg"], expected, equal_nan=True)
+    meta = store.metadata("features", "vid1")
+    assert meta["rule_metrics"]["front_knee_deg"]["op"] == "min"
+    assert meta["signals"] == {"0": "front_knee_deg"}
+    got = store.query("SELECT round(min(front_knee_deg)) AS v FROM features")
+    assert got["v"].iloc[0] == pytest.approx(90, abs=1)
+
+
+def test_an_exercise_without_rule_file_still_gets_its_features(tmp_path):
+    store, row = _store_with_clip(tmp_path, reps=2)
+    row["exercise"] = "underwater basket weaving"
+    score_video(store, "vid1", video=row)
+    features = store.read("features")
+    assert features["knee_angle_deg"].min() == pytest.approx(70, abs=0.5)
+    assert store.metadata("features", "vid1")["checks"] == []

@@ -1,0 +1,91 @@
+"""The page of one night (a partition date): every video, ok or failed, findings by severity."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from posecoach.store import Store
+from reports import site, summaries
+from reports.reading import all_videos
+from reports.site import num, text, when
+
+
+def video_rows(
+    ctx: site.Context,
+    videos: pd.DataFrame,
+    reps: pd.DataFrame,
+    findings: pd.DataFrame,
+    from_page: Path,
+) -> list[dict[str, Any]]:
+    """One table row per video: names, status, summary line, counts and links."""
+    rows = []
+    for v in videos.itertuples(index=False):
+        vr = reps[reps["video_id"] == v.video_id] if len(reps) else reps
+        vf = findings[findings["video_id"] == v.video_id] if len(findings) else findings
+        tracks = sorted({int(t) for t in vr["track_id"]} | {int(t) for t in vf["track_id"]})
+        sums = [
+            summaries.summarize_track(
+                t, vr[vr["track_id"] == t], vf[vf["track_id"] == t] if len(vf) else vf
+            )
+            for t in tracks
+        ]
+        status = text(v.status) or "unknown"
+        rows.append(
+            {
+                "video_id": v.video_id,
+                "file_name": text(v.file_name) or v.video_id,
+                "athlete": text(v.athlete),
+                "exercise": text(v.exercise),
+                "recorded_at": when(v.recorded_at),
+                "duration_s": num(v.duration_s, 1, "s"),
+                "status": status,
+                "error": text(v.error),
+                "summary": summaries.video_summary_line(sums) if status == "ok" else "",
+                "counts": summaries.severity_counts(vf),
+                "n_reps": int((vr["kind"] == "rep").sum()) if len(vr) else 0,
+                "link": ctx.link(site.video_page_path(ctx.out_dir, v.date, v.video_id), from_page),
+                "athlete_link": ctx.link(
+                    site.athlete_page_path(ctx.out_dir, text(v.athlete)), from_page
+                )
+                if text(v.athlete)
+                else None,
+            }
+        )
+    return rows
+
+
+def render_night(
+    store: Store,
+    out_dir: str | os.PathLike[str],
+    date: str,
+    *,
+    _ctx: site.Context | None = None,
+) -> Path:
+    """Render the index of one night (partition ``date``, YYYY-MM-DD); returns its path."""
+    ctx = _ctx or site.context(out_dir)
+    videos = all_videos(store)
+    videos = videos[videos["date"] == date]
+    ids = list(videos["video_id"])
+    reps = store.read("reps", ids)
+    findings = store.read("findings", ids)
+    page = site.night_page_path(ctx.out_dir, date)
+    rows = video_rows(ctx, videos, reps, findings, page)
+    totals = summaries.severity_counts(findings)
+    status_counts = videos["status"].fillna("unknown").value_counts().to_dict()
+    html = ctx.env.get_template("night.html").render(
+        title=f"Night of {date}",
+        date=date,
+        rows=rows,
+        totals=totals,
+        status_counts={k: int(v) for k, v in status_counts.items()},
+        n_videos=len(rows),
+        css=ctx.asset("report.css", page),
+        index_link=ctx.link(ctx.out_dir / "index.html", page),
+        generated=site.now(),
+    )
+    site.write_page(page, html)
+    return page
