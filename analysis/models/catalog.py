@@ -197,6 +197,8 @@ def config_path(package: str, relative: str) -> Path:
     import importlib
 
     module = importlib.import_module(package)
+    if module.__file__ is None:  # a namespace package: no wheel folder to look in
+        raise ModelError(f"{package}: not an installed wheel (no __file__), so no configs")
     path = Path(module.__file__).parent / ".mim" / "configs" / relative
     if not path.is_file():
         raise ModelError(f"{path}: config not found in the installed {package} wheel")

@@ -197,7 +197,7 @@ def load_models(
     loaders; ``detector_kwargs`` (score_thr, max_people, batch_size) and ``pose_kwargs``
     (flip_test, batch_size, half) to one each.
     """
-    resolve = {
+    resolve: dict[str, Any] = {
         "models_dir": models_dir,
         "allow_download": allow_download,
         "progress": progress,
