@@ -7,7 +7,10 @@ import os
 import re
 from pathlib import Path
 
-from rules.schema import RuleFile, RuleFileError, parse_yaml, validate
+from rules.errors import RuleFileError
+from rules.specs import RuleFile
+from rules.validation import validate
+from rules.yaml_lines import parse_yaml
 
 #: The library shipped with PoseCoach.
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"

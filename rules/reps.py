@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import find_peaks
 
-from rules.schema import HoldSpec, RepSpec
+from rules.specs import HoldSpec, RepSpec
 
 #: Hysteresis band: a rep starts / ends this fraction of its amplitude away from rest.
 ENTER_FRACTION = 0.10

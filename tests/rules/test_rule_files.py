@@ -174,3 +174,70 @@ def test_two_files_claiming_one_exercise(tmp_path):
 
 def test_library_dir_exists():
     assert sorted(p.stem for p in LIBRARY_DIR.glob("*.yaml")) == sorted(EXPECTED)
+
+
+def test_null_is_checked_like_any_value(tmp_path):
+    # An optional field written with nothing after it is a mistake, not "use the default".
+    text = GOOD.replace("    source: heuristic\n", "    source: heuristic\n    view:\n")
+    err = error_of(tmp_path, text)
+    assert (err.line, err.field) == (18, "checks[0].view")
+    assert "unknown view None" in str(err)
+    err = error_of(tmp_path, GOOD.replace("{info: 100, caution: 120}", "{info: 100, caution: }"))
+    assert err.field == "checks[0].thresholds.caution" and "expected a number, got None" in str(err)
+
+
+def test_a_broken_metric_is_reported_where_it_is_defined_only(tmp_path):
+    text = GOOD.replace(
+        "reps:\n", "metrics:\n  shin: {fn: segment_to_vertical, points: [left_knee]}\nreps:\n"
+    ).replace("    metric: knee_angle_deg", "    metric: shin")
+    err = error_of(tmp_path, text)
+    assert [(line, f) for line, f, _ in err.problems] == [(7, "metrics.shin.points")]
+    assert "segment_to_vertical takes a list of 2 keypoint names" in str(err)
+
+
+def test_metric_may_use_only_metrics_above_it(tmp_path):
+    metrics = (
+        "metrics:\n"
+        "  both: {op: mean, of: [left, knee_angle_deg]}\n"
+        "  left: {fn: joint_angle, points: [left_hip, left_knee, left_ankle]}\n"
+    )
+    err = error_of(tmp_path, GOOD.replace("reps:\n", metrics + "reps:\n"))
+    assert (err.line, err.field) == (7, "metrics.both.of[0]")
+    assert "unknown metric 'left' (define it above this one" in str(err)
+
+
+def test_unknown_field_comes_before_the_missing_one_and_lists_the_fields(tmp_path):
+    err = error_of(tmp_path, GOOD.replace("  turn: valley", "  tunr: valley"))
+    assert err.problems[0] == (
+        9,
+        "reps.tunr",
+        "unknown field; expected one of ['max_rep_s', 'min_range', 'min_rep_s', 'signal', "
+        "'smooth_s', 'turn', 'turn_phase']",
+    )
+    assert err.problems[1] == (6, "reps", "missing required field 'turn'")
+
+
+def test_one_value_for_every_view_is_reported_at_the_value(tmp_path):
+    err = error_of(tmp_path, GOOD.replace("  min_range: 30", "  min_range: [30]"))
+    assert err.problems == [(8, "reps.min_range", "expected a number, got [30]")]
+    err = error_of(tmp_path, GOOD.replace("view: side", "view: {side: 1}"))
+    assert err.field == "view" and "unknown view {'side': 1}" in str(err)
+
+
+def test_duplicate_check_id_names_the_second(tmp_path):
+    check = GOOD.split("checks:\n")[1]
+    err = error_of(tmp_path, GOOD + check)
+    assert (err.line, err.field) == (18, "checks[1].id")
+    assert "duplicate check id 'depth'" in str(err)
+
+
+def test_hold_file_conditions(tmp_path):
+    hold = "hold:\n  position: [{metric: body_line_deg, between: [150, 140]}]\n"
+    text = GOOD.split("reps:\n")[0] + hold + "checks: []\n"
+    err = error_of(tmp_path, text)
+    assert err.problems == [
+        (7, "hold.position[0].between", "expected [low, high] with low <= high")
+    ]
+    rule = load_rule_file_text(text.replace("[150, 140]", "[140, 150]"))
+    assert rule.kind == "hold" and rule.hold is not None
+    assert (rule.hold.position[0].above, rule.hold.position[0].below) == (140.0, 150.0)
