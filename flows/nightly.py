@@ -35,7 +35,6 @@ from flows.claims import DEFAULT_STALE_AFTER_S
 from flows.inbox import InboxItem, discover
 from flows.plan import Plan, latest_rows, make_plan, refused_row, retryable_row
 from flows.workers import (
-    ModelLoadError,
     current_row,
     init_worker,
     outcome,
@@ -43,27 +42,16 @@ from flows.workers import (
     process_video,
     score,
 )
+from posecoach import failures
 from posecoach.store import Store
+from posecoach.videos import write_video_row
 
 VIDEO_DEPLOYMENT = "posecoach-video/posecoach-video"
 
-# Errors that retrying within the night cannot mend: the input is bad or has gone, or the
-# models cannot be loaded (missing checkpoint). Everything else (I/O on a network store, out of
-# memory, a CUDA hiccup) gets the task's retries.
-_PERMANENT = (
-    PermissionError,
-    FileNotFoundError,
-    IsADirectoryError,
-    ValueError,
-    TypeError,
-    ModelLoadError,
-)
 
-
-def _is_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """``retry_condition_fn``: retry unless the failure is one that retrying cannot mend."""
-    exc = state.result(raise_on_failure=False)
-    return isinstance(exc, BaseException) and not isinstance(exc, _PERMANENT)
+def retry_condition(task: Any, task_run: Any, state: Any) -> bool:
+    """``retry_condition_fn`` of a video's task: the decision is `failures.retry_in_run`."""
+    return failures.retry_in_run(state.result(raise_on_failure=False))
 
 
 # -- tasks: thin wrappers, one per step ------------------------------------------------------------
@@ -101,16 +89,12 @@ def scored_digest(store: Store, video_id: str) -> str | None:
 
 @task(name="record-refused", cache_policy=NO_CACHE)
 def record_refused(items: list[InboxItem], store_url: str) -> list[dict[str, Any]]:
-    from analysis.ingest.analyze import write_video_row
-
     store = Store(store_url)
     outcomes = []
     for item in items:
         row = refused_row(item)
         write_video_row(store, row)
-        outcomes.append(
-            outcome(item, "recorded", status="failed", error=item.error, date=row["date"])
-        )
+        outcomes.append(outcome(item, "recorded", status="failed", error=item.error, date=row.date))
     return outcomes
 
 
@@ -118,9 +102,9 @@ def record_refused(items: list[InboxItem], store_url: str) -> list[dict[str, Any
     name="analyze-video",
     task_run_name="analyze {item[rel_path]}",
     cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=[10, 60],
-    retry_condition_fn=_is_transient,
+    retries=failures.TASK_RETRIES,
+    retry_delay_seconds=list(failures.TASK_RETRY_DELAYS_S),
+    retry_condition_fn=retry_condition,
 )
 def analyze_video(
     item: dict[str, Any],
@@ -155,14 +139,14 @@ def rescore_video(item: InboxItem, store_url: str, rules_dir: str | None) -> dic
     started = time.perf_counter()
     store = Store(store_url)
     error = score(store, item.video_id, rules_dir)
-    row = current_row(store, item.video_id) or {}
+    row = current_row(store, item.video_id)
     return outcome(
         item,
         "rescored",
         started=started,
-        status=row.get("status"),
+        status=row.status if row else None,
         error=error,
-        date=row.get("date"),
+        date=row.date if row else None,
     )
 
 
@@ -355,15 +339,13 @@ def _pool_round(
 def _record_retryable(
     items: list[InboxItem], common: dict[str, Any], reason: str
 ) -> list[dict[str, Any]]:
-    from analysis.ingest.analyze import write_video_row
-
     store = Store(common["store_url"])
     preset = preset_of(common["engine_options"])
     out = []
     for item in items:
         row = retryable_row(item, reason, preset, current_row(store, item.video_id))
         write_video_row(store, row)
-        out.append(outcome(item, "error", status="failed", error=row["error"], date=row["date"]))
+        out.append(outcome(item, "error", status="failed", error=row.error, date=row.date))
     return out
 
 
@@ -402,7 +384,7 @@ def _analyze_by_deployment(
     for batch, run_id in runs:
         reported = {o["video_id"]: o for o in _batch_result(states[run_id])}
         for item in batch:
-            row = current_row(store, item.video_id) or {}
+            row = current_row(store, item.video_id)
             if item.video_id in reported:
                 outcomes.append(reported[item.video_id])
             elif row:
@@ -410,10 +392,10 @@ def _analyze_by_deployment(
                     outcome(
                         item,
                         "analyzed",
-                        status=row.get("status"),
-                        error=row.get("error"),
+                        status=row.status,
+                        error=row.error,
                         worker=f"flow run {run_id}",
-                        date=row.get("date"),
+                        date=row.date,
                     )
                 )
             else:

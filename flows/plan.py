@@ -2,34 +2,32 @@
 
 "Already done" means a ``videos`` row for the same content (video id = content hash) made with
 the same model preset and pipeline version, whose status is ``ok``/``empty``, or ``failed`` for a
-permanent reason (the file itself is bad). A failure marked retryable (``error`` starting with
-`RETRYABLE`: the worker died, the store was unreachable, ...) is tried again next night, up to
-`MAX_ATTEMPTS` runs in a row; then it is recorded as given up, like a bad file, so that a video
-that crashes or exhausts the machine every time does not cost every night (``retry_failed``
-tries the failed videos again once the cause is mended).
+reason `posecoach.failures` does not try again (the file itself is bad, or given up). A
+transient failure (``error_kind`` transient: the worker died, the store was unreachable, ...)
+is tried again next night, up to `posecoach.failures.MAX_ATTEMPTS` runs in a row; then it is recorded as given up,
+so that a video that crashes or exhausts the machine every time does not cost every night
+(``retry_failed`` tries the failed videos again once the cause is mended).
 A done video whose findings were scored with other rules (a different `rules digest`) is only
 re-scored and re-rendered: no model runs.
 
-Pure functions over DataFrames and dataclasses; no Prefect.
+Pure functions over `VideoRow` records and dataclasses; no Prefect.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
-from posecoach.failures import is_retryable
 from flows.inbox import InboxItem
-from posecoach import PIPELINE_VERSION
-from posecoach.schema import RETRYABLE
+from posecoach import PIPELINE_VERSION, failures
+from posecoach.failures import ErrorKind
+from posecoach.videos import VideoRow
 
 DONE_STATUS = ("ok", "empty")
-#: Runs in a row that may fail for a retryable reason before a video is given up on.
-MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ class Plan:
 
 
 def is_done(
-    row: dict[str, Any] | None,
+    row: VideoRow | None,
     preset: str,
     pipeline_version: str = PIPELINE_VERSION,
     *,
@@ -55,48 +53,39 @@ def is_done(
 ) -> bool:
     """Whether a ``videos`` row means the video needs no new inference.
 
-    ``retry_failed``: no failed row counts as done, whatever its reason.
+    ``retry_failed``: no failed row counts as done, whatever its kind.
     """
-    if not row:
+    if row is None:
         return False
-    status = row.get("status")
-    if status == "failed" and (retry_failed or is_retryable(row.get("error"))):
+    if row.status == "failed" and (retry_failed or failures.retry_next_night(row)):
         return False
-    if status not in (*DONE_STATUS, "failed"):
+    if row.status not in (*DONE_STATUS, "failed"):
         return False
-    if status == "failed" and row.get("preset") in (None, ""):
+    if row.status == "failed" and row.preset in (None, ""):
         return True  # refused before any model ran: the file, not the models, was the problem
-    return row.get("preset") == preset and str(row.get("pipeline_version")) == pipeline_version
+    return _same_models(row, preset, pipeline_version)
+
+
+def _same_models(row: VideoRow, preset: str, pipeline_version: str) -> bool:
+    return row.preset == preset and str(row.pipeline_version) == pipeline_version
 
 
 def attempt_number(
-    previous: dict[str, Any] | None, preset: str, pipeline_version: str = PIPELINE_VERSION
+    previous: VideoRow | None, preset: str, pipeline_version: str = PIPELINE_VERSION
 ) -> int:
-    """Which run at a video this is: one more than the last when that failed for a retryable
-    reason with the same models and pipeline, else 1."""
-    if not previous or previous.get("status") != "failed":
-        return 1
-    if not is_retryable(previous.get("error")):
-        return 1
-    if (
-        previous.get("preset") != preset
-        or str(previous.get("pipeline_version")) != pipeline_version
-    ):
-        return 1
-    prior = previous.get("attempts")
-    return (1 if prior is None or pd.isna(prior) else int(prior)) + 1
+    """Which run at a video this is (`posecoach.failures.attempt_number`) with these models."""
+    same = previous is not None and _same_models(previous, preset, pipeline_version)
+    return failures.attempt_number(previous, same_models=same)
 
 
-def latest_rows(videos: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """``video_id -> row`` (with its ``date`` partition) from the store's videos table."""
-    if videos.empty:
-        return {}
-    return {r["video_id"]: r for r in videos.to_dict("records")}
+def latest_rows(videos: pd.DataFrame) -> dict[str, VideoRow]:
+    """``video_id -> row`` from the store's videos table (as `Store.read` returns it)."""
+    return {row.video_id: row for row in VideoRow.from_frame(videos)}
 
 
 def make_plan(
     items: Iterable[InboxItem],
-    rows: dict[str, dict[str, Any]],
+    rows: dict[str, VideoRow],
     *,
     preset: str,
     rules_digest: str | None,
@@ -121,7 +110,7 @@ def make_plan(
             plan.analyze.append(item)
         elif (
             row
-            and row.get("status") == "ok"
+            and row.status == "ok"
             and rules_digest is not None
             and scored_digest(item.video_id) != rules_digest
         ):
@@ -131,51 +120,50 @@ def make_plan(
     return plan
 
 
-def refused_row(item: InboxItem, now: dt.datetime | None = None) -> dict[str, Any]:
-    """The ``failed`` videos row of an item refused before any model ran (no preset recorded).
+def refused_row(item: InboxItem, now: dt.datetime | None = None) -> VideoRow:
+    """The ``failed`` videos row (a bad file) of an item refused before any model ran.
 
-    Its partition ``date`` is the day it was refused (UTC): nothing about the file is trusted.
+    No preset is recorded. Its partition ``date`` is the day it was refused (UTC): nothing about
+    the file is trusted.
     """
     now = now or dt.datetime.now(dt.UTC)
-    return {
-        "date": now.date().isoformat(),
-        "video_id": item.video_id,
-        "path": item.rel_path,
-        "file_name": item.rel_path.rsplit("/", 1)[-1],
-        "sha256": item.sha256,
-        "size_bytes": item.size_bytes,
-        "athlete": item.athlete,
-        "exercise": item.exercise,
-        "view": item.view,
-        "recorded_at": dt.datetime.fromisoformat(item.recorded_at) if item.recorded_at else None,
-        "source": item.kind,
-        "status": "failed",
-        "error": item.error,
-        "pipeline_version": PIPELINE_VERSION,
-        "processed_at": now,
-    }
+    return VideoRow(
+        video_id=item.video_id,
+        date=now.date().isoformat(),
+        path=item.rel_path,
+        file_name=item.rel_path.rsplit("/", 1)[-1],
+        sha256=item.sha256,
+        size_bytes=item.size_bytes,
+        athlete=item.athlete,
+        exercise=item.exercise,
+        view=item.view,
+        recorded_at=dt.datetime.fromisoformat(item.recorded_at) if item.recorded_at else None,
+        source=item.kind,
+        status="failed",
+        error=item.error,
+        error_kind=ErrorKind.BAD_FILE,
+        pipeline_version=PIPELINE_VERSION,
+        processed_at=now,
+    )
 
 
 def retryable_row(
     item: InboxItem,
     reason: str,
     preset: str,
-    previous: dict[str, Any] | None = None,
+    previous: VideoRow | None = None,
     now: dt.datetime | None = None,
-) -> dict[str, Any]:
-    """A ``failed`` row for a video whose processing failed for a reason worth retrying.
+) -> VideoRow:
+    """A ``failed`` row for a video whose processing failed for a transient reason.
 
-    ``previous`` is the video's current row: the `MAX_ATTEMPTS`-th such failure in a row is
-    recorded as given up (no `RETRYABLE` prefix), which the plan treats as done.
+    ``previous`` is the video's current row: the `posecoach.failures.MAX_ATTEMPTS`-th such
+    failure in a row is recorded as given up, which the plan treats as done.
     """
-    row = refused_row(item, now)
     attempt = attempt_number(previous, preset)
-    if attempt < MAX_ATTEMPTS:
-        error = f"{RETRYABLE}{reason}"
-    else:
-        error = (
-            f"given up after {attempt} runs that each failed for a reason worth retrying "
-            f"(after mending it: posecoach run --retry-failed); last: {reason}"
-        )
-    row.update(error=error, preset=preset, attempts=attempt)
-    return row
+    return dataclasses.replace(
+        refused_row(item, now),
+        error=failures.transient_message(attempt, reason),
+        error_kind=failures.kind_after(attempt),
+        preset=preset,
+        attempts=attempt,
+    )

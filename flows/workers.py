@@ -14,6 +14,7 @@ replaces its keypoints file (same video id, same name) instead of adding a secon
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -22,12 +23,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from posecoach.failures import is_retryable
 from flows.claims import DEFAULT_STALE_AFTER_S, claimed
 from flows.inbox import InboxItem, verify_inside
 from flows.plan import attempt_number, is_done
-from posecoach import model_label
+from posecoach import failures, model_label
+from posecoach.failures import ModelLoadError, TransientError
 from posecoach.store import Store
+from posecoach.videos import VideoRow, read_video_rows, write_video_row
 
 log = logging.getLogger("posecoach.flows")
 
@@ -40,10 +42,6 @@ _ENGINE: Any = None
 _ENGINE_KEY: tuple[Any, ...] | None = None
 _DEVICE: str | None = None
 _INIT_ERROR: str | None = None
-
-
-class ModelLoadError(RuntimeError):
-    """The worker could not load the models; every video it takes fails with this reason."""
 
 
 def _options_key(options: dict[str, Any]) -> tuple[Any, ...]:
@@ -169,16 +167,9 @@ def video_meta(item: InboxItem) -> Any:
     )
 
 
-class TransientError(RuntimeError):
-    """A failure worth retrying (memory, a store write); the videos row is not written."""
-
-
-def transient_reason(row: dict[str, Any]) -> str | None:
+def transient_reason(row: VideoRow) -> str | None:
     """The error of a failed row when it is worth retrying rather than recording for good."""
-    error = row.get("error")
-    if row.get("status") == "failed" and is_retryable(error):
-        return error
-    return None
+    return row.error if failures.retry_next_night(row) else None
 
 
 def process_video(
@@ -196,7 +187,7 @@ def process_video(
     A bad video ends as a ``failed`` row (the analysis records why) and returns normally.
     Errors worth retrying (store unreachable, out of memory, ...) propagate to the caller.
     """
-    from analysis.ingest.analyze import analyze_into_store, write_video_row
+    from analysis.ingest.analyze import analyze_into_store
 
     started = time.perf_counter()
     entry = InboxItem.from_dict(item)
@@ -212,27 +203,27 @@ def process_video(
             return outcome(entry, "skipped", started=started)
         path = verify_inside(entry)
         row = analyze_into_store(get_engine(engine_options), path, store, video_meta(entry))
-        row["attempts"] = attempt_number(previous, preset)
+        row = dataclasses.replace(row, attempts=attempt_number(previous, preset))
         if os.environ.get(CRASH_ENV) in ("1", os.path.basename(entry.rel_path)):
             os._exit(75)  # see CRASH_ENV: keypoints written, videos row not yet
         if reason := transient_reason(row):
             raise TransientError(reason)  # no row: the task's retries (or the next run) redo it
         score_error = None
-        if row.get("status") == "ok":
-            score_error = score(store, row["video_id"], rules_dir, video=row)
+        if row.status == "ok":
+            score_error = score(store, row.video_id, rules_dir, video=row)
         write_video_row(store, row)  # last: the "done" marker
     return outcome(
         entry,
         "analyzed",
         started=started,
-        status=row.get("status"),
-        error=row.get("error") or score_error,
-        date=row.get("date"),
+        status=row.status,
+        error=row.error or score_error,
+        date=row.date,
     )
 
 
 def score(
-    store: Store, video_id: str, rules_dir: str | None, video: dict[str, Any] | None = None
+    store: Store, video_id: str, rules_dir: str | None, video: VideoRow | None = None
 ) -> str | None:
     """Score one stored video; a scoring error is returned (and logged), never raised.
 
@@ -243,17 +234,17 @@ def score(
     from rules.scoring import score_video
 
     try:
-        score_video(store, video_id, rules_dir, video=video)
+        score_video(store, video_id, rules_dir, video=video.to_dict() if video else None)
     except Exception as exc:  # one video's rules problem must not spoil the night
         log.warning("scoring %s failed: %s", video_id, exc)
         return f"scoring failed: {exc}"
     return None
 
 
-def current_row(store: Store, video_id: str) -> dict[str, Any] | None:
-    """The video's ``videos`` row as a dict, or None."""
-    df = store.read("videos", video_ids=[video_id])
-    return None if df.empty else df.iloc[0].to_dict()
+def current_row(store: Store, video_id: str) -> VideoRow | None:
+    """The video's ``videos`` row, or None."""
+    rows = read_video_rows(store, [video_id])
+    return rows[0] if rows else None
 
 
 def preset_of(engine_options: dict[str, Any]) -> str:

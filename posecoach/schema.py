@@ -59,9 +59,6 @@ FLIP_PAIRS: tuple[tuple[int, int], ...] = (
 TABLES = ("videos", "keypoints", "features", "reps", "findings")
 
 VIDEO_STATUS = ("ok", "empty", "failed")
-#: Prefix of a ``failed`` video's ``error`` when the failure was the machine's, not the file's
-#: (out of memory, a share or store that stopped answering, a dead worker): tried again later.
-RETRYABLE = "retryable: "
 SEVERITIES = ("ok", "info", "caution", "risk", "not_assessable")
 
 
@@ -110,8 +107,9 @@ VIDEOS = pa.schema(
         ("rotation", pa.int32()),  # degrees applied to make the frame upright
         ("n_tracks", pa.int32()),
         ("status", pa.string()),  # ok | empty | failed
-        ("error", pa.string()),  # why, when status != ok; RETRYABLE prefix: tried again
-        ("attempts", pa.int32()),  # nightly runs that tried it with these models (retryable fails)
+        ("error", pa.string()),  # why, when status != ok (human-readable)
+        ("error_kind", pa.string()),  # failed: bad_file | transient | given_up (failures.ErrorKind)
+        ("attempts", pa.int32()),  # nightly runs that tried it with these models (transient fails)
         ("preset", pa.string()),
         ("backend", pa.string()),
         ("detector", pa.string()),

@@ -3,15 +3,16 @@
 :func:`analyze_into_store` is the one call the CLI and the nightly flow make per video. It never
 raises for bad input: an unreadable file gives a ``failed`` row with the reason, a readable one
 in which nobody was found an ``empty`` row. A failure that was the machine's, not the file's
-(out of memory, an I/O error on a share, the store) has its reason prefixed with ``RETRYABLE``
-(:mod:`posecoach.failures`), so that the nightly flow tries it again. The ``videos`` row is the
-"done" marker and is written last, by :func:`write_video_row`, after whatever else the caller
-writes (reps, findings); a crash before it leaves the video looking unprocessed, so it is
-simply re-run.
+(out of memory, an I/O error on a share, the store) is recorded with ``error_kind`` transient
+(:mod:`posecoach.failures`), so that the nightly flow tries it again. The row is a
+`posecoach.videos.VideoRow`, the "done" marker; the caller writes it last
+(`posecoach.videos.write_video_row`), after whatever else it writes (reps, findings); a crash
+before it leaves the video looking unprocessed, so it is simply re-run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -23,12 +24,13 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.pipeline.engine import PoseEngine, PoseResult, ProgressFn
-from posecoach.failures import error_text
 from analysis.io.video import VideoError, image_files
+from analysis.pipeline.engine import PoseEngine, PoseResult, ProgressFn
 from posecoach import PIPELINE_VERSION, model_label
-from posecoach.schema import RETRYABLE, SCHEMA_VERSION
+from posecoach.failures import ErrorKind, failure_kind
+from posecoach.schema import SCHEMA_VERSION
 from posecoach.store import Store, file_sha256, video_id_for
+from posecoach.videos import VideoRow
 
 log = logging.getLogger(__name__)
 
@@ -86,24 +88,30 @@ def _backend_label(pose_info: dict[str, Any], configured: str) -> str:
     return label if precision == "fp32" else f"{label}-{precision}"
 
 
-def _base_row(path: str, meta: VideoMeta, engine: PoseEngine) -> dict[str, Any]:
+def _base_row(
+    path: str, meta: VideoMeta, engine: PoseEngine, sha: str, size: int | None
+) -> VideoRow:
     det, pose = engine.detector.info, engine.pose.info
-    return {
-        "path": meta.path or path,
-        "file_name": Path(path).name,
-        "athlete": meta.athlete,
-        "exercise": meta.exercise,
-        "view": meta.view,
-        "recorded_at": meta.recorded_at,
-        "preset": model_label(engine.config.preset, engine.config.detector, engine.config.pose),
-        "backend": _backend_label(pose, engine.config.backend),
-        "detector": det.get("name"),
-        "detector_sha256": det.get("sha256"),
-        "pose_model": pose.get("name"),
-        "pose_sha256": pose.get("sha256"),
-        "random_weights": engine.random_weights,
-        "pipeline_version": PIPELINE_VERSION,
-    }
+    return VideoRow(
+        video_id=video_id_for(sha),
+        date=session_date(path, meta.recorded_at),
+        path=meta.path or path,
+        file_name=Path(path).name,
+        sha256=sha,
+        size_bytes=size,
+        athlete=meta.athlete,
+        exercise=meta.exercise,
+        view=meta.view,
+        recorded_at=meta.recorded_at,
+        preset=model_label(engine.config.preset, engine.config.detector, engine.config.pose),
+        backend=_backend_label(pose, engine.config.backend),
+        detector=det.get("name"),
+        detector_sha256=det.get("sha256"),
+        pose_model=pose.get("name"),
+        pose_sha256=pose.get("sha256"),
+        random_weights=engine.random_weights,
+        pipeline_version=PIPELINE_VERSION,
+    )
 
 
 def analyze_into_store(
@@ -112,21 +120,19 @@ def analyze_into_store(
     store: Store,
     meta: VideoMeta | None = None,
     progress: ProgressFn | None = None,
-) -> dict[str, Any]:
+) -> VideoRow:
     """Analyse one source and write its keypoints; return its ``videos`` row (not written).
 
-    The row carries a ``date`` key (the partition) for :func:`write_video_row`. Status:
-    ``ok`` (keypoints written), ``empty`` (a readable source in which nobody was found: an
-    empty keypoints file is written so that a re-run replaces older rows) or ``failed`` (with
-    ``error``; the video's keypoints are removed, nothing half-written is left).
+    The row's ``date`` is the partition :func:`session_date` gives. Status: ``ok`` (keypoints
+    written), ``empty`` (a readable source in which nobody was found: an empty keypoints file is
+    written so that a re-run replaces older rows) or ``failed`` (with ``error`` and
+    ``error_kind``; the video's keypoints are removed, nothing half-written is left).
     """
     meta = meta or VideoMeta()
     path = os.fspath(path)
-    row: dict[str, Any] = _base_row(path, meta, engine)
-    row["date"] = session_date(path, meta.recorded_at)
     try:
         sha = source_sha256(path)
-        row["size_bytes"] = (
+        size = (
             sum(os.path.getsize(f) for f in image_files(path))
             if os.path.isdir(path)
             else os.path.getsize(path)
@@ -134,18 +140,17 @@ def analyze_into_store(
     except OSError as exc:
         # No content to hash: an id from the path keeps the failure queryable.
         sha = hashlib.sha256(f"unreadable:{path}".encode()).hexdigest()
-        row.update(_failure(f"{path}: cannot read: {exc.strerror or exc}", exc))
-    row["sha256"] = sha
-    row["video_id"] = video_id_for(sha)
-    if row.get("status") == "failed":
-        _drop_keypoints(store, row["video_id"])
+        row = _base_row(path, meta, engine, sha, None)
+        row = row.failed(failure_kind(exc), f"{path}: cannot read: {exc.strerror or exc}")
+        _drop_keypoints(store, row.video_id)
         return _finish(row)
+    row = _base_row(path, meta, engine, sha, size)
 
     try:
         result = engine.analyze(path, progress=progress)
     except VideoError as exc:
         log.warning("%s", exc)
-        row.update(_failure(str(exc), exc))
+        row = row.failed(failure_kind(exc), str(exc))
     except Exception as exc:  # a model or pipeline fault on this input: record it, go on
         log.exception("analysis of %s failed", path)
         where = traceback.extract_tb(exc.__traceback__)[-1]
@@ -153,42 +158,38 @@ def analyze_into_store(
             f"{path}: analysis failed: {type(exc).__name__}: {exc} "
             f"(at {Path(where.filename).name}:{where.lineno})"
         )
-        row.update(_failure(reason, exc))
+        row = row.failed(failure_kind(exc), reason)
     else:
-        row.update(_info_columns(result))
+        row = _with_info(row, result)
         try:
-            write_keypoints(store, row["video_id"], row["date"], result)
+            write_keypoints(store, row.video_id, row.date, result)
         except Exception as exc:
             log.exception("writing keypoints of %s failed", path)
             # Whatever the error, the video was fine: it is the store's failure, so retry.
             reason = f"{path}: writing keypoints failed: {type(exc).__name__}: {exc}"
-            row.update(_failure(f"{RETRYABLE}{reason}"))
-    if row.get("status") == "failed":
-        _drop_keypoints(store, row["video_id"])
+            row = row.failed(ErrorKind.TRANSIENT, reason)
+    if row.status == "failed":
+        _drop_keypoints(store, row.video_id)
     return _finish(row)
 
 
-def _failure(reason: str, exc: BaseException | None = None) -> dict[str, Any]:
-    return {"status": "failed", "error": error_text(reason, exc), "n_tracks": 0}
-
-
-def _info_columns(result: PoseResult) -> dict[str, Any]:
+def _with_info(row: VideoRow, result: PoseResult) -> VideoRow:
     info = result.info
     n_tracks = result.n_tracks
-    out: dict[str, Any] = {
-        "source": info.kind,
-        "codec": info.codec,
-        "fps": info.fps,
-        "frames": info.frames,
-        "duration_s": info.duration_s,
-        "width": info.width,
-        "height": info.height,
-        "rotation": info.rotation,
-        "n_tracks": n_tracks,
-        "status": "ok" if n_tracks else "empty",
-        "error": None if n_tracks else f"no person detected in {info.frames} frame(s)",
-    }
-    return out
+    return dataclasses.replace(
+        row,
+        source=info.kind,
+        codec=info.codec,
+        fps=info.fps,
+        frames=info.frames,
+        duration_s=info.duration_s,
+        width=info.width,
+        height=info.height,
+        rotation=info.rotation,
+        n_tracks=n_tracks,
+        status="ok" if n_tracks else "empty",
+        error=None if n_tracks else f"no person detected in {info.frames} frame(s)",
+    )
 
 
 def write_keypoints(store: Store, video_id: str, date: str, result: PoseResult) -> str:
@@ -209,24 +210,15 @@ def _drop_keypoints(store: Store, video_id: str) -> None:
         log.exception("could not remove keypoints of %s", video_id)
 
 
-def _finish(row: dict[str, Any]) -> dict[str, Any]:
-    row.setdefault("status", "failed")
-    row["processed_at"] = pd.Timestamp.now(tz="UTC")
-    return row
+def _finish(row: VideoRow) -> VideoRow:
+    return dataclasses.replace(row, processed_at=pd.Timestamp.now(tz="UTC"))
 
 
-def write_video_row(store: Store, row: dict[str, Any]) -> str:
-    """Write a video's ``videos`` row (the "done" marker; write it last). Returns the path."""
-    date = row.get("date") or session_date(row.get("path") or "", row.get("recorded_at"))
-    data = {k: v for k, v in row.items() if k != "date"}
-    return store.write("videos", pd.DataFrame([data]), video_id=row["video_id"], date=date)
-
-
-def row_summary(row: dict[str, Any]) -> str:
+def row_summary(row: VideoRow) -> str:
     """A one-line human summary of a ``videos`` row."""
-    parts = [str(row.get("video_id")), str(row.get("status"))]
-    if row.get("status") == "ok":
-        parts.append(f"{row.get('n_tracks')} track(s), {row.get('frames')} frames")
-    if row.get("error"):
-        parts.append(str(row["error"]))
+    parts = [row.video_id, row.status]
+    if row.status == "ok":
+        parts.append(f"{row.n_tracks} track(s), {row.frames} frames")
+    if row.error:
+        parts.append(row.error)
     return "  ".join(parts)

@@ -95,9 +95,10 @@ def _overlay_path(overlay: str, video_path: str, n_inputs: int) -> Path:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from analysis.ingest.analyze import VideoMeta, analyze_into_store
     from analysis.pipeline.engine import PoseEngine
-    from analysis.ingest.analyze import VideoMeta, analyze_into_store, write_video_row
     from posecoach.store import Store
+    from posecoach.videos import write_video_row
     from rules.scoring import score_video
 
     recorded_at = None
@@ -139,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         start = time.perf_counter()
-        row = analyze_into_store(engine, path, store, meta, progress=progress)
+        video = analyze_into_store(engine, path, store, meta, progress=progress)
+        row = video.to_dict()
         bar.close()
         seconds = time.perf_counter() - start
         severities = scoring_error = None
@@ -153,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
             except Exception as exc:
                 scoring_error = str(exc)
                 print(f"{path}: not scored: {exc}", file=sys.stderr)
-        write_video_row(store, row)
+        write_video_row(store, video)
         overlay = None
         if row["status"] == "failed":
             failed += 1

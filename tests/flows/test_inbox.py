@@ -10,7 +10,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from flows.claims import claim_path, held_claims, release, try_claim
@@ -24,7 +23,6 @@ from flows.inbox import (
     verify_inside,
 )
 from flows.plan import (
-    MAX_ATTEMPTS,
     attempt_number,
     is_done,
     latest_rows,
@@ -33,8 +31,10 @@ from flows.plan import (
     retryable_row,
 )
 from posecoach import PIPELINE_VERSION
-from posecoach.schema import RETRYABLE
+from posecoach.failures import MAX_ATTEMPTS, RETRYABLE, ErrorKind
+from posecoach.schema import VIDEOS
 from posecoach.store import Store, file_sha256, video_id_for
+from posecoach.videos import VideoRow, read_video_rows, write_video_row
 
 MP4 = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + b"\x00" * 100
 MOV = b"\x00\x00\x00\x14ftypqt  \x20\x05\x03\x00qt  " + b"\x00" * 100
@@ -214,9 +214,14 @@ def _items(tmp_path: Path, n: int) -> list[InboxItem]:
     return scan_inbox(tmp_path / "in")
 
 
-def _row(item: InboxItem, **kw) -> dict:
-    return {"video_id": item.video_id, "status": "ok", "error": None, "preset": "fast",
-            "pipeline_version": PIPELINE_VERSION, **kw}  # fmt: skip
+def _row(item: InboxItem, **kw) -> VideoRow:
+    values = dict(video_id=item.video_id, date="2024-01-01", status="ok", preset="fast",
+                  pipeline_version=PIPELINE_VERSION)  # fmt: skip
+    return VideoRow(**{**values, **kw})
+
+
+def _failed(item: InboxItem, error: str, kind: ErrorKind, **kw) -> VideoRow:
+    return _row(item, status="failed", error=error, error_kind=kind, **kw)
 
 
 def test_plan_decides_by_hash_preset_version_and_rules(tmp_path: Path) -> None:
@@ -226,7 +231,7 @@ def test_plan_decides_by_hash_preset_version_and_rules(tmp_path: Path) -> None:
         v2.video_id: _row(v2),  # done, scored with older rules -> rescore only
         v3.video_id: _row(v3, preset="balanced"),  # other preset -> analyse
         v4.video_id: _row(v4, pipeline_version="0"),  # older pipeline -> analyse
-        v5.video_id: _row(v5, status="failed", error=f"{RETRYABLE}worker died"),
+        v5.video_id: _failed(v5, f"{RETRYABLE}worker died", ErrorKind.TRANSIENT),
     }
     digests = {v1.video_id: "R2", v2.video_id: "R1"}
     plan = make_plan(
@@ -243,12 +248,17 @@ def test_plan_decides_by_hash_preset_version_and_rules(tmp_path: Path) -> None:
 
 def test_is_done_permanent_failure_and_latest_rows(tmp_path: Path) -> None:
     (v0, *_rest) = _items(tmp_path, 1)
-    assert is_done(_row(v0, status="failed", error="cannot decode"), "fast")
-    assert not is_done(_row(v0, status="failed", error="cannot decode"), "accurate")
+    assert is_done(_failed(v0, "cannot decode", ErrorKind.BAD_FILE), "fast")
+    assert not is_done(_failed(v0, "cannot decode", ErrorKind.BAD_FILE), "accurate")
     assert is_done(_row(v0, status="empty"), "fast")
     assert not is_done(None, "fast")
-    df = pd.DataFrame([_row(v0)]).assign(date="2024-01-01")
-    assert latest_rows(df)[v0.video_id]["status"] == "ok"
+    df = _row(v0).to_frame().assign(date="2024-01-01")
+    assert latest_rows(df)[v0.video_id].status == "ok"
+    assert latest_rows(df)[v0.video_id] == _row(v0)
+    # The decision reads error_kind, not the message: a bad file whose message happens to start
+    # like a transient one is still done, and a transient one without the prefix is not.
+    assert is_done(_failed(v0, f"{RETRYABLE}not really", ErrorKind.BAD_FILE), "fast")
+    assert not is_done(_failed(v0, "worker died", ErrorKind.TRANSIENT), "fast")
 
 
 def test_retryable_failures_are_counted_and_given_up_after_max_attempts(tmp_path: Path) -> None:
@@ -256,13 +266,16 @@ def test_retryable_failures_are_counted_and_given_up_after_max_attempts(tmp_path
     rows = [None]
     for night in range(1, MAX_ATTEMPTS + 1):
         row = retryable_row(v0, "MemoryError", "fast", previous=rows[-1])
-        assert row["attempts"] == night and row["preset"] == "fast"
+        assert row.attempts == night and row.preset == "fast"
         rows.append(row)
         if night < MAX_ATTEMPTS:
-            assert row["error"] == f"{RETRYABLE}MemoryError" and not is_done(row, "fast")
+            assert row.error == f"{RETRYABLE}MemoryError" and not is_done(row, "fast")
+            assert row.error_kind is ErrorKind.TRANSIENT
     given_up = rows[-1]
-    assert given_up["error"].startswith(f"given up after {MAX_ATTEMPTS} runs")
-    assert given_up["error"].endswith("last: MemoryError") and "--retry-failed" in given_up["error"]
+    assert given_up.error_kind is ErrorKind.GIVEN_UP and given_up.status == "failed"
+    assert given_up.error is not None
+    assert given_up.error.startswith(f"given up after {MAX_ATTEMPTS} runs")
+    assert given_up.error.endswith("last: MemoryError") and "--retry-failed" in given_up.error
     assert is_done(given_up, "fast")  # like a bad file: not analysed again every night
     assert not is_done(given_up, "balanced")  # ...but other models are a fresh start
     # The count starts again after a success, a permanent failure, or other models.
@@ -271,15 +284,62 @@ def test_retryable_failures_are_counted_and_given_up_after_max_attempts(tmp_path
     assert attempt_number(rows[1], "balanced") == 1
     assert attempt_number(rows[1], "fast", pipeline_version="0") == 1
     # A row written before the column existed counts as one attempt.
-    assert attempt_number({**rows[1], "attempts": float("nan")}, "fast") == 2
+    first = rows[1]
+    assert first is not None
+    older = latest_rows(first.to_frame().drop(columns="attempts").assign(date=first.date))
+    assert older[v0.video_id].attempts is None
+    assert attempt_number(older[v0.video_id], "fast") == 2
+
+
+def test_error_kind_is_written_for_refused_transient_and_given_up(tmp_path: Path) -> None:
+    v0, v1, bad = _items(tmp_path, 2)
+    store = Store(tmp_path / "store")
+    write_video_row(store, refused_row(bad))
+    write_video_row(store, retryable_row(v0, "MemoryError", "fast"))
+    previous = _failed(v1, f"{RETRYABLE}x", ErrorKind.TRANSIENT, attempts=MAX_ATTEMPTS - 1)
+    write_video_row(store, retryable_row(v1, "MemoryError", "fast", previous=previous))
+    stored = store.read("videos").set_index("video_id")["error_kind"].to_dict()
+    assert stored == {bad.video_id: "bad_file", v0.video_id: "transient", v1.video_id: "given_up"}
+    rows = {r.video_id: r for r in read_video_rows(store)}
+    assert rows[v1.video_id].attempts == MAX_ATTEMPTS
+
+
+def test_an_older_store_without_error_kind_is_planned_as_before(tmp_path: Path) -> None:
+    """Rows from before videos.error_kind (and videos.attempts): decided from the message."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    v0, v1, v2, v3, bad = _items(tmp_path, 4)
+    store = Store(tmp_path / "store")
+    old = pa.schema([f for f in VIDEOS if f.name not in ("error_kind", "attempts")])
+    records = [
+        _failed(v0, f"{RETRYABLE}the worker process died while processing it", ErrorKind.TRANSIENT),
+        _failed(v1, "a.mp4: the video stream holds no decodable frame", ErrorKind.BAD_FILE),
+        _failed(v2, f"given up after {MAX_ATTEMPTS} runs ...; last: x", ErrorKind.GIVEN_UP),
+        _row(v3),
+    ]
+    folder = Path(store.table_dir("videos")) / "date=2024-01-01"
+    folder.mkdir(parents=True)
+    for row in records:
+        columns = {k: v for k, v in row.columns().items() if k in old.names}
+        pq.write_table(
+            pa.Table.from_pylist([columns], schema=old), folder / f"{row.video_id}.parquet"
+        )
+    assert store.read("videos")["error_kind"].isna().all()
+    rows = latest_rows(store.read("videos"))
+    assert rows == {row.video_id: row for row in records}  # the kinds, from the messages
+    kw = dict(preset="fast", rules_digest=None, scored_digest=lambda vid: None)
+    plan = make_plan([v0, v1, v2, v3, bad], rows, **kw)
+    assert plan.analyze == [v0] and plan.done == [v1, v2, v3] and plan.record_failed == [bad]
+    assert attempt_number(rows[v0.video_id], "fast") == 2  # no attempts column: one run so far
 
 
 def test_retry_failed_plans_every_failed_video_again(tmp_path: Path) -> None:
     v0, v1, v2, bad = _items(tmp_path, 3)
     rows = {
         v0.video_id: _row(v0),
-        v1.video_id: _row(v1, status="failed", error="cannot decode the first frame"),
-        v2.video_id: _row(v2, status="failed", error=f"given up after {MAX_ATTEMPTS} runs"),
+        v1.video_id: _failed(v1, "cannot decode the first frame", ErrorKind.BAD_FILE),
+        v2.video_id: _failed(v2, f"given up after {MAX_ATTEMPTS} runs", ErrorKind.GIVEN_UP),
         bad.video_id: refused_row(bad),
     }
     kw = dict(preset="fast", rules_digest=None, scored_digest=lambda vid: None)

@@ -14,12 +14,14 @@ import os
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from flows.claims import held_claims
 from flows.nightly import nightly
-from flows.plan import MAX_ATTEMPTS
 from flows.workers import CRASH_ENV
+from posecoach import failures
+from posecoach.failures import MAX_ATTEMPTS, ModelLoadError
 from posecoach.store import Store
 from tests.helpers import (
     REPO,
@@ -65,6 +67,31 @@ def rules_copy(tmp_path: Path) -> Path:
     return Path(shutil.copytree(REPO / "rules" / "library", tmp_path / "rules"))
 
 
+def test_the_video_task_retries_by_the_failure_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefect's retries of a video: how many, how long apart, and when, from posecoach.failures."""
+    from flows import nightly as nightly_mod
+
+    task = nightly_mod.analyze_video
+    assert task.retries == failures.TASK_RETRIES
+    assert task.retry_delay_seconds == list(failures.TASK_RETRY_DELAYS_S)
+
+    class _Failed:
+        def __init__(self, exc: object) -> None:
+            self.exc = exc
+
+        def result(self, raise_on_failure: bool = True) -> object:
+            assert raise_on_failure is False
+            return self.exc
+
+    for exc in (MemoryError(), ModelLoadError("no x.pth"), ValueError("refused"), "no exception"):
+        assert task.retry_condition_fn(task, None, _Failed(exc)) is failures.retry_in_run(exc)
+    # The condition is the policy's, not a copy of it: changing the policy changes the task.
+    asked = []
+    monkeypatch.setattr(failures, "retry_in_run", lambda exc: asked.append(exc) or False)
+    assert task.retry_condition_fn(task, None, _Failed(MemoryError)) is False
+    assert asked == [MemoryError]
+
+
 @pytest.mark.slow  # ~10 s of flow runs after ~8-15 s of harness start-up; no real model
 def test_nightly_is_incremental_and_rescoring_runs_no_model(
     prefect_harness, fake_engine, rules_copy: Path, tmp_path: Path
@@ -91,6 +118,9 @@ def test_nightly_is_incremental_and_rescoring_runs_no_model(
     assert rows["ana/squat/broken.mp4"]["error"]
     assert "not a video or image" in rows["ana/squat/notes.mp4"]["error"]
     assert rows["ana/squat/escape.mp4"]["error"] == "refused: symlink points outside the inbox"
+    for bad in ("broken.mp4", "notes.mp4", "escape.mp4"):
+        assert rows[f"ana/squat/{bad}"]["error_kind"] == "bad_file", bad
+    assert pd.isna(rows["ana/squat/set 1.mp4"]["error_kind"])
     assert rows["ana/squat/set 1.mp4"]["athlete"] == "ana"
     index = Path(first["index"])
     assert index.is_file()
@@ -145,8 +175,6 @@ def test_nightly_is_incremental_and_rescoring_runs_no_model(
 def test_models_that_cannot_load_fail_the_night_softly_and_are_retried(
     prefect_harness, fake_engine, monkeypatch, rules_copy: Path, tmp_path: Path
 ) -> None:
-    from flows.workers import ModelLoadError
-
     inbox, store, reports = tmp_path / "inbox", tmp_path / "store", tmp_path / "reports"
     _generated(inbox, "ana/squat/a.mp4", [Person((100, 40))], n_frames=5)
     _generated(inbox, "ana/squat/b.mp4", [Person((60, 40))], n_frames=5)
@@ -161,6 +189,7 @@ def test_models_that_cannot_load_fail_the_night_softly_and_are_retried(
     for row in rows.values():
         assert row["status"] == "failed"
         assert row["error"].startswith("retryable: ") and "x.pth not found" in row["error"]
+        assert row["error_kind"] == "transient" and row["attempts"] == 1
     assert night["counts"] == {"error": 2}
 
     monkeypatch.setattr("flows.workers.get_engine", fake_engine.get_engine)
@@ -187,6 +216,7 @@ def test_a_video_that_kills_its_worker_does_not_take_the_others_along(
     assert (
         rows["ana/squat/b.mp4"]["error"] == "retryable: the worker process died while processing it"
     )
+    assert rows["ana/squat/b.mp4"]["error_kind"] == "transient"
     for name in ("a.mp4", "c.mp4", "d.mp4", "e.mp4"):  # queued behind it in the broken pool
         assert rows[f"ana/squat/{name}"]["status"] in ("ok", "empty"), rows[f"ana/squat/{name}"]
     assert sum(night["counts"].values()) == 5 and night["counts"]["error"] == 1
@@ -235,6 +265,9 @@ def test_machine_failures_are_retried_and_file_failures_are_not(
     assert "MemoryError" in rows["ana/squat/oom-always.mp4"]["error"]
     assert rows["ana/squat/bug.mp4"]["status"] == "failed"
     assert not rows["ana/squat/bug.mp4"]["error"].startswith("retryable: ")
+    assert rows["ana/squat/oom-always.mp4"]["error_kind"] == "transient"
+    assert rows["ana/squat/bug.mp4"]["error_kind"] == "bad_file"
+    assert pd.isna(rows["ana/squat/oom-once.mp4"]["error_kind"])
     assert night["counts"] == {"analyzed-ok": 1, "analyzed-failed": 1, "error": 1}
 
     assert rows["ana/squat/oom-always.mp4"]["attempts"] == 1
@@ -250,6 +283,7 @@ def test_machine_failures_are_retried_and_file_failures_are_not(
         row = _videos(store)["ana/squat/oom-always.mp4"]
         assert row["attempts"] == night
     assert row["error"].startswith(f"given up after {MAX_ATTEMPTS} runs"), row["error"]
+    assert row["error_kind"] == "given_up"
     fake_engine.analyses.clear()
     assert _run(inbox, store, reports, rules_copy)["counts"] == {"skipped": 3}
     assert fake_engine.analyses == []
@@ -349,6 +383,7 @@ def test_killed_mid_video_is_processed_once_on_rerun(
     assert len(list(store.glob("keypoints/*/*.parquet"))) == 1  # written before the crash
     (row,) = _videos(store).values()
     assert row["status"] == "failed" and row["error"].startswith("retryable: ")
+    assert row["error_kind"] == "transient"
     assert len(held_claims(Store(store))) == 1  # the dead worker's claim, left behind
 
     rerun = _run(inbox, store, reports, rules_copy, engine=options, workers=1)

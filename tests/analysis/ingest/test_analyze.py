@@ -9,15 +9,10 @@ import uuid
 import numpy as np
 import pytest
 
-from analysis.ingest.analyze import (
-    VideoMeta,
-    analyze_into_store,
-    session_date,
-    source_sha256,
-    write_video_row,
-)
+from analysis.ingest.analyze import VideoMeta, analyze_into_store, session_date, source_sha256
 from analysis.pipeline.engine import EngineConfig, PoseEngine
 from posecoach.store import Store, file_sha256, video_id_for
+from posecoach.videos import write_video_row
 from tests.helpers import Person, RectDetector, RectPose, write_video
 
 PEOPLE = [Person(start=(20, 40), velocity=(2.0, 0.0)), Person(start=(220, 60), size=(36, 90))]
@@ -45,12 +40,12 @@ def test_ok_video_into_store(engine, video, tmp_path, kind):
     meta = VideoMeta(athlete="ana", exercise="squat", view="side", recorded_at=recorded)
     row = analyze_into_store(engine, video, store, meta)
     sha = file_sha256(video)
-    assert row["status"] == "ok" and row["error"] is None
-    assert row["video_id"] == video_id_for(sha) and row["sha256"] == sha
-    assert row["date"] == "2026-03-15"  # the UTC date of the recording
-    assert (row["n_tracks"], row["frames"], row["fps"]) == (2, 24, pytest.approx(24.0))
-    assert (row["width"], row["height"], row["rotation"], row["codec"]) == (320, 240, 0, "mpeg4")
-    assert row["detector"] == "rect-detector" and row["random_weights"] is False
+    assert row.status == "ok" and row.error is None
+    assert row.video_id == video_id_for(sha) and row.sha256 == sha
+    assert row.date == "2026-03-15"  # the UTC date of the recording
+    assert (row.n_tracks, row.frames, row.fps) == (2, 24, pytest.approx(24.0))
+    assert (row.width, row.height, row.rotation, row.codec) == (320, 240, 0, "mpeg4")
+    assert row.detector == "rect-detector" and row.random_weights is False
     # The keypoints are there before the videos row is written; the row is written last.
     assert store.read("videos").empty
     write_video_row(store, row)
@@ -58,8 +53,8 @@ def test_ok_video_into_store(engine, video, tmp_path, kind):
     assert len(videos) == 1 and videos.status[0] == "ok" and videos.athlete[0] == "ana"
     assert videos.date[0] == "2026-03-15"
     kp = store.read("keypoints")
-    assert len(kp) == 48 and set(kp.video_id) == {row["video_id"]}
-    meta_kp = store.metadata("keypoints", row["video_id"])
+    assert len(kp) == 48 and set(kp.video_id) == {row.video_id}
+    meta_kp = store.metadata("keypoints", row.video_id)
     assert meta_kp["schema_version"] == "1"
     assert meta_kp["smoothing"]["cutoff_hz"] == 6.0
     assert meta_kp["detector"]["sha256"] == "0" * 64 and meta_kp["random_weights"] is False

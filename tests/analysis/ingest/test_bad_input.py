@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis.ingest.analyze import VideoMeta, analyze_into_store, write_video_row
+from analysis.ingest.analyze import VideoMeta, analyze_into_store
 from analysis.pipeline.engine import EngineConfig, PoseEngine
-from posecoach.schema import RETRYABLE
+from posecoach.failures import RETRYABLE, ErrorKind
 from posecoach.store import Store
+from posecoach.videos import VideoRow, write_video_row
 from tests.helpers import Person, RectDetector, RectPose, write_video
 
 
@@ -20,7 +21,7 @@ def engine() -> PoseEngine:
     return PoseEngine(EngineConfig(det_interval=2), detector=RectDetector(), pose=RectPose())
 
 
-def _ingest(engine: PoseEngine, path: Path, store_dir: Path) -> tuple[dict, Store]:
+def _ingest(engine: PoseEngine, path: Path, store_dir: Path) -> tuple[VideoRow, Store]:
     store = Store(store_dir)
     row = analyze_into_store(engine, path, store, VideoMeta(athlete="a", exercise="squat"))
     write_video_row(store, row)
@@ -32,14 +33,16 @@ def _assert_clean(store: Store) -> None:
     assert left == [], f"half-written files left: {left}"
 
 
-def _assert_failed(row: dict, store: Store, path: Path, *words: str) -> None:
-    assert row["status"] == "failed"
-    assert str(path) in row["error"], row["error"]
-    assert not row["error"].startswith(RETRYABLE), "a bad file is not retried every night"
+def _assert_failed(row: VideoRow, store: Store, path: Path, *words: str) -> None:
+    assert row.status == "failed"
+    assert str(path) in row.error, row.error
+    assert not row.error.startswith(RETRYABLE), "a bad file is not retried every night"
+    assert row.error_kind is ErrorKind.BAD_FILE
     for word in words:
-        assert word in row["error"], row["error"]
+        assert word in row.error, row.error
     videos = store.read("videos")
-    assert list(videos.status) == ["failed"] and videos.error[0] == row["error"]
+    assert list(videos.status) == ["failed"] and videos.error[0] == row.error
+    assert list(videos.error_kind) == ["bad_file"]
     assert store.read("keypoints").empty
     _assert_clean(store)
 
@@ -49,7 +52,7 @@ def test_zero_byte_file(engine, tmp_path):
     path.touch()
     row, store = _ingest(engine, path, tmp_path / "store")
     _assert_failed(row, store, path, "empty file", "0 bytes")
-    assert row["size_bytes"] == 0
+    assert row.size_bytes == 0
 
 
 def test_text_file_named_mp4(engine, tmp_path):
@@ -76,20 +79,20 @@ def test_missing_file(engine, tmp_path):
 def test_video_with_nobody_is_empty_not_failed(engine, tmp_path):
     path = write_video(tmp_path / "blank.mp4", [], 12)
     row, store = _ingest(engine, path, tmp_path / "store")
-    assert row["status"] == "empty"
-    assert "no person" in row["error"] and row["n_tracks"] == 0 and row["frames"] == 12
+    assert row.status == "empty"
+    assert "no person" in row.error and row.n_tracks == 0 and row.frames == 12
     videos = store.read("videos")
     assert list(videos.status) == ["empty"]
     # An empty keypoints file replaces any earlier rows and records the run's metadata.
     assert store.read("keypoints").empty
-    assert store.metadata("keypoints", row["video_id"])["smoothing"]["min_score"] == 0.3
+    assert store.metadata("keypoints", row.video_id)["smoothing"]["min_score"] == 0.3
     _assert_clean(store)
 
 
 def test_one_frame_video(engine, tmp_path):
     path = write_video(tmp_path / "one.mp4", [Person(start=(60, 60))], 1)
     row, store = _ingest(engine, path, tmp_path / "store")
-    assert row["status"] == "ok" and row["frames"] == 1 and row["n_tracks"] == 1
+    assert row.status == "ok" and row.frames == 1 and row.n_tracks == 1
     kp = store.read("keypoints")
     assert len(kp) == 1 and kp.nose_x.notna().all()
     _assert_clean(store)
@@ -98,7 +101,7 @@ def test_one_frame_video(engine, tmp_path):
 def test_one_frame_blank_video(engine, tmp_path):
     path = write_video(tmp_path / "one_blank.mp4", [], 1)
     row, store = _ingest(engine, path, tmp_path / "store")
-    assert row["status"] == "empty" and row["frames"] == 1
+    assert row.status == "empty" and row.frames == 1
 
 
 def test_failure_replaces_earlier_success(engine, tmp_path):
@@ -106,7 +109,7 @@ def test_failure_replaces_earlier_success(engine, tmp_path):
     path = write_video(tmp_path / "clip.mp4", [Person(start=(60, 60))], 6)
     store = Store(tmp_path / "store")
     ok = analyze_into_store(engine, path, store)
-    assert ok["status"] == "ok" and len(store.read("keypoints")) == 6
+    assert ok.status == "ok" and len(store.read("keypoints")) == 6
 
     class Broken(RectPose):
         def __call__(self, frames, boxes):
@@ -114,7 +117,7 @@ def test_failure_replaces_earlier_success(engine, tmp_path):
 
     broken = PoseEngine(engine.config, detector=RectDetector(), pose=Broken())
     row = analyze_into_store(broken, path, store)
-    assert row["status"] == "failed" and "model crashed" in row["error"]
-    assert row["video_id"] == ok["video_id"]
+    assert row.status == "failed" and "model crashed" in row.error
+    assert row.video_id == ok.video_id
     assert store.read("keypoints").empty
     _assert_clean(store)

@@ -1,0 +1,153 @@
+"""The ``videos`` row as a typed record: one builder for every place that records a video.
+
+A `VideoRow` holds the columns of `posecoach.schema.VIDEOS` and, beside them, the partition
+``date`` it is stored under (``<store>/videos/date=YYYY-MM-DD/<video_id>.parquet``), which is not
+a column of the files. DataFrames appear only at the store boundary: `VideoRow.to_frame` for
+writing, `VideoRow.from_frame` for what `Store.read` returns. Reading is where rows of older
+stores are brought up to date: a failed row from before ``error_kind`` existed gets its kind
+from its message there, once (`posecoach.failures.legacy_error_kind`), so that every decision
+afterwards reads ``error_kind`` alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from posecoach.failures import ErrorKind, error_message, legacy_error_kind
+from posecoach.schema import VIDEOS
+from posecoach.store import Store
+
+_INT_COLUMNS = ("size_bytes", "frames", "width", "height", "rotation", "n_tracks", "attempts")
+_FLOAT_COLUMNS = ("fps", "duration_s")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VideoRow:
+    """One video's row of the ``videos`` table (see `posecoach.schema.VIDEOS` for the columns).
+
+    Missing values are None (never NaN or NaT). ``date`` is the store partition, ``YYYY-MM-DD``.
+    """
+
+    video_id: str
+    date: str
+    path: str | None = None
+    file_name: str | None = None
+    sha256: str | None = None
+    size_bytes: int | None = None
+    athlete: str | None = None
+    exercise: str | None = None
+    view: str | None = None
+    recorded_at: dt.datetime | None = None
+    source: str | None = None
+    codec: str | None = None
+    fps: float | None = None
+    frames: int | None = None
+    duration_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+    rotation: int | None = None
+    n_tracks: int | None = None
+    status: str = "failed"
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    attempts: int | None = None
+    preset: str | None = None
+    backend: str | None = None
+    detector: str | None = None
+    detector_sha256: str | None = None
+    pose_model: str | None = None
+    pose_sha256: str | None = None
+    random_weights: bool | None = None
+    pipeline_version: str | None = None
+    processed_at: dt.datetime | None = None
+
+    def failed(self, kind: ErrorKind, reason: str) -> VideoRow:
+        """This row as a ``failed`` one of ``kind`` (its message marked when transient)."""
+        return dataclasses.replace(
+            self, status="failed", error=error_message(kind, reason), error_kind=kind, n_tracks=0
+        )
+
+    def columns(self) -> dict[str, Any]:
+        """The row's values by column name, in the table's order (no ``date``)."""
+        values = {name: getattr(self, name) for name in VIDEOS.names}
+        if self.error_kind is not None:
+            values["error_kind"] = ErrorKind(self.error_kind).value
+        return values
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as `Store.read` gives it back: every column, and its partition ``date``."""
+        return {**self.columns(), "date": self.date}
+
+    def to_frame(self) -> pd.DataFrame:
+        """A one-row DataFrame of the table's columns, for `Store.write`."""
+        return pd.DataFrame([self.columns()], columns=list(VIDEOS.names))
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> VideoRow:
+        """A row from one record of the videos table (with its ``date``), as pandas reads it.
+
+        NaN and NaT become None, whole-number columns ints; columns missing from older files
+        are None; ``error_kind`` of an older failed row is derived from its ``error`` (see the
+        module docstring).
+        """
+        values = {name: _plain(record.get(name)) for name in (*VIDEOS.names, "date")}
+        video_id = values["video_id"]
+        if not values["date"]:
+            raise ValueError(f"videos row {video_id}: no 'date' (the store partition)")
+        for name in _INT_COLUMNS:
+            if values[name] is not None:
+                values[name] = int(values[name])
+        for name in _FLOAT_COLUMNS:
+            if values[name] is not None:
+                values[name] = float(values[name])
+        if values["random_weights"] is not None:
+            values["random_weights"] = bool(values["random_weights"])
+        values["error_kind"] = _error_kind(video_id, values)
+        return cls(**values)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> list[VideoRow]:
+        """The rows of a videos DataFrame (as `Store.read` returns it, with ``date``)."""
+        if frame.empty:
+            return []
+        return [cls.from_record(record) for record in frame.to_dict("records")]
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, pd.Timestamp):  # numpy scalars
+        return _plain(value.item())
+    return value
+
+
+def _error_kind(video_id: str, values: Mapping[str, Any]) -> ErrorKind | None:
+    value = values["error_kind"]
+    if value is None:
+        return legacy_error_kind(values["status"], values["error"])
+    try:
+        return ErrorKind(value)
+    except ValueError:
+        expected = ", ".join(kind.value for kind in ErrorKind)
+        raise ValueError(
+            f"videos row {video_id}: error_kind {value!r}: expected one of {expected}"
+        ) from None
+
+
+def write_video_row(store: Store, row: VideoRow) -> str:
+    """Write a video's ``videos`` row (the "done" marker; write it last). Returns the path."""
+    return store.write("videos", row.to_frame(), video_id=row.video_id, date=row.date)
+
+
+def read_video_rows(store: Store, video_ids: Iterable[str] | None = None) -> list[VideoRow]:
+    """The store's ``videos`` rows (or those of some videos)."""
+    return VideoRow.from_frame(store.read("videos", video_ids=video_ids))
