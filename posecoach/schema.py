@@ -168,20 +168,20 @@ FEATURE_COLUMNS: tuple[str, ...] = (
 #: Tables whose files may hold columns beyond their schema, and the type those columns take:
 #: ``features`` keeps the metrics a rule file defines itself (``front_knee_deg``), named by
 #: the file, after the standard ones. Their names must match :data:`METRIC_NAME`.
-OPEN_COLUMNS: dict[str, pa.DataType] = {"features": pa.float32()}
+OPEN_COLUMNS: dict[str, pa.DataType] = {"features": pa.float64()}
 METRIC_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 
 #: One row per (frame, track) of a scored track's frame grid, from its first frame to its last
 #: (frames where the track was not seen have NaN metrics): every metric scoring computes, named
 #: as in the rule vocabulary, angles in degrees, velocities in deg/s, distances in torso lengths.
-#: Wide, one float32 column per metric, so that an analyst selects the metrics by name.
+#: Wide, one float64 column per metric, so that an analyst selects the metrics by name.
 FEATURES = pa.schema(
     [
         ("video_id", pa.string()),
         ("frame", pa.int32()),
         ("t_s", pa.float64()),
         ("track_id", pa.int32()),
-        *[(name, pa.float32()) for name in FEATURE_COLUMNS],
+        *[(name, pa.float64()) for name in FEATURE_COLUMNS],
     ]
 )
 
