@@ -24,9 +24,11 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
 
 from posecoach.store import file_sha256, video_id_for
 
@@ -133,8 +135,64 @@ class SidecarError(ValueError):
     """A sidecar file is unreadable or invalid; the message names the file and the field."""
 
 
+def _label(value: Any) -> str:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise PydanticCustomError("sidecar", f"must be a string, got {type(value).__name__}")
+    text = unicodedata.normalize("NFC", str(value)).strip()
+    if not text:
+        raise PydanticCustomError("sidecar", "is empty")
+    if len(text) > MAX_NAME_CHARS or any(unicodedata.category(c) == "Cc" for c in text):
+        raise PydanticCustomError(
+            "sidecar", f"must be at most {MAX_NAME_CHARS} printable characters"
+        )
+    return text
+
+
+def _view(value: Any) -> str:
+    if value not in VIEWS:
+        raise PydanticCustomError("sidecar", f"is {value!r}; expected one of {VIEWS}")
+    return str(value)
+
+
+def _timestamp(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        stamp = value
+    elif isinstance(value, dt.date):
+        stamp = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            stamp = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise PydanticCustomError(
+                "sidecar", f"is {value!r}; expected ISO 8601, e.g. 2024-05-01T18:30:00+02:00"
+            ) from None
+    else:
+        raise PydanticCustomError(
+            "sidecar", f"must be a date or date-time, got {type(value).__name__}"
+        )
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return stamp.isoformat()
+
+
+class Sidecar(BaseModel):
+    """The fields a sidecar may set (each optional; the folder names stand in for the rest).
+
+    The validators sit outside ``| None``: ``view:`` with nothing after it is refused, not
+    taken as "not set".
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    athlete: Annotated[str | None, BeforeValidator(_label)] = None
+    exercise: Annotated[str | None, BeforeValidator(_label)] = None
+    view: Annotated[str | None, BeforeValidator(_view)] = None
+    #: ISO 8601 with an offset (a naive time is taken as UTC).
+    recorded_at: Annotated[str | None, BeforeValidator(_timestamp)] = None
+
+
 def load_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and validate a sidecar file; returns only the fields it sets.
+    """Read and validate a sidecar file (see `Sidecar`); returns only the fields it sets.
 
     ``athlete`` and ``exercise`` are non-empty strings, ``view`` one of `VIEWS`, ``recorded_at``
     a date or date-time (ISO 8601; a naive time is taken as UTC) returned as an ISO string.
@@ -152,53 +210,21 @@ def load_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise SidecarError(f"{path}: expected a mapping of {', '.join(SIDECAR_FIELDS)}")
-    unknown = sorted(str(k) for k in data if k not in SIDECAR_FIELDS)
-    if unknown:
-        raise SidecarError(
-            f"{path}: unknown field(s) {unknown}; allowed: {', '.join(SIDECAR_FIELDS)}"
-        )
-    out: dict[str, Any] = {}
-    for key in ("athlete", "exercise"):
-        if key in data:
-            out[key] = _label(data[key], f"{path}: field {key!r}")
-    if "view" in data:
-        view = data["view"]
-        if view not in VIEWS:
-            raise SidecarError(f"{path}: field 'view' is {view!r}; expected one of {VIEWS}")
-        out["view"] = view
-    if "recorded_at" in data:
-        out["recorded_at"] = _timestamp(data["recorded_at"], f"{path}: field 'recorded_at'")
-    return out
+    try:
+        sidecar = Sidecar.model_validate(data)
+    except ValidationError as exc:
+        raise SidecarError(_sidecar_problems(path, exc)) from None
+    return sidecar.model_dump(exclude_unset=True)
 
 
-def _label(value: Any, where: str) -> str:
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        raise SidecarError(f"{where} must be a string, got {type(value).__name__}")
-    text = unicodedata.normalize("NFC", str(value)).strip()
-    if not text:
-        raise SidecarError(f"{where} is empty")
-    if len(text) > MAX_NAME_CHARS or any(unicodedata.category(c) == "Cc" for c in text):
-        raise SidecarError(f"{where} must be at most {MAX_NAME_CHARS} printable characters")
-    return text
-
-
-def _timestamp(value: Any, where: str) -> str:
-    if isinstance(value, dt.datetime):
-        stamp = value
-    elif isinstance(value, dt.date):
-        stamp = dt.datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        try:
-            stamp = dt.datetime.fromisoformat(value.strip())
-        except ValueError as exc:
-            raise SidecarError(
-                f"{where} is {value!r}; expected ISO 8601, e.g. 2024-05-01T18:30:00+02:00"
-            ) from exc
-    else:
-        raise SidecarError(f"{where} must be a date or date-time, got {type(value).__name__}")
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=dt.UTC)
-    return stamp.isoformat()
+def _sidecar_problems(path: Path, exc: ValidationError) -> str:
+    """``<path>: <problem>; <problem>``: the unknown fields first (a typo explains the rest)."""
+    errors = exc.errors(include_url=False)
+    is_unknown = {"extra_forbidden", "invalid_key"}  # invalid_key: a key that is not text (1:)
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] in is_unknown)
+    parts = [f"unknown field(s) {unknown}; allowed: {', '.join(SIDECAR_FIELDS)}"] if unknown else []
+    parts += [f"field {e['loc'][0]!r} {e['msg']}" for e in errors if e["type"] not in is_unknown]
+    return f"{path}: " + "; ".join(parts)
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -153,6 +153,20 @@ def test_load_sidecar_errors_name_file_and_field(tmp_path: Path) -> None:
         load_sidecar(side)
 
 
+def test_load_sidecar_reports_every_problem_unknown_fields_first(tmp_path: Path) -> None:
+    side = tmp_path / "x.yaml"
+    side.write_text("view:\nexcercise: squat\n1: x\nathlete: 7\n")
+    with pytest.raises(SidecarError) as info:
+        load_sidecar(side)
+    assert str(info.value) == (
+        f"{side}: unknown field(s) ['1', 'excercise']; allowed: athlete, exercise, view, "
+        "recorded_at; field 'view' is None; expected one of ('side', 'front', 'oblique', "
+        "'unknown')"
+    )
+    side.write_text("athlete: 7\nrecorded_at: 2024-05-01T18:30:00\n")
+    assert load_sidecar(side) == {"athlete": "7", "recorded_at": "2024-05-01T18:30:00+00:00"}
+
+
 def test_hostile_names_and_symlinks(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     outside = _write(tmp_path / "secret" / "passwd.mp4", MP4 + b"secret")
