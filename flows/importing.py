@@ -7,13 +7,14 @@ the analysis layer (reading the file) and the rules (scoring); no Prefect here.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from typing import Any
 
 import pandas as pd
 
 from analysis.ingest.importer import prepare_import
 from posecoach.store import Store
+from posecoach.videos import VideoRow, write_video_row
 from rules.scoring import score_video
 
 
@@ -29,7 +30,7 @@ def import_keypoints(
     date: str | None = None,
     view: str | None = None,
     rules_dir: str | os.PathLike[str] | None = None,
-) -> dict[str, Any]:
+) -> VideoRow:
     """Import one file into the store, score it, write its videos row last; returns the row."""
     imported = prepare_import(
         path,
@@ -42,17 +43,17 @@ def import_keypoints(
         view=view,
     )
     row = imported.row
-    video_id = row["video_id"]
+    video_id = row.video_id
     store.write(
         "keypoints",
         imported.keypoints,
         video_id=video_id,
-        date=imported.partition,
+        date=row.date,
         metadata=imported.keypoints_metadata,
     )
     # Scoring reads the declared view only; the estimated one is recomputed per track.
-    score_video(store, video_id, rules_dir, video={**row, "view": view}, keypoints=imported.keypoints)
-    row["processed_at"] = pd.Timestamp.now(tz="UTC")
-    data = {k: v for k, v in row.items() if k != "date"}
-    store.write("videos", pd.DataFrame([data]), video_id=video_id, date=imported.partition)
+    video = {**row.to_dict(), "view": view}
+    score_video(store, video_id, rules_dir, video=video, keypoints=imported.keypoints)
+    row = dataclasses.replace(row, processed_at=pd.Timestamp.now(tz="UTC"))
+    write_video_row(store, row)
     return row

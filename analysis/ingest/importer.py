@@ -25,6 +25,7 @@ import pandas as pd
 from posecoach import PIPELINE_VERSION
 from posecoach.schema import COCO17, wide_keypoints
 from posecoach.store import file_sha256, video_id_for
+from posecoach.videos import VideoRow
 
 KEYPOINT_FIELDS = [f"{n}_{c}" for n in COCO17 for c in ("x", "y", "score")]
 
@@ -162,9 +163,8 @@ class ImportedVideo:
     Writing is the caller's (``flows.importing``): keypoints first, then scoring, then the row.
     """
 
-    row: dict[str, Any]
+    row: VideoRow  # its ``date`` is the partition the keypoints go to as well
     keypoints: pd.DataFrame
-    partition: str
     keypoints_metadata: dict[str, Any]
 
 
@@ -206,32 +206,32 @@ def prepare_import(
     else:
         view_col = view
     frames = int(table["frame"].max()) + 1 if len(table) else 0
-    row: dict[str, Any] = {
-        "video_id": video_id,
-        "path": str(path),
-        "file_name": path.name,
-        "sha256": sha,
-        "size_bytes": path.stat().st_size,
-        "athlete": athlete,
-        "exercise": exercise,
-        "view": view_col,
-        "recorded_at": pd.Timestamp(recorded),
-        "source": "import",
-        "codec": None,
-        "fps": fps,
-        "frames": frames,
-        "duration_s": float(table["t_s"].max()) if len(table) else 0.0,
-        "width": width,
-        "height": height,
-        "rotation": 0,
-        "n_tracks": int(table["track_id"].nunique()),
-        "status": "ok" if len(table) else "empty",
-        "error": None,
-        "backend": "import",
-        "random_weights": False,
-        "pipeline_version": PIPELINE_VERSION,
-        "date": partition,
-    }
+    row = VideoRow(
+        video_id=video_id,
+        date=partition,
+        path=str(path),
+        file_name=path.name,
+        sha256=sha,
+        size_bytes=path.stat().st_size,
+        athlete=athlete,
+        exercise=exercise,
+        view=view_col,
+        recorded_at=pd.Timestamp(recorded),
+        source="import",
+        codec=None,
+        fps=fps,
+        frames=frames,
+        duration_s=float(table["t_s"].max()) if len(table) else 0.0,
+        width=width,
+        height=height,
+        rotation=0,
+        n_tracks=int(table["track_id"].nunique()),
+        status="ok" if len(table) else "empty",
+        error=None,
+        backend="import",
+        random_weights=False,
+        pipeline_version=PIPELINE_VERSION,
+    )
     kp = keypoints.copy()
     kp.insert(0, "video_id", video_id)
     metadata = {
@@ -240,4 +240,4 @@ def prepare_import(
         "source_file": path.name,
         "smoothing": SmoothingParams().as_dict(),
     }
-    return ImportedVideo(row=row, keypoints=kp, partition=partition, keypoints_metadata=metadata)
+    return ImportedVideo(row=row, keypoints=kp, keypoints_metadata=metadata)

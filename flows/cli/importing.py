@@ -42,7 +42,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"posecoach import: {exc}", file=sys.stderr)
         return 1
     print(
-        f"{row['video_id']}  {row['status']}  {row['n_tracks']} track(s), "
-        f"view {row['view']}, {args.exercise}"
+        f"{row.video_id}  {row.status}  {row.n_tracks} track(s), view {row.view}, {args.exercise}"
     )
     return 0

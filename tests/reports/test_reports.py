@@ -579,7 +579,7 @@ def test_pages_of_real_imported_motion(tmp_path, shared):
     out = tmp_path / "out"
     build_reports(store, out)
     for row in rows:
-        vid = row["video_id"]
+        vid = row.video_id
         reps = store.read("reps", [vid])
         findings = store.read("findings", [vid])
         html = video_page_path(out.resolve(), "2024-09-02", vid).read_text()
@@ -596,8 +596,8 @@ def test_pages_of_real_imported_motion(tmp_path, shared):
         assert "not at hand" in html
         ident = next((out.resolve() / "2024-09-02" / "img").glob(f"{vid}-t*-id.jpg"))
         assert cv2.imread(str(ident)) is not None
-    plank = video_page_path(out.resolve(), "2024-09-02", rows[1]["video_id"]).read_text()
-    holds = store.read("reps", [rows[1]["video_id"]])
+    plank = video_page_path(out.resolve(), "2024-09-02", rows[1].video_id).read_text()
+    holds = store.read("reps", [rows[1].video_id])
     assert (holds["kind"] == "hold").all() and len(holds) >= 1
     assert f"{len(holds)} hold" in plank and "in target" in plank
 

@@ -27,7 +27,7 @@ def store(tmp_path_factory):
 def test_rep_counts_match_the_eye(store, name, exercise, count):
     path = shared_path("data", "keypoints", f"{name}.csv")
     row = import_keypoints(path, store, athlete="real", exercise=exercise, date="2025-01-01")
-    reps = store.read("reps", [row["video_id"]])
+    reps = store.read("reps", [row.video_id])
     print(f"{name}: {len(reps)} reps (by eye {count})")
     assert abs(len(reps) - count) <= 1
     assert (reps["kind"] == "rep").all()
@@ -37,7 +37,7 @@ def test_rep_counts_match_the_eye(store, name, exercise, count):
 def test_plank_hold_time(store):
     path = shared_path("data", "keypoints", "plank.csv")
     row = import_keypoints(path, store, athlete="real", exercise="plank", date="2025-01-01")
-    reps = store.read("reps", [row["video_id"]])
+    reps = store.read("reps", [row.video_id])
     print(f"plank: holds {reps['duration_s'].round(2).tolist()}")
     assert (reps["kind"] == "hold").all()
     assert reps["duration_s"].max() == pytest.approx(10, abs=3)

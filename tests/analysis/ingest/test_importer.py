@@ -31,8 +31,8 @@ def test_csv_import_writes_keypoints_scores_and_videos_row_last(tmp_path):
     import_table(reps=4, depth=[70, 70, 108, 70]).to_csv(path, index=False)
     store = Store(tmp_path / "store")
     row = import_keypoints(path, store, athlete="ann", exercise="squats", date="2025-02-03")
-    assert row["source"] == "import" and row["status"] == "ok" and row["view"] == "side"
-    assert row["fps"] == pytest.approx(30)
+    assert row.source == "import" and row.status == "ok" and row.view == "side"
+    assert row.fps == pytest.approx(30)
     videos = store.read("videos")
     assert videos["athlete"].tolist() == ["ann"] and videos["date"].tolist() == ["2025-02-03"]
     kp = store.read("keypoints")
@@ -58,7 +58,7 @@ def test_parquet_without_t_s_needs_fps(tmp_path):
     with pytest.raises(ImportFileError, match="'t_s' is missing"):
         import_keypoints(path, store, athlete="a", exercise="squat")
     row = import_keypoints(path, store, athlete="a", exercise="squat", fps=30, date="2025-01-01")
-    assert len(store.read("reps")) == 2 and row["fps"] == 30
+    assert len(store.read("reps")) == 2 and row.fps == 30
 
 
 @pytest.mark.parametrize(
