@@ -173,7 +173,7 @@ def _write_avi(path: Path, video: SampleVideo, keypoints: pd.DataFrame) -> None:
     from analysis.io.drawing import draw_skeleton
 
     writer = cv2.VideoWriter(
-        str(path), cv2.VideoWriter_fourcc(*"MJPG"), video.fps, (video.width, video.height)
+        str(path), cv2.VideoWriter.fourcc(*"MJPG"), video.fps, (video.width, video.height)
     )
     if not writer.isOpened():
         raise OSError(f"{path}: OpenCV cannot write an MJPG .avi here")

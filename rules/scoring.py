@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,16 +159,15 @@ def _aggregate(check: CheckSpec, values: np.ndarray) -> float:
             agg = "p90" if check.comparison == "above" else "p10"
         else:
             agg = "median"
-    return float(
-        {
-            "median": np.median,
-            "mean": np.mean,
-            "min": np.min,
-            "max": np.max,
-            "p10": lambda v: np.percentile(v, 10),
-            "p90": lambda v: np.percentile(v, 90),
-        }[agg](values)
-    )
+    reducers: dict[str, Callable[[np.ndarray], Any]] = {
+        "median": np.median,
+        "mean": np.mean,
+        "min": np.min,
+        "max": np.max,
+        "p10": lambda v: np.percentile(v, 10),
+        "p90": lambda v: np.percentile(v, 90),
+    }
+    return float(reducers[agg](values))
 
 
 def format_message(template: str, **fields: Any) -> str:
@@ -283,6 +283,7 @@ def score_track(
         signal = metrics[rule.hold.position[0].metric]
         segments = find_holds(in_position, in_target, t_s, rule.hold, signal, known)
     else:
+        assert rule.reps is not None  # a rule file has reps or a hold (rules.validation)
         signal_name, prominence = _signal_for(rule, view)
         segments = find_reps(metrics[signal_name], t_s, rule.reps, prominence)
 
@@ -469,13 +470,14 @@ def score_video(
         keypoints = store.read("keypoints", video_ids=[video_id])
     library = library if library is not None else load_library(rules_dir)
     declared = video.get("view")
+    fps = video.get("fps")
     result = score_keypoints(
         keypoints,
         video.get("exercise"),
         video_id=video_id,
         view=declared if declared in VIEWS else None,
         library=library,
-        fps=video.get("fps") if video.get("fps") and np.isfinite(video.get("fps")) else None,
+        fps=float(fps) if fps and np.isfinite(fps) else None,
     )
     date = _partition_date(store, video_id, video)
     rule = library.find(video.get("exercise"))
@@ -490,7 +492,6 @@ def score_video(
         "checks": _check_bands(rule) if rule else [],
         "note": result.note,
     }
-    # In the data flow's order: the values, then what was judged on them.
     store.write("features", result.features_table(), video_id=video_id, date=date,
                 metadata={**meta, **result.parameters})  # fmt: skip
     store.write("reps", result.reps, video_id=video_id, date=date, metadata=meta)

@@ -17,7 +17,7 @@ lean does not shrink the unit).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -213,7 +213,7 @@ POINT_FUNCTION_UNITS: dict[str, str] = {
 def evaluate_point_function(
     df: pd.DataFrame,
     fn: str,
-    points: list[str] | tuple[str, ...],
+    points: Sequence[str],
     unit: float | None = None,
     min_score: float = MIN_SCORE,
 ) -> np.ndarray:
@@ -227,7 +227,8 @@ def evaluate_point_function(
     u = unit if unit is not None else torso_length(df, min_score)
     if fn == "frontal_projection_angle":
         mid_hip = point(df, "mid_hip", min_score)
-        return frontal_projection_angle(*pts, mid_hip, min_segment=FPPA_MIN_SEGMENT * u)
+        hip, knee, ankle = pts
+        return frontal_projection_angle(hip, knee, ankle, mid_hip, min_segment=FPPA_MIN_SEGMENT * u)
     if needs_unit:
         return func(*pts, u)
     return func(*pts)
