@@ -44,16 +44,17 @@ def import_keypoints(
     )
     row = imported.row
     video_id = row.video_id
+    keypoints = imported.keypoints.to_frame(video_id)
     store.write(
         "keypoints",
-        imported.keypoints,
+        keypoints,
         video_id=video_id,
         date=row.date,
         metadata=imported.keypoints_metadata,
     )
     # Scoring reads the declared view only; the estimated one is recomputed per track.
     video = {**row.to_dict(), "view": view}
-    score_video(store, video_id, rules_dir, video=video, keypoints=imported.keypoints)
+    score_video(store, video_id, rules_dir, video=video, keypoints=keypoints)
     row = dataclasses.replace(row, processed_at=pd.Timestamp.now(tz="UTC"))
     write_video_row(store, row)
     return row

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from posecoach import PIPELINE_VERSION
-from posecoach.schema import COCO17, wide_keypoints
+from posecoach.keypoints import KeyPoints
+from posecoach.schema import COCO17
 from posecoach.store import file_sha256, video_id_for
 from posecoach.videos import VideoRow
 
@@ -112,8 +113,9 @@ def estimate_fps(table: pd.DataFrame) -> float | None:
     return float(np.median(rates)) if rates else None
 
 
-def to_keypoints(table: pd.DataFrame, fps: float | None) -> pd.DataFrame:
-    """The keypoints-table rows (no ``video_id``): raw = imported, smoothed per track."""
+def to_keypoints(table: pd.DataFrame, fps: float | None) -> KeyPoints:
+    """The imported rows as `KeyPoints`: raw = imported, smoothed per track, a box around the
+    points scored 0.3 or more (its score their mean), sorted by track then frame."""
     from analysis.tracking.smoothing import smooth_track
 
     parts = []
@@ -125,21 +127,22 @@ def to_keypoints(table: pd.DataFrame, fps: float | None) -> pd.DataFrame:
         scores = track[[f"{k}_score" for k in COCO17]].to_numpy(np.float64)
         scores = np.nan_to_num(scores, nan=0.0)
         smoothed = smooth_track(track["frame"].to_numpy(), xy, scores, fps)
-        cols: dict[str, Any] = {
-            "frame": track["frame"].to_numpy(np.int32),
-            "t_s": track["t_s"].to_numpy(np.float64),
-            "track_id": np.full(n, int(tid), dtype=np.int32),
-        }
         valid = np.where((scores >= 0.3)[..., None], xy, np.nan)
         with np.errstate(invalid="ignore"), _quiet():
             lo, hi = np.nanmin(valid, axis=1), np.nanmax(valid, axis=1)
             mean_score = np.nanmean(np.where(scores >= 0.3, scores, np.nan), axis=1)
-        cols["bbox_x1"], cols["bbox_y1"] = lo[:, 0], lo[:, 1]
-        cols["bbox_x2"], cols["bbox_y2"] = hi[:, 0], hi[:, 1]
-        cols["bbox_score"] = mean_score
-        cols.update(wide_keypoints(smoothed, scores, xy))
-        parts.append(pd.DataFrame(cols))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        parts.append(
+            KeyPoints(
+                frame=track["frame"].to_numpy(),
+                t_s=track["t_s"].to_numpy(np.float64),
+                track_id=np.full(n, int(tid)),
+                box=np.column_stack([lo, hi, mean_score]),
+                xy=smoothed,
+                scores=scores,
+                xy_raw=xy,
+            )
+        )
+    return KeyPoints.concat(parts)
 
 
 class _quiet:
@@ -158,13 +161,13 @@ class _quiet:
 
 @dataclass(frozen=True)
 class ImportedVideo:
-    """One import file made ready for the store: its keypoints table and its ``videos`` row.
+    """One import file made ready for the store: its keypoints and its ``videos`` row.
 
     Writing is the caller's (``flows.importing``): keypoints first, then scoring, then the row.
     """
 
     row: VideoRow  # its ``date`` is the partition the keypoints go to as well
-    keypoints: pd.DataFrame
+    keypoints: KeyPoints
     keypoints_metadata: dict[str, Any]
 
 
@@ -199,7 +202,7 @@ def prepare_import(
         recorded = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
     partition = recorded.astimezone(dt.UTC).date().isoformat()
 
-    views = estimate_views(keypoints) if len(keypoints) else {}
+    views = estimate_views(keypoints.to_frame()) if len(keypoints) else {}
     if view is None:
         known = [v for v in views.values() if v != "unknown"]
         view_col = max(set(known), key=known.count) if known else "unknown"
@@ -232,12 +235,10 @@ def prepare_import(
         random_weights=False,
         pipeline_version=PIPELINE_VERSION,
     )
-    kp = keypoints.copy()
-    kp.insert(0, "video_id", video_id)
     metadata = {
         "video_id": video_id,
         "source": "import",
         "source_file": path.name,
         "smoothing": SmoothingParams().as_dict(),
     }
-    return ImportedVideo(row=row, keypoints=kp, keypoints_metadata=metadata)
+    return ImportedVideo(row=row, keypoints=keypoints, keypoints_metadata=metadata)
