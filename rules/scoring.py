@@ -16,6 +16,9 @@ finding for the track ("not assessable from this view"), never a judgement. A va
 be measured (keypoints missing) is ``not_assessable`` too. An exercise without a rule file gets
 no judgement and one note finding (``check_id`` ``no_rule_file``).
 
+Repetitions and findings travel as typed records (`rules.records.Rep` / ``Finding``) and become
+tables only at the end (`rules.records.to_frame`), in the store's column order.
+
 `score_video` reads from and writes to the store: the ``features`` table (the values the checks
 were evaluated on, for reports and analysts), ``reps`` and ``findings``, each replaced on a
 re-score; never the ``videos`` row (the flow writes that last). Their metadata records the rule
@@ -45,6 +48,7 @@ from analysis.kinematics.features import (
 from analysis.kinematics.view import estimate_view
 from posecoach.schema import FINDINGS, REPS, SEVERITIES
 from rules.loader import Library, load_library, rules_digest
+from rules.records import Finding, Rep, to_frame
 from rules.reps import Segment, find_holds, find_reps, frame_rate
 from rules.schema import VIEWS, CheckSpec, Condition, RuleFile
 
@@ -178,22 +182,6 @@ def format_message(template: str, **fields: Any) -> str:
         return f"{template} [message could not be filled: {exc}]"
 
 
-def _finding(track_id: int, rep_index: int, rule: RuleFile, check: CheckSpec, **kw: Any) -> dict:
-    return {
-        "track_id": track_id,
-        "rep_index": rep_index,
-        "rule_id": rule.id,
-        "rule_version": rule.version,
-        "check_id": check.id,
-        "metric": check.metric,
-        "phase": check.phase,
-        "comparison": check.comparison,
-        "unit": check.unit,
-        "source": check.source,
-        **kw,
-    }
-
-
 def evaluate_check(
     check: CheckSpec,
     seg: Segment,
@@ -204,8 +192,8 @@ def evaluate_check(
     view: str,
     track_id: int,
     in_position: np.ndarray | None = None,
-) -> dict:
-    """One findings row: the check evaluated over one repetition or hold."""
+) -> Finding:
+    """One finding: the check evaluated over one repetition or hold."""
     t_s = grid["t_s"].to_numpy(np.float64)
     frames = grid["frame"].to_numpy()
     fps = frame_rate(t_s)
@@ -213,12 +201,15 @@ def evaluate_check(
     idx = _phase_frames(check, seg, rule, half, len(t_s), in_position)
     values = metrics[check.metric][idx]
     ok = np.isfinite(values)
-    base = {"start_s": float(t_s[seg.start]), "end_s": float(t_s[seg.end])}
+    start_s, end_s = float(t_s[seg.start]), float(t_s[seg.end])
     if not ok.any():
         _, threshold = check.severity(float("nan"))
-        return _finding(track_id, rep_index, rule, check, severity="not_assessable",
-                        value=float("nan"), threshold=threshold, worst_frame=None, worst_s=None,
-                        message=f"{check.id}: not measurable (keypoints missing)", **base)  # fmt: skip
+        return Finding.of_check(
+            check, rule, track_id=track_id, rep_index=rep_index, severity="not_assessable",
+            value=float("nan"), threshold=threshold, start_s=start_s, end_s=end_s,
+            worst_frame=None, worst_s=None,
+            message=f"{check.id}: not measurable (keypoints missing)",
+        )  # fmt: skip
     value = _aggregate(check, values[ok])
     severity, threshold = check.severity(value)
     pick = np.argmax if check.comparison == "above" else np.argmin
@@ -231,9 +222,11 @@ def evaluate_check(
             check.message, value=value, threshold=threshold, severity=severity, unit=check.unit,
             metric=check.metric, check=check.id, rep=rep_index + 1, phase=check.phase, view=view,
         )  # fmt: skip
-    return _finding(track_id, rep_index, rule, check, severity=severity, value=value,
-                    threshold=threshold, worst_frame=int(frames[worst]), worst_s=float(t_s[worst]),
-                    message=message, **base)  # fmt: skip
+    return Finding.of_check(
+        check, rule, track_id=track_id, rep_index=rep_index, severity=severity, value=value,
+        threshold=threshold, start_s=start_s, end_s=end_s, worst_frame=int(frames[worst]),
+        worst_s=float(t_s[worst]), message=message,
+    )  # fmt: skip
 
 
 # -- one track, one video -----------------------------------------------------------------------
@@ -261,8 +254,8 @@ def score_track(
     track_id: int,
     fps: float | None = None,
     features: pd.DataFrame | None = None,
-) -> tuple[list[dict], list[dict]]:
-    """(reps rows, findings rows) of one track (without ``video_id`` and ``exercise``).
+) -> tuple[list[Rep], list[Finding]]:
+    """(reps, findings) of one track: records, without ``video_id`` and ``exercise``.
 
     ``features``: the track's `rule_features` when the caller has them already.
     """
@@ -287,15 +280,15 @@ def score_track(
         signal_name, prominence = _signal_for(rule, view)
         segments = find_reps(metrics[signal_name], t_s, rule.reps, prominence)
 
-    findings: list[dict] = []
-    reps: list[dict] = []
+    findings: list[Finding] = []
+    reps: list[Rep] = []
     judged = [c for c in rule.checks if view in c.views]
     for check in rule.checks:
         if view not in check.views:
-            findings.append(_finding(
-                track_id, -1, rule, check, severity="not_assessable", value=float("nan"),
-                threshold=float(next(iter(check.thresholds.values()))), worst_frame=None,
-                worst_s=None, start_s=float(t_s[0]), end_s=float(t_s[-1]),
+            findings.append(Finding.of_check(
+                check, rule, track_id=track_id, rep_index=-1, severity="not_assessable",
+                value=float("nan"), threshold=float(next(iter(check.thresholds.values()))),
+                start_s=float(t_s[0]), end_s=float(t_s[-1]), worst_frame=None, worst_s=None,
                 message=(f"{check.id}: not assessable from this view (needs "
                          f"{' or '.join(check.views)}, the camera view is {view})"),
             ))  # fmt: skip
@@ -303,35 +296,11 @@ def score_track(
         rows = [evaluate_check(c, seg, i, rule, grid, metrics, view, track_id, in_position)
                 for c in judged]  # fmt: skip
         findings.extend(rows)
-        ranks = [_SEVERITY_RANK[r["severity"]] for r in rows if r["severity"] in _SEVERITY_RANK]
+        ranks = [_SEVERITY_RANK[r.severity] for r in rows if r.severity in _SEVERITY_RANK]
         worst = ("ok", "info", "caution", "risk")[max(ranks)] if ranks else "ok"
-        reps.append({
-            "track_id": track_id,
-            "rule_id": rule.id,
-            "rule_version": rule.version,
-            "rep_index": i,
-            "kind": seg.kind,
-            "start_frame": int(frames[seg.start]),
-            "turn_frame": int(frames[seg.turn]),
-            "end_frame": int(frames[seg.end]),
-            "start_s": float(t_s[seg.start]),
-            "turn_s": float(t_s[seg.turn]),
-            "end_s": float(t_s[seg.end]),
-            "duration_s": float(t_s[seg.end] - t_s[seg.start] + (1.0 / frame_rate(t_s))),
-            "in_target_s": seg.in_target_s,
-            "signal_min": seg.signal_min,
-            "signal_max": seg.signal_max,
-            "worst_severity": worst,
-        })  # fmt: skip
+        reps.append(Rep.from_segment(seg, i, frames, t_s, frame_rate(t_s), track_id=track_id,
+                                     rule=rule, worst_severity=worst))  # fmt: skip
     return reps, findings
-
-
-def _frame(rows: list[dict], schema, video_id: str, **const: Any) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=[n for n in schema.names if n != "video_id"])
-    df.insert(0, "video_id", video_id)
-    for k, v in const.items():
-        df[k] = v
-    return df
 
 
 def _usable_tracks(keypoints: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
@@ -370,19 +339,13 @@ def score_keypoints(
     views = {tid: (view if view in VIEWS else estimate_view(t)) for tid, t in tracks}
     feats = {tid: rule_features(t, rule, fps) for tid, t in tracks}
     signals = {tid: signal_metric(rule, views[tid]) for tid, _ in tracks} if rule else {}
-    reps_rows: list[dict] = []
-    findings_rows: list[dict] = []
+    reps_rows: list[Rep] = []
+    findings_rows: list[Finding] = []
     note = ""
     if rule is None:
         note = (f"no rule file for exercise {exercise!r}: kinematics computed, nothing judged "
                 f"(known: {', '.join(sorted(library))})")  # fmt: skip
-        findings_rows.append({
-            "track_id": -1, "rep_index": -1, "rule_id": "", "rule_version": "",
-            "check_id": "no_rule_file", "metric": "", "phase": "", "severity": "not_assessable",
-            "value": float("nan"), "threshold": float("nan"), "comparison": "", "unit": "",
-            "start_s": None, "end_s": None, "worst_frame": None, "worst_s": None,
-            "message": note, "source": "",
-        })  # fmt: skip
+        findings_rows.append(Finding.no_rule_file(note))
     elif not tracks:
         note = "no track long enough to score (at least 10 frames over 1 s)"
     else:
@@ -390,8 +353,8 @@ def score_keypoints(
             r, f = score_track(track, rule, views[tid], tid, fps, features=feats[tid])
             reps_rows += r
             findings_rows += f
-    reps = _frame(reps_rows, REPS, video_id, exercise=exercise or "")
-    findings = _frame(findings_rows, FINDINGS, video_id)
+    reps = to_frame(reps_rows, REPS, video_id, exercise=exercise or "")
+    findings = to_frame(findings_rows, FINDINGS, video_id)
     judged = [s for s in findings["severity"] if s in _SEVERITY_RANK]
     worst = max(judged, key=_SEVERITY_RANK.__getitem__) if judged else "ok"
     assert set(findings["severity"]) <= set(SEVERITIES)
