@@ -76,6 +76,7 @@ def test_features_on_generated_squat_are_exact():
     feats = k.features(clip.keypoints)
     assert set(k.FEATURE_NAMES) <= set(feats.columns)
     fps = clip.truth.fps
+    assert len(clip.truth.reps) == 2
     for _, rep in clip.truth.reps.iterrows():
         i = int(round(rep.turn_s * fps))
         assert feats["knee_angle_deg"].iloc[i] == pytest.approx(rep.depth, abs=0.05)

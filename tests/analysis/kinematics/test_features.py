@@ -49,6 +49,7 @@ def test_track_features_on_a_generated_squat_are_exact():
     feats = track_features(clip.keypoints, fps)
     assert list(feats.columns) == [*GRID_COLUMNS, *angles.FEATURE_NAMES]
     assert np.array_equal(feats["frame"], np.arange(len(clip.keypoints)))
+    assert len(clip.truth.reps) == 2
     for _, rep in clip.truth.reps.iterrows():
         i = int(round(rep.turn_s * fps))
         assert feats["knee_angle_deg"].iloc[i] == pytest.approx(rep.depth, abs=0.05)
