@@ -33,7 +33,14 @@ from prefect.task_runners import ProcessPoolTaskRunner
 
 from flows.claims import DEFAULT_STALE_AFTER_S
 from flows.inbox import InboxItem, discover
-from flows.plan import Plan, latest_rows, make_plan, refused_row, retryable_row
+from flows.plan import (
+    Plan,
+    latest_rows,
+    make_plan,
+    refused_row,
+    retryable_row,
+    unfeatured_ids,
+)
 from flows.workers import (
     current_row,
     init_worker,
@@ -77,6 +84,8 @@ def plan_night(
         preset=preset,
         rules_digest=rules_digest(rules_dir),
         scored_digest=lambda vid: scored_digest(store, vid),
+        # one listing per table: a store from before the features table gets it re-scored
+        unfeatured=unfeatured_ids(store.files("keypoints"), store.files("features")),
         retry_failed=retry_failed,
     )
 

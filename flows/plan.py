@@ -8,7 +8,8 @@ is tried again next night, up to `posecoach.failures.MAX_ATTEMPTS` runs in a row
 so that a video that crashes or exhausts the machine every time does not cost every night
 (``retry_failed`` tries the failed videos again once the cause is mended).
 A done video whose findings were scored with other rules (a different `rules digest`) is only
-re-scored and re-rendered: no model runs.
+re-scored and re-rendered: no model runs. So is an ``ok`` video with keypoints but no
+``features`` file: a store written before that table existed gets it on the next night.
 
 Pure functions over `VideoRow` records and dataclasses; no Prefect.
 """
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable
+import posixpath
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -35,7 +37,7 @@ class Plan:
     """The night's work, each list sorted by inbox-relative path."""
 
     analyze: list[InboxItem] = field(default_factory=list)  # run the models
-    rescore: list[InboxItem] = field(default_factory=list)  # rules changed: score + render only
+    rescore: list[InboxItem] = field(default_factory=list)  # rules or features: score + render
     record_failed: list[InboxItem] = field(default_factory=list)  # refused before any model
     done: list[InboxItem] = field(default_factory=list)  # nothing to do
     duplicates: list[InboxItem] = field(default_factory=list)  # same content as another file
@@ -90,6 +92,7 @@ def make_plan(
     preset: str,
     rules_digest: str | None,
     scored_digest: Callable[[str], str | None],
+    unfeatured: Collection[str] = frozenset(),
     pipeline_version: str = PIPELINE_VERSION,
     retry_failed: bool = False,
 ) -> Plan:
@@ -97,6 +100,9 @@ def make_plan(
 
     ``scored_digest(video_id)`` returns the rules digest a video's findings were made with (None
     when never scored); it is only called for done videos with status ``ok``.
+    ``unfeatured``: the ids of videos with a keypoints file but no features file (a store from
+    before that table, see `unfeatured_ids`); those of them that are done and ``ok`` are
+    re-scored whatever the digest.
     ``retry_failed`` analyses again every video whose last analysis failed, for whatever reason.
     """
     plan = Plan()
@@ -111,13 +117,37 @@ def make_plan(
         elif (
             row
             and row.status == "ok"
-            and rules_digest is not None
-            and scored_digest(item.video_id) != rules_digest
+            and _needs_scoring(item.video_id, rules_digest, scored_digest, unfeatured)
         ):
             plan.rescore.append(item)
         else:
             plan.done.append(item)
     return plan
+
+
+def _needs_scoring(
+    video_id: str,
+    rules_digest: str | None,
+    scored_digest: Callable[[str], str | None],
+    unfeatured: Collection[str],
+) -> bool:
+    if video_id in unfeatured:
+        return True  # checked first: it costs no read
+    return rules_digest is not None and scored_digest(video_id) != rules_digest
+
+
+def unfeatured_ids(keypoints_files: Iterable[str], features_files: Iterable[str]) -> set[str]:
+    """The video ids with a keypoints file but no features file, from two tables' file lists.
+
+    The store's files are named ``<video_id>.parquet`` (`posecoach.store.Store.files`), so two
+    listings say it for every video, without reading one file. Only videos with keypoints count:
+    re-scoring reads them, and one without would have its reps and findings replaced by none.
+    """
+    return _ids(keypoints_files) - _ids(features_files)
+
+
+def _ids(paths: Iterable[str]) -> set[str]:
+    return {posixpath.basename(p).removesuffix(".parquet") for p in paths}
 
 
 def refused_row(item: InboxItem, now: dt.datetime | None = None) -> VideoRow:

@@ -29,6 +29,7 @@ from flows.plan import (
     make_plan,
     refused_row,
     retryable_row,
+    unfeatured_ids,
 )
 from posecoach import PIPELINE_VERSION
 from posecoach.failures import MAX_ATTEMPTS, RETRYABLE, ErrorKind
@@ -361,6 +362,47 @@ def test_retry_failed_plans_every_failed_video_again(tmp_path: Path) -> None:
     plan = make_plan([v0, v1, v2, bad], rows, **kw, retry_failed=True)
     # A file refused before any model ran (not a video, outside the inbox) stays refused.
     assert plan.analyze == [v1, v2] and plan.done == [v0, bad]
+
+
+def test_ok_videos_without_a_features_file_are_rescored(tmp_path: Path) -> None:
+    """A store from before the features table: its ok videos are re-scored, nothing analysed."""
+    import pandas as pd
+
+    v0, v1, v2, v3, bad = _items(tmp_path, 4)
+    store = Store(tmp_path / "store")
+    for item in (v0, v1, v2, v3):
+        rows = pd.DataFrame({"video_id": [item.video_id], "frame": [0], "track_id": [0]})
+        for table in ("keypoints", "features"):
+            store.write(table, rows, video_id=item.video_id, date="2024-01-01")
+    for item in (v0, v2):
+        store.delete(item.video_id, tables=["features"])
+    unfeatured = unfeatured_ids(store.files("keypoints"), store.files("features"))
+    assert unfeatured == {v0.video_id, v2.video_id}
+    rows = {
+        v0.video_id: _row(v0),  # ok, no features -> rescore
+        v1.video_id: _row(v1),  # ok, features -> done
+        v2.video_id: _row(v2, status="empty"),  # not ok: nothing to score
+        v3.video_id: _row(v3, preset="balanced"),  # other models: analysed (and scored) anyway
+    }
+    asked: list[str] = []
+    digests = {v0.video_id: "R1", v1.video_id: "R1"}
+
+    def scored(video_id: str) -> str | None:
+        asked.append(video_id)
+        return digests.get(video_id)
+
+    kw = dict(preset="fast", scored_digest=scored, unfeatured=unfeatured)
+    plan = make_plan([v0, v1, v2, v3, bad], rows, rules_digest="R1", **kw)
+    assert plan.rescore == [v0] and plan.done == [v1, v2] and plan.analyze == [v3]
+    assert asked == [v1.video_id]  # a missing features file needs no metadata read
+    # the same without a rules digest to compare, and with rules changed: v0 once, v1 too
+    assert make_plan([v0, v1], rows, rules_digest=None, **kw).rescore == [v0]
+    assert make_plan([v0, v1], rows, rules_digest="R2", **kw).rescore == [v0, v1]
+    # by default (no listing given) nothing is rescored for a missing file
+    default = make_plan([v0], rows, preset="fast", rules_digest="R1", scored_digest=scored)
+    assert default.done == [v0]
+    # a video without keypoints is never counted: re-scoring would have nothing to read
+    assert unfeatured_ids([], store.files("features")) == set()
 
 
 # -- claims ----------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def test_the_video_task_retries_by_the_failure_policy(monkeypatch: pytest.Monkey
     assert asked == [MemoryError]
 
 
-@pytest.mark.slow  # ~10 s of flow runs after ~8-15 s of harness start-up; no real model
+@pytest.mark.slow  # ~12 s of flow runs after ~8-15 s of harness start-up; no real model
 def test_nightly_is_incremental_and_rescoring_runs_no_model(
     prefect_harness, fake_engine, rules_copy: Path, tmp_path: Path
 ) -> None:
@@ -167,6 +167,15 @@ def test_nightly_is_incremental_and_rescoring_runs_no_model(
     digest = rules_digest(rules_copy)
     vid = rows["ana/squat/set 1.mp4"]["video_id"]
     assert Store(store).metadata("findings", vid)["rules_digest"] == digest
+
+    # 5. a video without a features file (a store from before the table): re-scored, no model
+    Store(store).delete(vid, tables=["features"])
+    fifth = _run(inbox, store, reports, rules_copy)
+    rescored = [o["rel_path"] for o in fifth["outcomes"] if o["action"] == "rescored"]
+    assert rescored == ["ana/squat/set 1.mp4"]
+    assert fake_engine.loads == 0 and fake_engine.analyses == []
+    assert len(Store(store).files("features", vid)) == 1
+    assert not Store(store).read("features", video_ids=[vid]).empty
     # and the night after, nothing again
     assert set(_run(inbox, store, reports, rules_copy)["counts"]) == {"skipped"}
 
