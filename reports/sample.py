@@ -12,6 +12,7 @@ a real video file, so that thumbnails come from decoded frames.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -20,8 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from posecoach.failures import ErrorKind
 from posecoach.schema import COCO17
 from posecoach.store import Store, video_id_for
+from posecoach.videos import VideoRow, write_video_row
 
 #: Not a rule id of the shipped library: pages of the sample show what the rows alone give.
 SAMPLE_RULE_ID = "sample_squat"
@@ -62,6 +65,7 @@ class SampleVideo:
     tracks: list[SampleTrack] = field(default_factory=list)
     status: str = "ok"
     error: str | None = None
+    error_kind: ErrorKind | None = None  # of a failed one, as the flows record it
     write_video: bool = False  # write the motion as a real .avi file
     fps: float = 15.0
     width: int = 320
@@ -315,20 +319,25 @@ def write_sample_video(
             metadata={"signal": "knee_angle_left_deg", "rule_id": SAMPLE_RULE_ID},
         )
         store.write("findings", pd.DataFrame(findings), video_id=video_id, date=video.date)
-    row = {
-        "video_id": video_id, "path": path, "file_name": video.file_name, "sha256": sha,
-        "size_bytes": 1000, "athlete": video.athlete, "exercise": video.exercise,
-        "view": "side", "recorded_at": pd.Timestamp(video.recorded_at, tz="UTC"),
-        "source": "video", "codec": "mjpg", "fps": video.fps, "frames": n_frames,
-        "duration_s": n_frames / video.fps if n_frames else None, "width": video.width,
-        "height": video.height, "rotation": 0, "n_tracks": len(video.tracks),
-        "status": video.status, "error": video.error, "preset": "fast", "backend": "onnxruntime",
-        "detector": "rtmdet-nano-person", "detector_sha256": "ab" * 32, "pose_model": "rtmpose-t",
-        "pose_sha256": "cd" * 32, "random_weights": False, "pipeline_version": "1",
-        "processed_at": pd.Timestamp(f"{video.date}T02:10:00", tz="UTC"),
-    }  # fmt: skip
-    store.write("videos", pd.DataFrame([row]), video_id=video_id, date=video.date)
+    row = VideoRow(
+        video_id=video_id, date=video.date, path=path, file_name=video.file_name, sha256=sha,
+        size_bytes=1000, athlete=video.athlete, exercise=video.exercise, view="side",
+        recorded_at=_utc(video.recorded_at), source="video", codec="mjpg", fps=video.fps,
+        frames=n_frames, duration_s=n_frames / video.fps if n_frames else None,
+        width=video.width, height=video.height, rotation=0, n_tracks=len(video.tracks),
+        status=video.status, error=video.error, error_kind=video.error_kind, preset="fast",
+        backend="onnxruntime", detector="rtmdet-nano-person", detector_sha256="ab" * 32,
+        pose_model="rtmpose-t", pose_sha256="cd" * 32, random_weights=False,
+        pipeline_version="1", processed_at=_utc(f"{video.date}T02:10:00"),
+    )  # fmt: skip
+    write_video_row(store, row)
     return video_id
+
+
+def _utc(text: str) -> dt.datetime:
+    """An ISO date-time in UTC (one without a zone is read as UTC)."""
+    when = dt.datetime.fromisoformat(text)
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
 
 HOSTILE_NAME = "<script>alert(1)</script>.mp4"
@@ -369,6 +378,7 @@ def sample_videos() -> list[SampleVideo]:
             "2024-05-05T19:30:00",
             status="failed",
             error="cannot open as a video: Invalid data found when processing input",
+            error_kind=ErrorKind.BAD_FILE,
         ),
         SampleVideo(
             HOSTILE_NAME,

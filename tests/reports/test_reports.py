@@ -6,6 +6,7 @@ the pages is derived here from those parameters, never hard-coded.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -18,6 +19,7 @@ import pandas as pd
 import pytest
 
 from posecoach.store import Store
+from posecoach.videos import VideoRow, write_video_row
 from reports import charts, series, summaries
 from reports.build import (
     athlete_page_path,
@@ -493,14 +495,14 @@ def test_page_of_a_video_scored_by_the_rule_library(tmp_path):
     store = Store(tmp_path / "store")
     vid, date = "5a5a5a5a5a5a5a5a", "2024-07-01"
     store.write("keypoints", clip.keypoints.assign(video_id=vid), video_id=vid, date=date)
-    row = {
-        "video_id": vid, "path": "missing/squat.mp4", "file_name": "squat.mp4", "athlete": "Eve",
-        "exercise": "squat", "view": "side", "fps": truth.fps, "width": truth.width,
-        "height": truth.height, "frames": int(clip.keypoints["frame"].max()) + 1, "status": "ok",
-        "recorded_at": pd.Timestamp("2024-06-30T18:00:00", tz="UTC"),
-    }  # fmt: skip
-    scoring.score_video(store, vid, video=row)
-    store.write("videos", pd.DataFrame([row]), video_id=vid, date=date)
+    row = VideoRow(
+        video_id=vid, date=date, path="missing/squat.mp4", file_name="squat.mp4", athlete="Eve",
+        exercise="squat", view="side", fps=truth.fps, width=truth.width, height=truth.height,
+        frames=int(clip.keypoints["frame"].max()) + 1, status="ok",
+        recorded_at=dt.datetime(2024, 6, 30, 18, tzinfo=dt.UTC),
+    )  # fmt: skip
+    scoring.score_video(store, vid, video=row.to_dict())
+    write_video_row(store, row)
 
     rule = load_library().find("squat")
     checks = {c.id: c for c in rule.checks}
@@ -660,13 +662,13 @@ def _scored_squat_store(root: Path) -> tuple[Store, str, str]:
     store = Store(root)
     vid, date = "6b6b6b6b6b6b6b6b", "2024-07-02"
     store.write("keypoints", clip.keypoints.assign(video_id=vid), video_id=vid, date=date)
-    row = {
-        "video_id": vid, "path": "missing/squat.mp4", "file_name": "squat.mp4", "athlete": "Hal",
-        "exercise": "squat", "view": "side", "fps": clip.truth.fps, "width": clip.truth.width,
-        "height": clip.truth.height, "frames": len(clip.keypoints), "status": "ok",
-    }  # fmt: skip
-    score_video(store, vid, video=row)
-    store.write("videos", pd.DataFrame([row]), video_id=vid, date=date)
+    row = VideoRow(
+        video_id=vid, date=date, path="missing/squat.mp4", file_name="squat.mp4", athlete="Hal",
+        exercise="squat", view="side", fps=clip.truth.fps, width=clip.truth.width,
+        height=clip.truth.height, frames=len(clip.keypoints), status="ok",
+    )  # fmt: skip
+    score_video(store, vid, video=row.to_dict())
+    write_video_row(store, row)
     return store, vid, date
 
 

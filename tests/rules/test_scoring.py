@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from analysis.testing.synthetic import generate_clip
 from posecoach.schema import SCHEMA_VERSION
 from posecoach.store import Store
+from posecoach.videos import VideoRow, write_video_row
 from rules.loader import load_library, rules_digest
 from rules.scoring import score_keypoints, score_video
 
@@ -174,14 +176,14 @@ def _store_with_clip(tmp_path, exercise="squat", **kwargs):
     kp = clip.keypoints.copy()
     kp.insert(0, "video_id", "vid1")
     store.write("keypoints", kp, video_id="vid1", date="2025-03-04")
-    row = {"video_id": "vid1", "exercise": exercise, "view": "unknown", "status": "ok",
-           "fps": 30.0, "date": "2025-03-04"}  # fmt: skip
+    row = VideoRow(video_id="vid1", date="2025-03-04", exercise=exercise, view="unknown",
+                   status="ok", fps=30.0)  # fmt: skip
     return store, row
 
 
 def test_score_video_writes_reps_and_findings_not_videos(tmp_path):
     store, row = _store_with_clip(tmp_path, reps=3, depth=[70, 70, 130])
-    result = score_video(store, "vid1", video=row)
+    result = score_video(store, "vid1", video=row.to_dict())
     assert result.n_reps == 3
     assert store.files("videos") == []
     reps = store.read("reps")
@@ -201,8 +203,7 @@ def test_score_video_reads_the_videos_row_when_not_given(tmp_path):
     store, row = _store_with_clip(tmp_path, reps=2)
     with pytest.raises(ValueError, match="no videos row"):
         score_video(store, "vid1")
-    store.write("videos", pd.DataFrame([{k: v for k, v in row.items() if k != "date"}]),
-                video_id="vid1", date="2025-03-04")  # fmt: skip
+    write_video_row(store, row)
     assert score_video(store, "vid1").n_reps == 2
 
 
@@ -222,8 +223,7 @@ def test_score_cli_rescores_with_another_rules_folder(tmp_path, capsys):
     from flows.cli.main import main
 
     store, row = _store_with_clip(tmp_path, reps=3, depth=[70, 70, 108])
-    store.write("videos", pd.DataFrame([{k: v for k, v in row.items() if k != "date"}]),
-                video_id="vid1", date="2025-03-04")  # fmt: skip
+    write_video_row(store, row)
     assert main(["score", "--store", str(tmp_path / "store")]) == 0
     assert "squat v1.0  3 rep(s)  worst info" in capsys.readouterr().out
     rules = tmp_path / "rules"
@@ -240,7 +240,7 @@ def test_score_video_writes_the_features_it_judged_on(tmp_path):
     """The features table: every frame of the track, the planted angles at the turning points,
     the findings' values read back from it, its parameters in the metadata."""
     store, row = _store_with_clip(tmp_path, reps=3, depth=[70, 100, 130], trunk_lean_deg=30)
-    result = score_video(store, "vid1", video=row)
+    result = score_video(store, "vid1", video=row.to_dict())
     features = store.read("features")
     kp = store.read("keypoints")
     assert len(features) == len(kp) and set(features["date"]) == {"2025-03-04"}
@@ -269,8 +269,8 @@ def test_score_video_writes_the_features_it_judged_on(tmp_path):
 
 def test_rescoring_replaces_the_features_with_the_reps_and_findings(tmp_path):
     store, row = _store_with_clip(tmp_path, reps=3, depth=[70, 70, 130])
-    score_video(store, "vid1", video=row)
-    score_video(store, "vid1", video=row)
+    score_video(store, "vid1", video=row.to_dict())
+    score_video(store, "vid1", video=row.to_dict())
     assert len(store.files("features")) == 1
     first = store.read("features")
     assert not first.duplicated(["track_id", "frame"]).any()
@@ -278,7 +278,7 @@ def test_rescoring_replaces_the_features_with_the_reps_and_findings(tmp_path):
     clip = generate_clip("squat", reps=2, depth=60)
     store.write("keypoints", clip.keypoints.assign(video_id="vid1"), video_id="vid1",
                 date="2025-03-04")  # fmt: skip
-    score_video(store, "vid1", video=row)
+    score_video(store, "vid1", video=row.to_dict())
     features = store.read("features")
     assert len(features) == len(clip.keypoints) < len(first)
     assert features["knee_angle_deg"].min() == pytest.approx(60, abs=0.05)
@@ -288,7 +288,7 @@ def test_rescoring_replaces_the_features_with_the_reps_and_findings(tmp_path):
 def test_a_rule_files_own_metric_is_a_column_of_its_own(tmp_path):
     """lunge.yaml defines front_knee_deg: stored beside the standard metrics, queryable."""
     store, row = _store_with_clip(tmp_path, exercise="lunge", reps=2, depth=[90, 120])
-    score_video(store, "vid1", video=row)
+    score_video(store, "vid1", video=row.to_dict())
     path = store.files("features", "vid1")[0]
     with store.fs.open(path, "rb") as fh:
         stored = pd.read_parquet(fh)
@@ -304,8 +304,8 @@ def test_a_rule_files_own_metric_is_a_column_of_its_own(tmp_path):
 
 def test_an_exercise_without_rule_file_still_gets_its_features(tmp_path):
     store, row = _store_with_clip(tmp_path, reps=2)
-    row["exercise"] = "underwater basket weaving"
-    score_video(store, "vid1", video=row)
+    row = dataclasses.replace(row, exercise="underwater basket weaving")
+    score_video(store, "vid1", video=row.to_dict())
     features = store.read("features")
     assert features["knee_angle_deg"].min() == pytest.approx(70, abs=0.5)
     assert store.metadata("features", "vid1")["checks"] == []
