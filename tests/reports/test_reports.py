@@ -359,6 +359,28 @@ def test_cli_builds_a_night(built, tmp_path, capsys):
     )
 
 
+def test_cli_report_accepts_rules_and_says_it_is_ignored(built, tmp_path, capsys, monkeypatch):
+    """Reports chart from the store: ``--rules`` (kept for scripts) changes no page, and the
+    command and its help say so."""
+    from flows.cli.main import main
+
+    monkeypatch.setattr("reports.site.now", lambda: "2024-05-07 02:00 UTC")  # the footer's time
+    store = built[0]
+    args = ["report", "--store", store.url, "--date", "2024-05-06"]
+    assert main([*args, "--out", str(tmp_path / "plain")]) == 0
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "ruled"), "--rules", str(tmp_path / "none")]) == 0
+    err = capsys.readouterr().err
+    assert f"--rules {tmp_path / 'none'} is ignored" in err and "posecoach score" in err
+    pages = sorted(p.relative_to(tmp_path / "plain") for p in (tmp_path / "plain").rglob("*.html"))
+    assert pages
+    for page in pages:
+        assert (tmp_path / "ruled" / page).read_bytes() == (tmp_path / "plain" / page).read_bytes()
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    assert "--rules DIR ignored (accepted for scripts" in " ".join(capsys.readouterr().out.split())
+
+
 def test_frame_reader_reads_frames_in_any_order(built):
     store, videos, _, _ = built
     row = store.read("videos", [videos[0].video_id]).iloc[0]
