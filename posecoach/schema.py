@@ -5,6 +5,10 @@ Every table is a Parquet dataset, one file per video and hive-partitioned by the
 between the packages: `analysis` writes ``videos`` and ``keypoints``, `rules` writes
 ``features``, ``reps`` and ``findings``, `reports` only reads. A column added or changed bumps
 `SCHEMA_VERSION`, which is written into every file's key-value metadata.
+
+Versions: 1, the first store; 2, the ``features`` table and ``videos.error_kind``. Nothing
+decides by the version a file carries: readers take every version's files alike (a missing
+column reads as nulls, ``union_by_name``), so a store of mixed versions reads as one.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 #: COCO-17 keypoint names, in the model's output order.
 COCO17: tuple[str, ...] = (

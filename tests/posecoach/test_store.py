@@ -75,6 +75,37 @@ def test_metadata_records_schema_version_and_models(store: Store) -> None:
     assert store.metadata("keypoints", "absent") == {}
 
 
+def test_a_version_1_store_reads_beside_version_2_files(store: Store) -> None:
+    """Schema version 2 added the features table and videos.error_kind; a store written by
+    version 1 (no features files, videos files without the column) reads and queries as it
+    is, beside files of version 2."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from posecoach.schema import VIDEOS
+
+    assert SCHEMA_VERSION == "2"
+    old = pa.schema([f for f in VIDEOS if f.name != "error_kind"])
+    table = conform("videos", _video("v1", "failed")).select(old.names)
+    table = table.replace_schema_metadata({"posecoach.schema_version": '"1"'})
+    path = store.file_path("videos", "v1", "2026-11-24")
+    store.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    with store.fs.open(path, "wb") as fh:
+        pq.write_table(table, fh)
+    store.write("videos", _video("v2"), video_id="v2", date="2026-11-25")
+    assert store.metadata("videos", "v1")["schema_version"] == "1"
+    assert store.metadata("videos", "v2")["schema_version"] == "2"
+    videos = store.read("videos").set_index("video_id")
+    assert list(videos.index.sort_values()) == ["v1", "v2"]
+    assert videos["error_kind"].isna().all() and videos.loc["v1", "status"] == "failed"
+    assert store.read("features").empty  # no file yet: the table, with its columns
+    got = store.query(
+        "SELECT v.video_id, count(f.frame) AS n FROM videos v "
+        "LEFT JOIN features f USING (video_id) GROUP BY 1 ORDER BY 1"
+    )
+    assert got.to_dict("list") == {"video_id": ["v1", "v2"], "n": [0, 0]}
+
+
 def test_duckdb_views_over_all_tables(store: Store) -> None:
     store.write("videos", _video("v1"), video_id="v1", date="2026-11-25")
     store.write("videos", _video("v2", "failed", "ben"), video_id="v2", date="2026-11-25")
