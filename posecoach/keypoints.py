@@ -115,6 +115,31 @@ class KeyPoints:
         """The rows of one track, in their current order."""
         return self.take(self.track_id == track_id)
 
+    def at_frames(self, frames: np.ndarray | Sequence[int]) -> KeyPoints:
+        """One track's rows at ``frames``, in that order: a frame the track has gets its row, any
+        other frame a row with NaN box, points, scores and ``t_s`` (the track's id all along).
+
+        Raises:
+            ValueError: the rows are empty, of more than one track, or have a frame twice.
+        """
+        frames = np.asarray(frames, dtype=np.int64)
+        ids = self.track_ids()
+        if len(ids) != 1:
+            raise ValueError(f"KeyPoints.at_frames: expected the rows of one track, got {ids}")
+        present, where = np.unique(self.frame, return_index=True)
+        if len(present) != len(self):
+            raise ValueError("KeyPoints.at_frames: expected each frame once, got some twice")
+        pos = np.searchsorted(present, frames).clip(max=len(present) - 1)
+        hit = present[pos] == frames
+        rows = where[pos[hit]]
+        out: dict[str, np.ndarray] = {"frame": frames, "track_id": np.full(len(frames), ids[0])}
+        for name in ("t_s", "box", "xy", "scores", "xy_raw"):
+            dtype, tail = _LAYOUT[name]
+            values = np.full((len(frames), *tail), np.nan, dtype)
+            values[hit] = getattr(self, name)[rows]
+            out[name] = values
+        return KeyPoints(**out)
+
     def point(self, name: str) -> np.ndarray:
         """float32[T, 2] smoothed coordinates of the COCO-17 keypoint ``name`` (e.g. ``left_knee``)."""
         try:

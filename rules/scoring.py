@@ -46,6 +46,7 @@ from analysis.kinematics.features import (
     video_features,
 )
 from analysis.kinematics.view import estimate_view
+from posecoach.keypoints import KeyPoints
 from posecoach.schema import FINDINGS, REPS, SEVERITIES
 from rules.loader import Library, load_library, rules_digest
 from rules.records import Finding, Rep, to_frame
@@ -109,7 +110,7 @@ class ScoreResult:
 
 
 def rule_features(
-    track: pd.DataFrame, rule: RuleFile | None, fps: float | None = None
+    track: KeyPoints, rule: RuleFile | None, fps: float | None = None
 ) -> pd.DataFrame:
     """A track's features as the rule file measures them: its own metrics and ``min_score``."""
     if rule is None:
@@ -248,7 +249,7 @@ def signal_metric(rule: RuleFile, view: str) -> str:
 
 
 def score_track(
-    track: pd.DataFrame,
+    track: KeyPoints,
     rule: RuleFile,
     view: str,
     track_id: int,
@@ -335,7 +336,9 @@ def score_keypoints(
     """
     library = library if library is not None else load_library(rules_dir)
     rule = library.find(exercise)
-    tracks = _usable_tracks(keypoints) if len(keypoints) else []
+    # The kinematics take KeyPoints: each usable track's rows converted once.
+    usable = _usable_tracks(keypoints) if len(keypoints) else []
+    tracks = [(tid, KeyPoints.from_frame(t)) for tid, t in usable]
     views = {tid: (view if view in VIEWS else estimate_view(t)) for tid, t in tracks}
     feats = {tid: rule_features(t, rule, fps) for tid, t in tracks}
     signals = {tid: signal_metric(rule, views[tid]) for tid, _ in tracks} if rule else {}

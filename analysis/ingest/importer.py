@@ -202,7 +202,7 @@ def prepare_import(
         recorded = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
     partition = recorded.astimezone(dt.UTC).date().isoformat()
 
-    views = estimate_views(keypoints.to_frame()) if len(keypoints) else {}
+    views = estimate_views(keypoints) if len(keypoints) else {}
     if view is None:
         known = [v for v in views.values() if v != "unknown"]
         view_col = max(set(known), key=known.count) if known else "unknown"

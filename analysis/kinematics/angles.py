@@ -1,8 +1,8 @@
 """Kinematics of one track: joint and segment angles, valgus, body line, normalised distances.
 
-Pure functions over a keypoints DataFrame of one track (columns ``<name>_x``, ``<name>_y``,
-``<name>_score`` as in `posecoach.schema.KEYPOINTS`, pixel coordinates in the upright frame,
-image y pointing down). Every function returns one value per row.
+Pure functions over the `posecoach.keypoints.KeyPoints` of one track (its smoothed ``xy`` and
+``scores``, indexed by COCO-17 position: pixel coordinates in the upright frame, image y pointing
+down). Every function returns one value per row.
 
 NaN policy: a keypoint whose score is below ``min_score`` (default :data:`MIN_SCORE`) or whose
 coordinate is NaN (dropped by the smoothing) is missing, and every quantity that needs it is NaN.
@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from posecoach.schema import COCO17
+from posecoach.keypoints import KeyPoints
+from posecoach.schema import COCO17, KEYPOINT_INDEX
 
 #: Keypoints scored below this are treated as missing.
 MIN_SCORE = 0.3
@@ -44,24 +45,23 @@ MID_POINTS: dict[str, tuple[str, str]] = {
 POINT_NAMES: tuple[str, ...] = (*COCO17, *MID_POINTS)
 
 
-def point(df: pd.DataFrame, name: str, min_score: float = MIN_SCORE) -> np.ndarray:
-    """(N, 2) pixel coordinates of a named point; NaN rows where it is missing.
+def point(kp: KeyPoints, name: str, min_score: float = MIN_SCORE) -> np.ndarray:
+    """(N, 2) float64 pixel coordinates of a named point; NaN rows where it is missing.
 
     Mid-points average the two sides where both are present, else take the side present.
     """
     if name in MID_POINTS:
-        a, b = (point(df, n, min_score) for n in MID_POINTS[name])
+        a, b = (point(kp, n, min_score) for n in MID_POINTS[name])
         return np.where(np.isnan(a), b, np.where(np.isnan(b), a, (a + b) / 2.0))
-    if name not in COCO17:
+    if name not in KEYPOINT_INDEX:
         raise KeyError(f"unknown keypoint {name!r}; known: {', '.join(POINT_NAMES)}")
-    xy = np.column_stack(
-        [df[f"{name}_x"].to_numpy(np.float64), df[f"{name}_y"].to_numpy(np.float64)]
-    )
-    score_col = f"{name}_score"
-    if score_col in df.columns:
-        score = df[score_col].to_numpy(np.float64)
-        with np.errstate(invalid="ignore"):
-            xy[~(score >= min_score)] = np.nan
+    k = KEYPOINT_INDEX[name]
+    xy = kp.xy[:, k].astype(np.float64)
+    # Compared in float64, as the score is stored: a NaN score (a frame the track was not
+    # seen in) is missing too.
+    score = kp.scores[:, k].astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        xy[~(score >= min_score)] = np.nan
     return xy
 
 
@@ -148,13 +148,13 @@ def frontal_projection_angle(
     return bend * sign
 
 
-def torso_length(df: pd.DataFrame, min_score: float = MIN_SCORE) -> float:
+def torso_length(kp: KeyPoints, min_score: float = MIN_SCORE) -> float:
     """The track's torso length in pixels: 90th percentile of |mid_shoulder - mid_hip|.
 
     NaN when no frame has both; a high percentile rather than the median so that a forward lean
     (which shortens the projected torso) does not shrink the unit.
     """
-    d = _norm(point(df, "mid_shoulder", min_score) - point(df, "mid_hip", min_score))
+    d = _norm(point(kp, "mid_shoulder", min_score) - point(kp, "mid_hip", min_score))
     d = d[np.isfinite(d) & (d > 0)]
     return float(np.percentile(d, 90)) if d.size else float("nan")
 
@@ -211,7 +211,7 @@ POINT_FUNCTION_UNITS: dict[str, str] = {
 
 
 def evaluate_point_function(
-    df: pd.DataFrame,
+    kp: KeyPoints,
     fn: str,
     points: Sequence[str],
     unit: float | None = None,
@@ -223,10 +223,10 @@ def evaluate_point_function(
     n_points, needs_unit, func = POINT_FUNCTIONS[fn]
     if len(points) != n_points:
         raise ValueError(f"{fn} takes {n_points} points, got {len(points)}")
-    pts = [point(df, p, min_score) for p in points]
-    u = unit if unit is not None else torso_length(df, min_score)
+    pts = [point(kp, p, min_score) for p in points]
+    u = unit if unit is not None else torso_length(kp, min_score)
     if fn == "frontal_projection_angle":
-        mid_hip = point(df, "mid_hip", min_score)
+        mid_hip = point(kp, "mid_hip", min_score)
         hip, knee, ankle = pts
         return frontal_projection_angle(hip, knee, ankle, mid_hip, min_segment=FPPA_MIN_SEGMENT * u)
     if needs_unit:
@@ -355,26 +355,25 @@ COMBINE_OPS: dict[str, int | None] = {
 
 
 def features(
-    df: pd.DataFrame, min_score: float = MIN_SCORE, names: list[str] | None = None
+    kp: KeyPoints, min_score: float = MIN_SCORE, names: list[str] | None = None
 ) -> pd.DataFrame:
-    """The standard feature table of one track, one row per input row (same index).
+    """The standard feature table of one track, one row per row of ``kp`` (a RangeIndex).
 
-    Columns: ``frame``, ``t_s`` (when present) and the features in :data:`FEATURE_NAMES`
-    (or ``names``). Angles in degrees, velocities in deg/s, distances in torso lengths; NaN
-    where a needed keypoint is missing.
+    Columns: ``frame``, ``t_s`` and the features in :data:`FEATURE_NAMES` (or ``names``).
+    Angles in degrees, velocities in deg/s (NaN where ``t_s`` is), distances in torso lengths;
+    NaN where a needed keypoint is missing.
     """
-    unit = torso_length(df, min_score)
-    t_s = df["t_s"].to_numpy(np.float64) if "t_s" in df.columns else None
+    unit = torso_length(kp, min_score)
     out: dict[str, np.ndarray] = {}
 
     def get(name: str) -> np.ndarray:
         if name not in out:
             if name in FEATURE_SPECS:
                 fn, pts = FEATURE_SPECS[name]
-                out[name] = evaluate_point_function(df, fn, pts, unit, min_score)
+                out[name] = evaluate_point_function(kp, fn, pts, unit, min_score)
             elif name in DERIVED_SPECS:
                 op, inputs = DERIVED_SPECS[name]
-                out[name] = combine(op, [get(i) for i in inputs], t_s)
+                out[name] = combine(op, [get(i) for i in inputs], kp.t_s)
             else:
                 raise KeyError(f"unknown feature {name!r}")
         return out[name]
@@ -382,8 +381,7 @@ def features(
     wanted = list(names) if names is not None else list(FEATURE_NAMES)
     for name in wanted:
         get(name)
-    table = pd.DataFrame({n: out[n] for n in wanted}, index=df.index)
-    for col in ("t_s", "frame"):
-        if col in df.columns:
-            table.insert(0, col, df[col].to_numpy())
+    table = pd.DataFrame({n: out[n] for n in wanted}, index=pd.RangeIndex(len(kp)))
+    table.insert(0, "t_s", kp.t_s)
+    table.insert(0, "frame", kp.frame)
     return table

@@ -11,15 +11,16 @@ vocabulary:
   ``definitions`` (the rule file's ``metrics``: anything with ``fn``, ``points``, ``op``, ``of``
   and ``unit``, such as `rules.schema.MetricSpec`; this module never imports rules).
 
-The frame grid: a track's rows are laid on every frame from its first to its last
-(`track_grid`); frames where the track was not seen get NaN keypoints, so NaN metrics, and an
-interpolated time. So velocities and time windows see real time, and a chart shows a gap as
+The frame grid: a track's `posecoach.keypoints.KeyPoints` are laid on every frame from its
+first to its last (`track_grid`); frames where the track was not seen get NaN keypoints, so NaN
+metrics, and an interpolated time. So velocities and time windows see real time, and a chart shows a gap as
 a gap. Units and NaN policy are those of `analysis.kinematics.angles`: degrees, degrees per
 second, torso lengths; NaN wherever a needed keypoint is missing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -35,6 +36,7 @@ from analysis.kinematics.angles import (
     MID_POINTS,
     MIN_SCORE,
 )
+from posecoach.keypoints import KeyPoints
 from posecoach.schema import COCO17
 
 #: Bumped when a standard feature's definition changes (values of two versions differ).
@@ -64,24 +66,34 @@ class MetricDefinition(Protocol):
 Definitions = Mapping[str, MetricDefinition]
 
 
-def track_grid(track: pd.DataFrame, fps: float | None = None) -> pd.DataFrame:
+def track_grid(track: KeyPoints, fps: float | None = None) -> KeyPoints:
     """One track's rows laid on the full frame grid from its first to its last frame.
 
-    Missing frames get NaN keypoints and an interpolated (or ``frame / fps``) time.
+    The rows may come in any order; a frame given twice keeps its last row. Missing frames get
+    NaN keypoints, box and scores (`KeyPoints.at_frames`); every frame's time is interpolated
+    between the known ones (or is ``frame / fps``, or the frame index, when fewer than two are
+    known).
+
+    Raises:
+        ValueError: ``track`` has no rows or the rows of more than one track.
     """
-    track = track.sort_values("frame").drop_duplicates("frame", keep="last")
-    frames = np.arange(int(track["frame"].iloc[0]), int(track["frame"].iloc[-1]) + 1)
-    grid = track.set_index("frame").reindex(frames)
-    grid.index.name = "frame"
-    known = track["t_s"].to_numpy(np.float64)
+    if not len(track):
+        raise ValueError("track_grid: the track has no rows")
+    # A stable sort, so that of a frame's rows the last one given is the one kept.
+    order = np.argsort(track.frame, kind="stable")
+    sorted_frames = track.frame[order]
+    last = np.append(sorted_frames[1:] != sorted_frames[:-1], True)
+    track = track.take(order[last])
+    frames = np.arange(int(track.frame[0]), int(track.frame[-1]) + 1)
+    known = track.t_s
     if np.isfinite(known).sum() >= 2:
         ok = np.isfinite(known)
-        grid["t_s"] = np.interp(frames, track["frame"].to_numpy()[ok], known[ok])
+        t_s = np.interp(frames, track.frame[ok], known[ok])
     elif fps:
-        grid["t_s"] = frames / fps
+        t_s = frames / fps
     else:
-        grid["t_s"] = frames.astype(np.float64)
-    return grid.reset_index()
+        t_s = frames.astype(np.float64)
+    return dataclasses.replace(track.at_frames(frames), t_s=t_s)
 
 
 def _check_names(definitions: Definitions) -> None:
@@ -94,7 +106,7 @@ def _check_names(definitions: Definitions) -> None:
 
 
 def metric_values(
-    grid: pd.DataFrame, definitions: Definitions | None = None, min_score: float = MIN_SCORE
+    grid: KeyPoints, definitions: Definitions | None = None, min_score: float = MIN_SCORE
 ) -> dict[str, np.ndarray]:
     """Every standard feature and every defined metric of one track grid, float64 per row.
 
@@ -108,7 +120,7 @@ def metric_values(
         return out
     _check_names(definitions)
     unit = angles.torso_length(grid, min_score)
-    t_s = grid["t_s"].to_numpy(np.float64)
+    t_s = grid.t_s
 
     def need(name: str, chain: tuple[str, ...] = ()) -> np.ndarray:
         if name in out:
@@ -132,7 +144,7 @@ def metric_values(
 
 
 def track_features(
-    track: pd.DataFrame,
+    track: KeyPoints,
     fps: float | None = None,
     *,
     definitions: Definitions | None = None,
@@ -141,8 +153,7 @@ def track_features(
     """The features table of one track: ``frame``, ``t_s`` and one float64 column per metric.
 
     Args:
-        track: one track's keypoint rows (the keypoints schema; ``video_id`` and ``track_id``
-            are not needed), in any order; a frame given twice keeps its last row.
+        track: one track's keypoints, in any order; a frame given twice keeps its last row.
         fps: the video's frame rate, used for the times only when ``t_s`` is missing.
         definitions: the rule file's own metrics (name -> definition), added after the
             standard features in their order.
@@ -155,9 +166,9 @@ def track_features(
     """
     grid = track_grid(track, fps)
     values = metric_values(grid, definitions, min_score)
-    table = pd.DataFrame(values, index=grid.index)
-    table.insert(0, "t_s", grid["t_s"].to_numpy(np.float64))
-    table.insert(0, "frame", grid["frame"].to_numpy(np.int64))
+    table = pd.DataFrame(values, index=pd.RangeIndex(len(grid)))
+    table.insert(0, "t_s", grid.t_s)
+    table.insert(0, "frame", grid.frame)
     return table
 
 

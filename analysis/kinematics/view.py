@@ -14,9 +14,9 @@ axis as much as the shoulders do, so a 45-degree view foreshortens both alike an
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from analysis.kinematics.angles import MIN_SCORE, point
+from posecoach.keypoints import KeyPoints
 
 VIEWS = ("side", "front", "oblique", "unknown")
 
@@ -27,11 +27,11 @@ FRONT_RATIO = 0.55
 MIN_FRAMES = 5
 
 
-def width_ratio(df: pd.DataFrame, min_score: float = MIN_SCORE) -> np.ndarray:
+def width_ratio(kp: KeyPoints, min_score: float = MIN_SCORE) -> np.ndarray:
     """Per row: mean of shoulder width and hip width, divided by the torso length (NaN if any
     of the four points is missing). Lengths are measured in the image plane."""
-    ls, rs = point(df, "left_shoulder", min_score), point(df, "right_shoulder", min_score)
-    lh, rh = point(df, "left_hip", min_score), point(df, "right_hip", min_score)
+    ls, rs = point(kp, "left_shoulder", min_score), point(kp, "right_shoulder", min_score)
+    lh, rh = point(kp, "left_hip", min_score), point(kp, "right_hip", min_score)
     shoulders = np.hypot(*(ls - rs).T)
     hips = np.hypot(*(lh - rh).T)
     torso = np.hypot(*((ls + rs) / 2 - (lh + rh) / 2).T)
@@ -51,21 +51,18 @@ def classify_ratio(ratio: float) -> str:
     return "oblique"
 
 
-def estimate_view(df: pd.DataFrame, min_score: float = MIN_SCORE) -> str:
-    """The camera view of one track: ``side``, ``front``, ``oblique`` or ``unknown``.
+def estimate_view(kp: KeyPoints, min_score: float = MIN_SCORE) -> str:
+    """The camera view of one track's keypoints: ``side``, ``front``, ``oblique`` or ``unknown``.
 
     ``unknown`` when fewer than :data:`MIN_FRAMES` rows have both shoulders and both hips.
     """
-    ratio = width_ratio(df, min_score)
+    ratio = width_ratio(kp, min_score)
     ratio = ratio[np.isfinite(ratio)]
     if ratio.size < MIN_FRAMES:
         return "unknown"
     return classify_ratio(float(np.median(ratio)))
 
 
-def estimate_views(df: pd.DataFrame, min_score: float = MIN_SCORE) -> dict[int, str]:
-    """:func:`estimate_view` for each ``track_id`` of a keypoints table."""
-    return {
-        int(tid): estimate_view(group, min_score)
-        for tid, group in df.groupby("track_id", sort=True)
-    }
+def estimate_views(kp: KeyPoints, min_score: float = MIN_SCORE) -> dict[int, str]:
+    """:func:`estimate_view` for each track of a video's keypoints, by ascending track id."""
+    return {int(tid): estimate_view(kp.for_track(tid), min_score) for tid in kp.track_ids()}

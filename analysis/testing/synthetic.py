@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from posecoach.keypoints import KeyPoints
 from posecoach.schema import COCO17, wide_keypoints
 
 # Segment lengths in body heights.
@@ -86,10 +87,20 @@ class Truth:
 
 @dataclass(frozen=True)
 class SyntheticClip:
-    """Generated keypoints (keypoints table schema, without ``video_id``) and their truth."""
+    """Generated keypoints (keypoints table schema, without ``video_id``) and their truth.
+
+    ``keypoints`` is the table, for writing to a store or an import file; `points` the same rows
+    as `KeyPoints`, what the engine hands on and kinematics and scoring take.
+    """
 
     keypoints: pd.DataFrame
     truth: Truth
+
+    @property
+    def points(self) -> KeyPoints:
+        """The rows of `keypoints` as `KeyPoints` (made anew on each call: the table may have
+        been changed in place)."""
+        return KeyPoints.from_frame(self.keypoints)
 
 
 # -- small geometry helpers --------------------------------------------------------------------

@@ -86,6 +86,26 @@ def test_for_track_take_concat_and_point() -> None:
         kp.point("knee")
 
 
+def test_at_frames_lays_one_track_on_frames_with_nan_rows_between() -> None:
+    two = _keypoints(frames=4, tracks=(2, 5)).for_track(5)
+    track = two.take([3, 0, 2])  # frames 3, 0, 2: any order
+    grid = track.at_frames(np.arange(5))
+    assert grid.frame.tolist() == [0, 1, 2, 3, 4]
+    assert grid.track_id.tolist() == [5] * 5
+    assert grid.xy.dtype == grid.box.dtype == np.float32 and grid.t_s.dtype == np.float64
+    for row, frame in ((0, 0), (2, 2), (3, 3)):
+        for name in ("t_s", "box", "xy", "scores", "xy_raw"):
+            np.testing.assert_array_equal(getattr(grid, name)[row], getattr(two, name)[frame])
+    for name in ("t_s", "box", "xy", "scores", "xy_raw"):
+        assert np.isnan(getattr(grid, name)[[1, 4]]).all(), name
+    with pytest.raises(ValueError, match="one track, got \\[2 5\\]"):
+        _keypoints(tracks=(2, 5)).at_frames(np.arange(4))
+    with pytest.raises(ValueError, match="each frame once"):
+        KeyPoints.concat([track, track]).at_frames(np.arange(4))
+    with pytest.raises(ValueError, match="one track, got \\[\\]"):
+        KeyPoints.empty().at_frames(np.arange(4))
+
+
 def test_to_frame_has_the_schema_columns_and_dtypes() -> None:
     for kp in (_keypoints(), KeyPoints.empty()):
         df = kp.to_frame("v1")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from analysis.kinematics import angles as k
 from analysis.testing.synthetic import generate_clip
-from posecoach.schema import COCO17
+from posecoach.keypoints import KeyPoints
+from posecoach.schema import KEYPOINT_INDEX
 
 
 def pts(*xy):
@@ -48,32 +48,36 @@ def test_fppa_sign_is_valgus_towards_the_midline():
     assert np.isnan(side_view[0])
 
 
-def _frame(**points):
-    row = {}
-    for name in COCO17:
-        x, y, s = points.get(name, (np.nan, np.nan, 0.0))
-        row |= {f"{name}_x": x, f"{name}_y": y, f"{name}_score": s}
-    return pd.DataFrame([row])
+def _one_row(**points):
+    """One frame's KeyPoints: the named points (x, y, score), every other point NaN, score 0."""
+    xy = np.full((1, 17, 2), np.nan)
+    scores = np.zeros((1, 17))
+    for name, (x, y, s) in points.items():
+        xy[0, KEYPOINT_INDEX[name]] = x, y
+        scores[0, KEYPOINT_INDEX[name]] = s
+    return KeyPoints(frame=[0], t_s=[0.0], track_id=[1], box=np.full((1, 5), np.nan), xy=xy,
+                     scores=scores, xy_raw=xy)  # fmt: skip
 
 
 def test_low_confidence_gives_nan_never_a_made_up_angle():
-    df = _frame(left_hip=(0, 0, 0.9), left_knee=(0, 10, 0.9), left_ankle=(5, 20, 0.1))
+    hip, knee = (0, 0, 0.9), (0, 10, 0.9)
+    kp = _one_row(left_hip=hip, left_knee=knee, left_ankle=(5, 20, 0.1))
     assert np.isnan(
-        k.evaluate_point_function(df, "joint_angle", ["left_hip", "left_knee", "left_ankle"])[0]
+        k.evaluate_point_function(kp, "joint_angle", ["left_hip", "left_knee", "left_ankle"])[0]
     )
-    df.loc[0, "left_ankle_score"] = 0.8
+    kp = _one_row(left_hip=hip, left_knee=knee, left_ankle=(5, 20, 0.8))
     assert np.isfinite(
-        k.evaluate_point_function(df, "joint_angle", ["left_hip", "left_knee", "left_ankle"])[0]
+        k.evaluate_point_function(kp, "joint_angle", ["left_hip", "left_knee", "left_ankle"])[0]
     )
     # mid-points take the side present (side view), but min/max of two sides need both
-    assert np.allclose(k.point(df, "mid_hip"), [[0, 0]])
+    assert np.allclose(k.point(kp, "mid_hip"), [[0, 0]])
     assert np.isnan(k.combine("min", [np.array([1.0]), np.array([np.nan])]))[0]
     assert k.combine("mean", [np.array([1.0]), np.array([np.nan])])[0] == 1.0
 
 
 def test_features_on_generated_squat_are_exact():
     clip = generate_clip("squat", view="side", reps=2, depth=[70, 95], trunk_lean_deg=[30, 40])
-    feats = k.features(clip.keypoints)
+    feats = k.features(clip.points)
     assert set(k.FEATURE_NAMES) <= set(feats.columns)
     fps = clip.truth.fps
     assert len(clip.truth.reps) == 2
@@ -89,7 +93,7 @@ def test_features_on_generated_squat_are_exact():
 
 def test_torso_unit_and_valgus_on_generated_front_view():
     clip = generate_clip("squat", view="front", reps=1, depth=90, valgus_deg=20)
-    feats = k.features(clip.keypoints)
+    feats = k.features(clip.points)
     i = int(round(clip.truth.reps.turn_s[0] * clip.truth.fps))
     assert feats["knee_fppa_left_deg"].iloc[i] == pytest.approx(20, abs=0.05)
     assert feats["knee_fppa_right_deg"].iloc[i] == pytest.approx(20, abs=0.05)

@@ -7,6 +7,8 @@ import pytest
 
 from analysis.kinematics.view import estimate_view, estimate_views
 from analysis.testing.synthetic import generate_clip
+from posecoach.keypoints import KeyPoints
+from posecoach.schema import KEYPOINT_INDEX
 from tests.helpers import shared_path
 
 
@@ -23,25 +25,24 @@ def test_generated_views(exercise, view, request):
             )
         )
     clip = generate_clip(exercise, view=view, reps=2, holds=1, noise_px=2.0, seed=3)
-    assert estimate_view(clip.keypoints) == view
+    assert estimate_view(clip.points) == view
 
 
 def test_unknown_with_too_few_points():
     clip = generate_clip("squat", reps=1)
-    df = clip.keypoints.head(3)
-    assert estimate_view(df) == "unknown"
-    hidden = clip.keypoints.copy()
-    hidden["left_hip_score"] = 0.05
+    assert estimate_view(clip.points.take(slice(0, 3))) == "unknown"
+    hidden = clip.points
+    hidden.scores[:, KEYPOINT_INDEX["left_hip"]] = 0.05
     assert estimate_view(hidden) == "unknown"
 
 
 def test_per_track():
-    a = generate_clip("squat", view="side", reps=1, track_id=1).keypoints
-    b = generate_clip("squat", view="front", reps=1, track_id=2).keypoints
-    assert estimate_views(pd.concat([a, b])) == {1: "side", 2: "front"}
+    a = generate_clip("squat", view="side", reps=1, track_id=1).points
+    b = generate_clip("squat", view="front", reps=1, track_id=2).points
+    assert estimate_views(KeyPoints.concat([b, a])) == {1: "side", 2: "front"}
 
 
 @pytest.mark.parametrize("name", ["squats", "wall_push_ups", "plank"])
 def test_real_side_views(name):
     df = pd.read_csv(shared_path("data", "keypoints", f"{name}.csv"))
-    assert estimate_view(df) == "side"
+    assert estimate_view(KeyPoints.from_frame(df)) == "side"
