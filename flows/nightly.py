@@ -23,12 +23,12 @@ import multiprocessing
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.context import get_run_context
+from prefect.context import FlowRunContext
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from flows.claims import DEFAULT_STALE_AFTER_S
@@ -52,6 +52,9 @@ from flows.workers import (
 from posecoach import failures
 from posecoach.store import Store
 from posecoach.videos import write_video_row
+
+if TYPE_CHECKING:
+    from prefect.client.schemas import FlowRun
 
 VIDEO_DEPLOYMENT = "posecoach-video/posecoach-video"
 
@@ -210,7 +213,7 @@ def nightly(
         store_url=store_url,
         engine_options=engine,
         rules_dir=rules_dir,
-        run_id=str(get_run_context().flow_run.id),
+        run_id=_flow_run_id(),
         stale_after_s=stale_after_s,
         retry_failed=retry_failed,
     )
@@ -269,6 +272,14 @@ _UNTOUCHED = ("skipped", "duplicate", "claimed-elsewhere")
 
 
 # -- helpers of the flow ---------------------------------------------------------------------------
+def _flow_run_id() -> str:
+    """The id of the flow run this is called in (claims record it)."""
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        raise RuntimeError("flows.nightly: called outside a flow run")
+    return str(context.flow_run.id)
+
+
 def _analyze_here(items: list[InboxItem], common: dict[str, Any]) -> list[dict[str, Any]]:
     """Run the items in this process, one after the other; a failure does not stop the rest."""
     outcomes: list[dict[str, Any]] = []
@@ -277,7 +288,8 @@ def _analyze_here(items: list[InboxItem], common: dict[str, Any]) -> list[dict[s
         if state.is_completed():
             outcomes.append(state.result())
         else:
-            outcomes += _record_retryable([item], common, state.message or state.name)
+            reason = state.message or state.name or "the video's task did not complete"
+            outcomes += _record_retryable([item], common, reason)
     return outcomes
 
 
@@ -369,12 +381,16 @@ def _analyze_by_deployment(
     runs = []
     for start in range(0, len(items), batch_size):
         batch = items[start : start + batch_size]
-        run = run_deployment(
-            VIDEO_DEPLOYMENT,
-            parameters={"items": [it.to_dict() for it in batch], **common},
-            timeout=0,  # create them all first, then wait: the workers share them out
-            flow_run_name=f"video {batch[0].rel_path}"
-            + (f" +{len(batch) - 1}" if len(batch) > 1 else ""),
+        # run_deployment returns a coroutine only when called from async code; this flow is sync
+        run = cast(
+            "FlowRun",
+            run_deployment(
+                VIDEO_DEPLOYMENT,
+                parameters={"items": [it.to_dict() for it in batch], **common},
+                timeout=0,  # create them all first, then wait: the workers share them out
+                flow_run_name=f"video {batch[0].rel_path}"
+                + (f" +{len(batch) - 1}" if len(batch) > 1 else ""),
+            ),
         )
         runs.append((batch, run.id))
     states = {}
