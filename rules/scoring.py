@@ -16,8 +16,10 @@ finding for the track ("not assessable from this view"), never a judgement. A va
 be measured (keypoints missing) is ``not_assessable`` too. An exercise without a rule file gets
 no judgement and one note finding (``check_id`` ``no_rule_file``).
 
-Repetitions and findings travel as typed records (`rules.records.Rep` / ``Finding``) and become
-tables only at the end (`rules.records.to_frame`), in the store's column order.
+Keypoints travel as `posecoach.keypoints.KeyPoints` (a stored table is converted once, where it
+is read: `as_keypoints`); repetitions and findings as typed records (`rules.records.Rep` /
+``Finding``), which become tables only at the end (`rules.records.to_frame`), in the store's
+column order.
 
 `score_video` reads from and writes to the store: the ``features`` table (the values the checks
 were evaluated on, for reports and analysts), ``reps`` and ``findings``, each replaced on a
@@ -304,10 +306,19 @@ def score_track(
     return reps, findings
 
 
-def _usable_tracks(keypoints: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
+def as_keypoints(keypoints: KeyPoints | pd.DataFrame) -> KeyPoints:
+    """KeyPoints as they are; a keypoints table (the store's rows) converted, once, here."""
+    if isinstance(keypoints, KeyPoints):
+        return keypoints
+    # An empty read may lack columns (a store without the table): no rows, nothing to convert.
+    return KeyPoints.from_frame(keypoints) if len(keypoints) else KeyPoints.empty()
+
+
+def _usable_tracks(keypoints: KeyPoints) -> list[tuple[int, KeyPoints]]:
     out = []
-    for tid, track in keypoints.groupby("track_id", sort=True):
-        t = track["t_s"].to_numpy(np.float64)
+    for tid in keypoints.track_ids():
+        track = keypoints.for_track(tid)
+        t = track.t_s
         span = float(np.nanmax(t) - np.nanmin(t)) if np.isfinite(t).any() else 0.0
         if len(track) >= 10 and span >= MIN_TRACK_S:
             out.append((int(tid), track))
@@ -315,7 +326,7 @@ def _usable_tracks(keypoints: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
 
 
 def score_keypoints(
-    keypoints: pd.DataFrame,
+    keypoints: KeyPoints | pd.DataFrame,
     exercise: str | None,
     *,
     video_id: str = "",
@@ -324,10 +335,11 @@ def score_keypoints(
     rules_dir: str | os.PathLike[str] | None = None,
     fps: float | None = None,
 ) -> ScoreResult:
-    """Score a keypoints table (one video, any number of tracks) against the exercise's rules.
+    """Score one video's keypoints (any number of tracks) against the exercise's rules.
 
     Args:
-        keypoints: rows in the keypoints schema (``video_id`` optional).
+        keypoints: the video's `KeyPoints`, or its keypoints table (the keypoints schema,
+            ``video_id`` optional), converted once (`as_keypoints`).
         exercise: the videos row's exercise; unknown or None -> kinematics only, a note finding.
         view: a declared camera view (side/front/oblique) applied to every track; otherwise each
             track's view is estimated from its keypoints (`analysis.kinematics.view.estimate_view`).
@@ -336,9 +348,7 @@ def score_keypoints(
     """
     library = library if library is not None else load_library(rules_dir)
     rule = library.find(exercise)
-    # The kinematics take KeyPoints: each usable track's rows converted once.
-    usable = _usable_tracks(keypoints) if len(keypoints) else []
-    tracks = [(tid, KeyPoints.from_frame(t)) for tid, t in usable]
+    tracks = _usable_tracks(as_keypoints(keypoints))
     views = {tid: (view if view in VIEWS else estimate_view(t)) for tid, t in tracks}
     feats = {tid: rule_features(t, rule, fps) for tid, t in tracks}
     signals = {tid: signal_metric(rule, views[tid]) for tid, _ in tracks} if rule else {}
@@ -409,7 +419,7 @@ def score_video(
     rules_dir: str | os.PathLike[str] | None = None,
     *,
     video: dict | pd.Series | None = None,
-    keypoints: pd.DataFrame | None = None,
+    keypoints: KeyPoints | pd.DataFrame | None = None,
     library: Library | None = None,
 ) -> ScoreResult:
     """Score one stored video; write its ``features``, ``reps`` and ``findings`` (not ``videos``).
@@ -420,7 +430,8 @@ def score_video(
         rules_dir: a rules folder (default: the shipped library); or pass ``library``.
         video: its videos row (dict/Series) when the caller has it and it is not yet written
             (the nightly flow writes that row last); otherwise it is read from the store.
-        keypoints: its keypoints when the caller has them; otherwise read from the store.
+        keypoints: its keypoints (`KeyPoints` or the table) when the caller has them; otherwise
+            the stored table is read and converted to `KeyPoints` once.
 
     The files carry metadata: rule id, version and sha256, the rules digest, each track's view
     and rep signal, every check's metric, comparison and bands; the features file also how its
@@ -433,7 +444,7 @@ def score_video(
         video = rows.iloc[-1].to_dict()
     video = dict(video)
     if keypoints is None:
-        keypoints = store.read("keypoints", video_ids=[video_id])
+        keypoints = as_keypoints(store.read("keypoints", video_ids=[video_id]))
     library = library if library is not None else load_library(rules_dir)
     declared = video.get("view")
     fps = video.get("fps")

@@ -79,7 +79,7 @@ def judged(findings: pd.DataFrame) -> set[tuple[int, str, str]]:
 def _run(scenario, **noise):
     exercise, view, kwargs, mapping = scenario
     clip = generate_clip(exercise, view=view, **kwargs, **noise)
-    result = score_keypoints(clip.keypoints, exercise, library=LIB)
+    result = score_keypoints(clip.points, exercise, library=LIB)
     return clip, result, expected_findings(clip, mapping)
 
 
@@ -109,7 +109,7 @@ def test_clean_values_equal_the_planted_ones():
 
 def test_caution_band_of_valgus_on_clean_motion():
     clip = generate_clip("squat", view="front", reps=2, depth=90, valgus_deg=[15.2, 2])
-    result = score_keypoints(clip.keypoints, "squat", library=LIB)
+    result = score_keypoints(clip.points, "squat", library=LIB)
     assert judged(result.findings) == {(0, "knee_valgus", "caution")}
 
 
@@ -135,7 +135,7 @@ def test_noisy_motion_counts_exact_and_findings_precise():
 
 def test_view_mismatch_is_not_assessable_never_judged():
     clip = generate_clip("squat", view="front", reps=3, depth=108, trunk_lean_deg=62)
-    result = score_keypoints(clip.keypoints, "squat", library=LIB)
+    result = score_keypoints(clip.points, "squat", library=LIB)
     f = result.findings
     depth = f[f["check_id"] == "depth"]
     assert len(depth) == 1 and depth["severity"].iloc[0] == "not_assessable"
@@ -146,14 +146,14 @@ def test_view_mismatch_is_not_assessable_never_judged():
 
 def test_declared_view_overrides_the_estimate():
     clip = generate_clip("squat", view="side", reps=2, depth=130)
-    result = score_keypoints(clip.keypoints, "squat", library=LIB, view="front")
+    result = score_keypoints(clip.points, "squat", library=LIB, view="front")
     assert result.views == {0: "front"}
     assert "depth" not in {c for _, c, _ in judged(result.findings)}
 
 
 def test_unknown_exercise_gets_kinematics_and_a_note_only():
     clip = generate_clip("squat", reps=2)
-    result = score_keypoints(clip.keypoints, "underwater basket weaving", library=LIB)
+    result = score_keypoints(clip.points, "underwater basket weaving", library=LIB)
     assert result.reps.empty
     assert result.rule_id == ""
     assert list(result.findings["check_id"]) == ["no_rule_file"]
@@ -161,6 +161,19 @@ def test_unknown_exercise_gets_kinematics_and_a_note_only():
     assert "no rule file" in result.note
     feats = result.features[0]
     assert feats["knee_angle_deg"].min() == pytest.approx(70, abs=0.5)
+
+
+def test_a_keypoints_table_scores_as_its_keypoints():
+    """The stored table is converted at the boundary: the same results as from KeyPoints."""
+    clip = generate_clip("lunge", view="side", reps=2, depth=[90, 120], noise_px=2, seed=3)
+    a = score_keypoints(clip.points, "lunge", library=LIB)
+    b = score_keypoints(clip.keypoints.assign(video_id="v"), "lunge", library=LIB)
+    assert a.n_reps == 2 and a.views == b.views == {0: "side"}
+    pd.testing.assert_frame_equal(a.reps, b.reps, check_exact=True)
+    pd.testing.assert_frame_equal(a.findings, b.findings, check_exact=True)
+    pd.testing.assert_frame_equal(a.features_table(), b.features_table(), check_exact=True)
+    empty = score_keypoints(pd.DataFrame(), "lunge", library=LIB)
+    assert empty.reps.empty and empty.features == {} and "no track long enough" in empty.note
 
 
 def test_exercise_aliases_pick_the_rule_file():
@@ -197,6 +210,16 @@ def test_score_video_writes_reps_and_findings_not_videos(tmp_path):
     # query sees the tables
     worst = store.query("SELECT max(value) AS v FROM findings WHERE check_id = 'depth'")
     assert worst["v"].iloc[0] == pytest.approx(130, abs=1)
+
+
+def test_score_video_takes_the_callers_keypoints_or_reads_the_stored_ones(tmp_path):
+    store, row = _store_with_clip(tmp_path, reps=2, depth=[70, 130])
+    read = score_video(store, "vid1", video=row.to_dict())
+    stored = store.read("features")
+    clip = generate_clip("squat", reps=2, depth=[70, 130])
+    given = score_video(store, "vid1", video=row.to_dict(), keypoints=clip.points)
+    pd.testing.assert_frame_equal(given.findings, read.findings, check_exact=True)
+    pd.testing.assert_frame_equal(store.read("features"), stored, check_exact=True)
 
 
 def test_score_video_reads_the_videos_row_when_not_given(tmp_path):
