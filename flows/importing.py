@@ -54,7 +54,7 @@ def import_keypoints(
     )
     # Scoring reads the declared view only; the estimated one is recomputed per track.
     video = {**row.to_dict(), "view": view}
-    score_video(store, video_id, rules_dir, video=video, keypoints=keypoints)
+    score_video(store, video_id, rules_dir, video=video, keypoints=imported.keypoints)
     row = dataclasses.replace(row, processed_at=pd.Timestamp.now(tz="UTC"))
     write_video_row(store, row)
     return row
