@@ -22,6 +22,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 import types
+from collections.abc import Callable
+from typing import Any
 
 _done = False
 
@@ -51,7 +53,7 @@ def _import_simcc_vis_without_torchvision() -> None:
         del sys.modules["torchvision.transforms"]
 
 
-def numpy_safe_globals() -> list[object]:
+def numpy_safe_globals() -> list[Callable[..., Any]]:
     """The numpy callables and dtypes a checkpoint's plain numpy metadata pickles to."""
     import numpy as np
 
@@ -70,7 +72,8 @@ def numpy_safe_globals() -> list[object]:
 def _allow_numpy_in_checkpoints() -> None:
     import torch.serialization
 
-    torch.serialization.add_safe_globals(numpy_safe_globals())
+    # A fresh list takes the item type add_safe_globals declares (a list type is invariant).
+    torch.serialization.add_safe_globals(list(numpy_safe_globals()))
 
 
 def ensure_openmmlab_compat() -> None:

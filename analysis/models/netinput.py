@@ -15,6 +15,10 @@ import torch
 class Uint8Input(torch.nn.Module):
     """Base of the network wrappers: mean, std and channel order of ``data_preprocessor``."""
 
+    # Buffers (register_buffer below), declared so they type as tensors, not as any attribute.
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, data_preprocessor: Any) -> None:
         super().__init__()
         self.register_buffer("mean", data_preprocessor.mean.detach().clone().view(1, 3, 1, 1))

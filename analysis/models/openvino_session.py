@@ -104,7 +104,8 @@ class OpenVinoSession:
             return  # a static batch (nothing to compile later) or unknown image dims
         dtype = self._compiled.inputs[0].get_element_type().to_dtype()
         for n in range(1, max_batch + 1):
-            self._request.infer({first.name: np.zeros((n, *dims), dtype)})
+            # int(): the dims are ints (checked above); the shape's type also allows names
+            self._request.infer({first.name: np.zeros((n, *map(int, dims)), dtype)})
 
     def get_inputs(self) -> list[InputInfo]:
         return list(self._inputs)

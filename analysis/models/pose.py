@@ -77,7 +77,7 @@ def warp_matrix(center: np.ndarray, scale: np.ndarray, input_size: tuple[int, in
     for pts in (src, dst):
         direction = pts[0] - pts[1]
         pts[2, :] = pts[1] + np.r_[-direction[1], direction[0]]
-    return cv2.getAffineTransform(np.float32(src), np.float32(dst))
+    return cv2.getAffineTransform(src, dst)  # both float32 (3, 2) already
 
 
 def _as_boxes(b: np.ndarray) -> np.ndarray:
@@ -369,7 +369,7 @@ def load_openmmlab_pose(
         "flip_test": flip_test,
         "bbox_padding": BBOX_PADDING,
     }
-    common = {
+    common: dict[str, Any] = {
         "input_size": input_size,
         "split_ratio": split_ratio,
         "flip_test": flip_test,
@@ -415,14 +415,17 @@ def load_mmdeploy_pose(
     from analysis.models import onnx_export
 
     model = read_mmdeploy_dir(directory, "PoseDetector")
-    input_size = None
+    input_size: tuple[int, int] | None = None
     padding = BBOX_PADDING
     for t in model.transforms:
         kind = t["type"].lower()
         if kind == "topdownaffine":
             if t.get("use_udp", False):
                 raise model.error("UDP crops are not supported")
-            input_size = tuple(int(v) for v in t.get("image_size", t.get("input_size")))
+            size = t.get("image_size", t.get("input_size"))
+            if size is None or len(size) != 2:
+                raise model.error(f"TopDownAffine: image_size {size!r}: expected [width, height]")
+            input_size = (int(size[0]), int(size[1]))
         elif kind in ("topdowngetbboxcenterscale", "getbboxcenterscale"):
             padding = float(t.get("padding", BBOX_PADDING))
     if input_size is None:
