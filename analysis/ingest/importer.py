@@ -84,6 +84,7 @@ def validate_import(df: pd.DataFrame, path: str, fps: float | None = None) -> pd
     if (out["frame"] < 0).any():
         raise ImportFileError(f"{path}: column 'frame': negative frame numbers")
     if "t_s" not in out.columns:
+        assert fps  # a file without t_s and no fps was refused above
         out["t_s"] = out["frame"] / float(fps)
     elif out["t_s"].isna().any():
         if not fps:
