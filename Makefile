@@ -35,7 +35,7 @@ format: setup
 	$(VENV)/bin/ruff format .
 
 # Everything, slow tier included (what CI runs).
-test: lint
+test: lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The fast tier only, for the edit-test loop.
