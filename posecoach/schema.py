@@ -6,9 +6,10 @@ between the packages: `analysis` writes ``videos`` and ``keypoints``, `rules` wr
 ``features``, ``reps`` and ``findings``, `reports` only reads. A column added or changed bumps
 `SCHEMA_VERSION`, which is written into every file's key-value metadata.
 
-Versions: 1, the first store; 2, the ``features`` table and ``videos.error_kind``. Nothing
-decides by the version a file carries: readers take every version's files alike (a missing
-column reads as nulls, ``union_by_name``), so a store of mixed versions reads as one.
+Versions: 1, the first store; 2, the ``features`` table and ``videos.error_kind``; 3,
+``reps.partial``. Nothing decides by the version a file carries: readers take every version's
+files alike (a missing column reads as nulls, ``union_by_name``), so a store of mixed versions
+reads as one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 #: COCO-17 keypoint names, in the model's output order.
 COCO17: tuple[str, ...] = (
@@ -210,6 +211,9 @@ REPS = pa.schema(
         ("signal_min", pa.float64()),
         ("signal_max", pa.float64()),
         ("worst_severity", pa.string()),
+        # cut by the first / last visible frame, turn or most of its range unseen: not counted.
+        # Null in files written before version 3.
+        ("partial", pa.bool_()),
     ]
 )
 

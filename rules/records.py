@@ -44,6 +44,7 @@ class Rep:
     signal_min: float
     signal_max: float
     worst_severity: str  # the worst judged severity of its findings, "ok" if none
+    partial: bool = False  # cut by the first / last visible frame: kept, not counted
 
     @classmethod
     def from_segment(
@@ -77,6 +78,7 @@ class Rep:
             signal_min=seg.signal_min,
             signal_max=seg.signal_max,
             worst_severity=worst_severity,
+            partial=seg.partial,
         )
 
 

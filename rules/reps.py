@@ -8,6 +8,14 @@ either side, up to the neighbouring turning point. Hysteresis decides where the 
 ends: the first / last frame more than 10 % of the rep's amplitude away from the rest point, so
 that a pause at the top belongs to no repetition and jitter at rest does not move the bounds.
 
+Cut repetitions: a rep cut by the first or last visible frame of a run of the signal (the clip's
+ends, a title card, a gap longer than the gap-fill) is found too: the run is padded with its
+lowest value on both sides, so that a turn whose far side the clip never shows still stands out
+(`find_peaks` would otherwise measure its prominence against the cut side). Such a rep is
+counted when its turn lies inside the run and the cut side still covers ``COUNT_FRACTION`` of
+the rep's range (its other side; when both sides are cut, the median amplitude of the set's
+uncut reps); otherwise it is kept with ``partial=True`` and not counted, never dropped.
+
 Holds: the frames where the body is in the position (all position conditions true) are joined
 across drop-outs shorter than ``max_gap_s``; blips still shorter than 0.25 s are ignored; runs lasting
 at least ``min_hold_s`` are holds. Their time in target is the time within the hold where the
@@ -19,6 +27,7 @@ the track was absent or the signal could not be measured).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +40,9 @@ from rules.specs import HoldSpec, RepSpec
 ENTER_FRACTION = 0.10
 #: Gaps in the signal up to this long are interpolated before peak detection.
 MAX_GAP_S = 0.5
+#: A rep cut by the clip's first / last visible frame is counted when its cut side covers at
+#: least this share of its range ("most of its range", issue 14: more than half).
+COUNT_FRACTION = 0.5
 #: In-position runs shorter than this are noise, not a hold.
 MIN_BLIP_S = 0.25
 
@@ -41,7 +53,9 @@ class Segment:
 
     ``rest_before`` / ``rest_after``: the rest points (signal extreme opposite the turn) on either
     side of a repetition, where its lockout (squat) or bottom (press) is read. For holds they
-    equal start and end. ``in_target_s`` is NaN for repetitions.
+    equal start and end. ``in_target_s`` is NaN for repetitions. ``partial``: a repetition cut
+    by the first / last visible frame whose turn or most of whose range is not visible: kept,
+    not counted.
     """
 
     kind: str
@@ -53,6 +67,7 @@ class Segment:
     signal_min: float
     signal_max: float
     in_target_s: float = float("nan")
+    partial: bool = False
 
 
 def frame_rate(t_s: np.ndarray) -> float:
@@ -102,8 +117,53 @@ def prepare_signal(signal: np.ndarray, fps: float, smooth_s: float) -> np.ndarra
     return smooth_signal(filled, int(round(smooth_s * fps)))
 
 
+def _run_reps(seg: np.ndarray, prominence: float, distance: int) -> list[Segment]:
+    """Repetitions of one run of finite samples (turns as peaks), indices within the run; the
+    signal range of each is left to the caller."""
+    # Padding with the run's lowest value lets a turn whose far side is cut off stand out.
+    low = float(seg.min())
+    peaks, _ = find_peaks(np.r_[low, seg, low], prominence=prominence, distance=distance)
+    peaks = peaks - 1
+    last = len(seg) - 1
+    found = []
+    for k, p in enumerate(peaks):
+        left = peaks[k - 1] if k > 0 else 0
+        right = peaks[k + 1] if k + 1 < len(peaks) else last
+        rb = left + int(np.argmin(seg[left : p + 1]))
+        ra = p + int(np.argmin(seg[p : right + 1]))
+        found.append((int(p), rb, ra, float(seg[p] - seg[rb]), float(seg[p] - seg[ra])))
+    # The set's typical range: the median amplitude of the reps that touch neither end.
+    inner = [max(ab, aa) for _, rb, ra, ab, aa in found if rb > 0 and ra < last]
+    typical = float(np.median(inner)) if inner else None
+    out = []
+    for p, rb, ra, amp_b, amp_a in found:
+        # The rep's range: its side that does not reach an end of the run (where the clip
+        # shows its rest); the set's when both do.
+        if rb == 0 and ra == last:
+            full = typical if typical is not None else max(amp_b, amp_a)
+        else:
+            full = amp_a if rb == 0 else amp_b
+        # Cut: a side that reaches the run's end without covering most of the range.
+        cut_b = rb == 0 and amp_b < COUNT_FRACTION * full
+        cut_a = ra == last and amp_a < COUNT_FRACTION * full
+        if (not cut_b and amp_b < prominence / 2) or (not cut_a and amp_a < prominence / 2):
+            continue  # a wiggle between two reps, not a rep
+        above_b = np.flatnonzero(seg[rb : p + 1] <= seg[rb] + ENTER_FRACTION * amp_b)
+        above_a = np.flatnonzero(seg[p : ra + 1] <= seg[ra] + ENTER_FRACTION * amp_a)
+        out.append(Segment(kind="rep", start=rb + int(above_b[-1]), turn=p,
+                           end=p + int(above_a[0]), rest_before=rb, rest_after=ra,
+                           signal_min=float("nan"), signal_max=float("nan"),
+                           partial=cut_b or cut_a or not 0 < p < last))  # fmt: skip
+    return out
+
+
 def find_reps(
-    signal: np.ndarray, t_s: np.ndarray, spec: RepSpec, min_range: float | None = None
+    signal: np.ndarray,
+    t_s: np.ndarray,
+    spec: RepSpec,
+    min_range: float | None = None,
+    *,
+    with_partial: bool = False,
 ) -> list[Segment]:
     """Repetitions of a driving signal on a regular frame grid.
 
@@ -112,6 +172,8 @@ def find_reps(
         t_s: time of each frame, seconds.
         spec: the rule file's ``reps`` section (turn direction, prominence, durations).
         min_range: the prominence (default: the spec's for any view).
+        with_partial: also return the partial repetitions (cut by the clip, not counted), in
+            time order among the counted ones; by default only the counted ones.
     """
     prominence = min_range if min_range is not None else spec.range_for("any")
     signal = np.asarray(signal, dtype=np.float64)
@@ -125,34 +187,22 @@ def find_reps(
     for a, b in _runs(np.isfinite(x)):
         if b - a < min_len:
             continue
-        seg = x[a:b]
-        peaks, _ = find_peaks(
-            seg, prominence=prominence, distance=max(1, int(spec.min_rep_s * fps / 2))
-        )
-        for k, p in enumerate(peaks):
-            left = peaks[k - 1] if k > 0 else 0
-            right = peaks[k + 1] if k + 1 < len(peaks) else len(seg) - 1
-            rb = left + int(np.argmin(seg[left : p + 1]))
-            ra = p + int(np.argmin(seg[p : right + 1]))
-            amp_b, amp_a = seg[p] - seg[rb], seg[p] - seg[ra]
-            if amp_b < prominence / 2 or amp_a < prominence / 2:
-                continue  # a rep cut by the clip or by a gap: not counted
-            above_b = np.flatnonzero(seg[rb : p + 1] <= seg[rb] + ENTER_FRACTION * amp_b)
-            above_a = np.flatnonzero(seg[p : ra + 1] <= seg[ra] + ENTER_FRACTION * amp_a)
-            start = rb + int(above_b[-1])
-            end = p + int(above_a[0])
-            if (t_s[a + end] - t_s[a + start]) > spec.max_rep_s:
+        for seg in _run_reps(x[a:b], prominence, max(1, int(spec.min_rep_s * fps / 2))):
+            if seg.partial and not with_partial:
                 continue
-            window = signal[a + start : a + end + 1]
+            start, end = a + seg.start, a + seg.end
+            if (t_s[end] - t_s[start]) > spec.max_rep_s:
+                continue
+            window = signal[start : end + 1]
             finite = window[np.isfinite(window)]
             out.append(
-                Segment(
-                    kind="rep",
-                    start=a + start,
-                    turn=a + int(p),
-                    end=a + end,
-                    rest_before=a + rb,
-                    rest_after=a + ra,
+                dataclasses.replace(
+                    seg,
+                    start=start,
+                    turn=a + seg.turn,
+                    end=end,
+                    rest_before=a + seg.rest_before,
+                    rest_after=a + seg.rest_after,
                     signal_min=float(finite.min()) if finite.size else float("nan"),
                     signal_max=float(finite.max()) if finite.size else float("nan"),
                 )

@@ -11,6 +11,9 @@ check is evaluated per repetition / hold:
   (``below``), so that one noisy frame does not make a finding;
 * ``hold``: the median over the frames of the hold that are in the position.
 
+A repetition cut by the clip's first or last visible frame that is ``partial`` (`rules.reps`) is
+a reps row but gets no findings and is not counted (`ScoreResult.n_reps`).
+
 A check whose view does not include the track's camera view gives one ``not_assessable``
 finding for the track ("not assessable from this view"), never a judgement. A value that cannot
 be measured (keypoints missing) is ``not_assessable`` too. An exercise without a rule file gets
@@ -101,7 +104,10 @@ class ScoreResult:
 
     @property
     def n_reps(self) -> int:
-        return int((self.reps["kind"] == "rep").sum()) if len(self.reps) else 0
+        """Repetitions counted: partial ones (cut by the clip) are kept but not counted."""
+        if not len(self.reps):
+            return 0
+        return int(((self.reps["kind"] == "rep") & ~self.reps["partial"].eq(True)).sum())
 
     @property
     def n_holds(self) -> int:
@@ -281,7 +287,7 @@ def score_track(
     else:
         assert rule.reps is not None  # a rule file has reps or a hold (rules.validation)
         signal_name, prominence = _signal_for(rule, view)
-        segments = find_reps(metrics[signal_name], t_s, rule.reps, prominence)
+        segments = find_reps(metrics[signal_name], t_s, rule.reps, prominence, with_partial=True)
 
     findings: list[Finding] = []
     reps: list[Rep] = []
@@ -296,8 +302,9 @@ def score_track(
                          f"{' or '.join(check.views)}, the camera view is {view})"),
             ))  # fmt: skip
     for i, seg in enumerate(segments):
+        # A partial rep (cut by the clip) is listed but not judged: its phases are not all seen.
         rows = [evaluate_check(c, seg, i, rule, grid, metrics, view, track_id, in_position)
-                for c in judged]  # fmt: skip
+                for c in judged if not seg.partial]  # fmt: skip
         findings.extend(rows)
         ranks = [_SEVERITY_RANK[r.severity] for r in rows if r.severity in _SEVERITY_RANK]
         worst = ("ok", "info", "caution", "risk")[max(ranks)] if ranks else "ok"

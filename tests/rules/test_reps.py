@@ -87,3 +87,36 @@ def test_holds_with_flicker_and_target():
     # Too short: no hold. A blip: no hold.
     assert find_holds((t >= 5) & (t < 6), None, t, spec) == []
     assert find_holds((t >= 5) & (t < 5.1), None, t, HoldSpec(position=(), min_hold_s=0.05)) == []
+
+
+def test_a_rep_cut_at_the_start_is_partial_not_dropped():
+    """Issue 14: the clip starts mid-descent of the first rep (a third of its range seen)."""
+    t, x, turns = squat_signal(4)
+    first = int((1.0 + 0.6) * FPS)  # 0.6 s into the 1 s descent: a third of its range seen
+    got = find_reps(x[first:], t[first:], SPEC, with_partial=True)
+    assert [r.partial for r in got] == [True, False, False, False]
+    assert len(find_reps(x[first:], t[first:], SPEC)) == 3  # counted: the three whole ones
+    assert got[0].turn == int(np.argmin(x[first : first + int(2 * FPS)]))
+
+
+def test_a_rep_cut_with_its_turn_and_most_of_its_range_seen_is_counted():
+    t, x, _ = squat_signal(3)
+    # The clip starts a fifth of the way down the first rep: turn and 80 % of the range seen.
+    first = int((1.0 + np.arccos(1 - 2 * 0.2) / (2 * np.pi) * 2.0) * FPS)
+    got = find_reps(x[first:], t[first:], SPEC, with_partial=True)
+    assert len(got) == 3 and not any(r.partial for r in got)
+
+
+def test_a_rep_cut_at_the_end_or_by_a_long_gap_is_partial():
+    t, x, _ = squat_signal(3, lead_s=1.0)
+    end = int((1.0 + 2 * 2.6 + 1.3) * FPS)  # just after the third rep's bottom: turn seen
+    got = find_reps(x[:end], t[:end], SPEC, with_partial=True)
+    assert [r.partial for r in got] == [False, False, True]
+    end = int((1.0 + 2 * 2.6 + 0.7) * FPS)  # before the third rep's bottom: no turn seen
+    got = find_reps(x[:end], t[:end], SPEC, with_partial=True)
+    assert [r.partial for r in got] == [False, False, True]
+    assert got[2].turn == end - 1
+    y = x.copy()
+    y[int(3.35 * FPS) : int(4.4 * FPS)] = np.nan  # 1 s, most of the second rep's way down
+    got = find_reps(y, t, SPEC, with_partial=True)
+    assert [r.partial for r in got] == [False, True, False]

@@ -332,3 +332,37 @@ def test_an_exercise_without_rule_file_still_gets_its_features(tmp_path):
     features = store.read("features")
     assert features["knee_angle_deg"].min() == pytest.approx(70, abs=0.5)
     assert store.metadata("features", "vid1")["checks"] == []
+
+
+def test_a_rep_cut_by_the_clip_is_a_partial_row_not_counted_not_judged(tmp_path):
+    """Issue 14: the clip starts mid-descent; the cut rep is stored as partial, without
+    findings, and the count is of the whole reps; a reps file from before the column reads
+    its partial as null."""
+    clip = generate_clip("squat", view="side", reps=3, depth=[70, 70, 130])
+    kp = clip.keypoints
+    cut = kp[kp["t_s"] >= 1.0 + 0.6].reset_index(drop=True)  # 30 % into the first rep
+    result = score_keypoints(cut, "squat", library=LIB)
+    assert result.reps["partial"].tolist() == [True, False, False]
+    assert result.n_reps == 2 and result.reps["rep_index"].tolist() == [0, 1, 2]
+    in_rep = result.findings[result.findings["rep_index"] >= 0]
+    assert sorted(set(in_rep["rep_index"])) == [1, 2]
+    assert judged(result.findings) == {(2, "depth", "caution")}
+    whole = score_keypoints(clip.points, "squat", library=LIB)
+    assert whole.reps["partial"].tolist() == [False, False, False] and whole.n_reps == 3
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from posecoach.schema import REPS
+
+    store = Store(tmp_path / "store")
+    old = pa.schema([f for f in REPS if f.name != "partial"])
+    table = pa.Table.from_pandas(whole.reps.assign(video_id="v1")[old.names], schema=old)
+    path = store.file_path("reps", "v1", "2026-11-24")
+    store.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    with store.fs.open(path, "wb") as fh:
+        pq.write_table(table, fh)
+    store.write("reps", result.reps.assign(video_id="v2"), video_id="v2", date="2026-11-25")
+    reps = store.read("reps").set_index("video_id")
+    assert reps.loc["v1", "partial"].isna().all()
+    assert reps.loc["v2", "partial"].tolist() == [True, False, False]
