@@ -1,66 +1,201 @@
 """Camera view of a track (side, front, oblique) estimated from its keypoints.
 
 The cue is the one named in coaching-evidence.md: the shoulder width relative to the torso
-length. Seen from the side the two shoulders (and hips) project onto nearly the same place;
-seen from the front they are about 0.8 torso lengths apart. The hip width backs the shoulder
-width up (a raised arm can pull a shoulder keypoint). The ratio is taken per frame and its
-median over the track decides, so a few frames of turning do not flip the answer.
+length, with the hip width as a second cue (a raised arm can pull a shoulder keypoint, arms
+held at the chest can hide one). Wrists and elbows are never used, so arms held in front of
+the body do not matter.
 
-Known limit: for a horizontal body (plank, push-up) the torso lies along the camera's depth
-axis as much as the shoulders do, so a 45-degree view foreshortens both alike and reads as
-``front``; side and front are told apart correctly.
+Upright and horizontal bodies are read alike by estimating the body's yaw to the camera from a
+model of the projection: seen with a level camera, the shoulder line (lateral, width ``W``)
+projects to ``W |cos yaw|`` along the image horizontal, and the torso (length ``L``, vertical
+part ``Ty``, forward part ``Tz`` in the body's own frame) projects to ``(Tz sin yaw, Ty)``.
+With ``W = k L`` (``k``: the body's width/torso proportion) the three image quantities give
+the one ``yaw`` that fits (`yaw_from_widths`): for an upright torso this is the old ratio test
+``cos yaw = width / (k torso)``, for a horizontal one (plank, push-up) ``cot yaw = width /
+(k torso)``, which is why a horizontal body at 45 degrees no longer reads as front. Only the
+horizontal part of the widths is used: a vertical offset between the shoulders is perspective
+or a roll, not yaw (a side-view good morning seen from slightly above).
+
+Each frame's yaw is the score-weighted mean of the shoulder and the hip estimate; a track's
+view is the weighted median over its frames, with a confidence from how far that median is
+from the class boundaries and how many frames agree with it (`ViewEstimate`). The view over
+time (segments at view changes and camera cuts) is in `analysis.kinematics.view_segments`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from analysis.kinematics.angles import MIN_SCORE, point
+from analysis.kinematics.angles import MIN_SCORE
 from posecoach.keypoints import KeyPoints
+from posecoach.schema import KEYPOINT_INDEX
 
 VIEWS = ("side", "front", "oblique", "unknown")
 
-#: Median width/torso ratio below this: side view; above FRONT_RATIO: front view.
-SIDE_RATIO = 0.3
-FRONT_RATIO = 0.55
-#: Fewer frames than this with both shoulders and hips visible: "unknown".
+#: Width / torso-length proportions of a body seen square on: shoulders about 0.8 torso lengths
+#: apart (coaching-evidence.md; the generator's body 0.83, a MoveNet front view 0.6), hip
+#: keypoints about 0.55 (0.59; 0.38). Between the two, so that neither build reads a view off.
+SHOULDER_K = 0.75
+HIP_K = 0.5
+#: The nose's forward offset from the ear line relative to the ear-to-ear width, and from the
+#: eye line relative to the eye-to-eye width (a head seen square on).
+EAR_R = 0.54
+EYE_R = 0.25
+#: Weight of the head cue against one body cue: the head cue needs no body proportion (a face
+#: seen square on has its nose between the ears for any build), the body cues do.
+HEAD_WEIGHT = 4.0
+#: Yaw (degrees, 0 = facing the camera) below this: front view; above SIDE_YAW: side view.
+#: The boundaries lie half-way between the three canonical views (0, 45, 90 degrees).
+FRONT_YAW = 25.0
+SIDE_YAW = 65.0
+#: Fewer frames than this with a yaw estimate: "unknown".
 MIN_FRAMES = 5
 
 
-def width_ratio(kp: KeyPoints, min_score: float = MIN_SCORE) -> np.ndarray:
-    """Per row: mean of shoulder width and hip width, divided by the torso length (NaN if any
-    of the four points is missing). Lengths are measured in the image plane."""
-    ls, rs = point(kp, "left_shoulder", min_score), point(kp, "right_shoulder", min_score)
-    lh, rh = point(kp, "left_hip", min_score), point(kp, "right_hip", min_score)
-    shoulders = np.hypot(*(ls - rs).T)
-    hips = np.hypot(*(lh - rh).T)
-    torso = np.hypot(*((ls + rs) / 2 - (lh + rh) / 2).T)
+@dataclass(frozen=True)
+class ViewEstimate:
+    """A view with its confidence (0-1) and the median yaw it came from (degrees)."""
+
+    view: str
+    confidence: float
+    yaw_deg: float
+    frames: int
+
+
+def _xy_w(kp: KeyPoints, name: str, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 2) coordinates (NaN below ``min_score``) and (n,) scores (0 where missing)."""
+    j = KEYPOINT_INDEX[name]
+    s = np.nan_to_num(kp.scores[:, j].astype(np.float64), nan=0.0)
+    xy = kp.xy[:, j].astype(np.float64)
+    ok = (s >= min_score) & np.isfinite(xy).all(axis=1)
+    return np.where(ok[:, None], xy, np.nan), np.where(ok, s, 0.0)
+
+
+def yaw_from_widths(width: np.ndarray, tu: np.ndarray, tv: np.ndarray, k: float) -> np.ndarray:
+    """Yaw (degrees, 0-90) that projects a body of width ``k`` torso lengths to an image width
+    ``width`` (horizontal) and a torso ``(tu, tv)`` (horizontal, vertical), per element.
+
+    Solves ``c Tv^2 + c / (1 - c) Tu^2 = (width / k)^2`` for ``c = cos^2 yaw`` (the left side
+    grows monotonically in ``c``, so the root is unique); NaN where an input is.
+    """
+    w2 = (np.asarray(width, np.float64) / k) ** 2
+    a, b = np.asarray(tv, np.float64) ** 2, np.asarray(tu, np.float64) ** 2
+    lo, hi = np.zeros_like(w2), np.ones_like(w2)
+    for _ in range(40):  # bisection, vectorised: 2^-40 is far below keypoint noise
+        c = (lo + hi) / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = c * a + c / (1 - c) * b
+        big = f > w2
+        hi, lo = np.where(big, c, hi), np.where(big, lo, c)
+    yaw = np.degrees(np.arccos(np.sqrt((lo + hi) / 2)))
+    bad = ~(np.isfinite(w2) & np.isfinite(a) & np.isfinite(b)) | (a + b <= 0)
+    return np.where(bad, np.nan, yaw)
+
+
+def head_yaw(kp: KeyPoints, min_score: float = MIN_SCORE) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the head's yaw (degrees) from the nose's horizontal offset from the midpoint of
+    the ears (or, without both ears, of the eyes) relative to their horizontal distance, and
+    its weight (the scores; 0 where no estimate). ``tan yaw = (offset / width) / R``."""
+    nose, nose_w = _xy_w(kp, "nose", min_score)
+    yaw = np.full(len(kp), np.nan)
+    weight = np.zeros(len(kp))
+    for left, right, r in (("left_ear", "right_ear", EAR_R), ("left_eye", "right_eye", EYE_R)):
+        a, wa = _xy_w(kp, left, min_score)
+        b, wb = _xy_w(kp, right, min_score)
+        off = np.abs(nose[:, 0] - (a[:, 0] + b[:, 0]) / 2)
+        width = np.abs(a[:, 0] - b[:, 0])
+        est = np.degrees(np.arctan2(off / r, width))
+        use = np.isfinite(est) & ~np.isfinite(yaw) & (off + width > 0)
+        yaw[use] = est[use]
+        weight[use] = (nose_w * np.sqrt(wa * wb))[use]
+    return yaw, weight
+
+
+def frame_yaw(kp: KeyPoints, min_score: float = MIN_SCORE) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the body's yaw to the camera (degrees, 0 front - 90 side) and its weight (the
+    keypoint scores behind it, 0 where no estimate: NaN yaw): the weighted mean of the shoulder
+    cue, the hip cue (`yaw_from_widths`) and the head cue (`head_yaw`, weight HEAD_WEIGHT).
+
+    The torso runs from the hip midpoint to the shoulder midpoint: all four points are needed
+    (one hip alone would tilt the torso by half the hip width).
+    """
+    ls, ls_w = _xy_w(kp, "left_shoulder", min_score)
+    rs, rs_w = _xy_w(kp, "right_shoulder", min_score)
+    lh, lh_w = _xy_w(kp, "left_hip", min_score)
+    rh, rh_w = _xy_w(kp, "right_hip", min_score)
+    torso = (ls + rs) / 2 - (lh + rh) / 2
+    tu, tv = np.abs(torso[:, 0]), np.abs(torso[:, 1])
+    torso_w = np.sqrt(ls_w * rs_w * lh_w * rh_w)
+    head, head_w = head_yaw(kp, min_score)
+    # The head cue reads the nose's offset along the image horizontal, which only shows yaw
+    # when the face looks ahead: it fades out as the torso tilts towards horizontal in the
+    # image (a push-up's face looks at the floor), where the body cues take over. Without a
+    # torso nothing says where the face looks: no head cue either.
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = (shoulders + hips) / 2 / torso
-    return np.where(torso > 0, ratio, np.nan)
+        upright = np.clip(np.nan_to_num((tv**2 - tu**2) / (tu**2 + tv**2), nan=0.0), 0, 1)
+    yaws, weights = [np.nan_to_num(head)], [HEAD_WEIGHT * head_w * upright]
+    for a, b, wa, wb, k in ((ls, rs, ls_w, rs_w, SHOULDER_K), (lh, rh, lh_w, rh_w, HIP_K)):
+        yaw = yaw_from_widths(np.abs(a[:, 0] - b[:, 0]), tu, tv, k)
+        w = np.where(np.isfinite(yaw), wa * wb * torso_w, 0.0)
+        yaws.append(np.nan_to_num(yaw))
+        weights.append(w)
+    total = np.sum(weights, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        yaw = np.sum([y * w for y, w in zip(yaws, weights, strict=True)], axis=0) / total
+    return np.where(total > 0, yaw, np.nan), total
 
 
-def classify_ratio(ratio: float) -> str:
-    """Map a width/torso ratio to side | oblique | front (unknown for NaN)."""
-    if not np.isfinite(ratio):
+def classify_yaw(yaw_deg: float) -> str:
+    """Map a yaw (degrees) to side | oblique | front (unknown for NaN)."""
+    if not np.isfinite(yaw_deg):
         return "unknown"
-    if ratio < SIDE_RATIO:
+    if yaw_deg > SIDE_YAW:
         return "side"
-    if ratio > FRONT_RATIO:
+    if yaw_deg < FRONT_YAW:
         return "front"
     return "oblique"
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The weighted median of the finite values (NaN if none has weight)."""
+    ok = np.isfinite(values) & (weights > 0)
+    if not ok.any():
+        return float("nan")
+    v, w = values[ok], weights[ok]
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(w[order])
+    return float(v[order][np.searchsorted(cum, cum[-1] / 2)])
+
+
+def view_of_yaws(yaw: np.ndarray, weight: np.ndarray) -> ViewEstimate:
+    """The view of a set of per-frame yaws: the class of their weighted median, with a
+    confidence = (distance of the median from the nearest boundary, as a fraction of 20
+    degrees, capped at 1) x (the weighted share of frames in the same class)."""
+    ok = np.isfinite(yaw) & (weight > 0)
+    n = int(ok.sum())
+    if n < MIN_FRAMES:
+        return ViewEstimate("unknown", 0.0, float("nan"), n)
+    med = weighted_median(yaw, weight)
+    view = classify_yaw(med)
+    margin = min(abs(med - FRONT_YAW), abs(med - SIDE_YAW))
+    classes = np.array([classify_yaw(float(y)) for y in yaw[ok]])
+    agree = float(weight[ok][classes == view].sum() / weight[ok].sum())
+    return ViewEstimate(view, round(min(1.0, margin / 20.0) * agree, 3), med, n)
+
+
+def view_estimate(kp: KeyPoints, min_score: float = MIN_SCORE) -> ViewEstimate:
+    """The camera view of one track's keypoints over all its frames, with a confidence."""
+    return view_of_yaws(*frame_yaw(kp, min_score))
 
 
 def estimate_view(kp: KeyPoints, min_score: float = MIN_SCORE) -> str:
     """The camera view of one track's keypoints: ``side``, ``front``, ``oblique`` or ``unknown``.
 
-    ``unknown`` when fewer than :data:`MIN_FRAMES` rows have both shoulders and both hips.
+    ``unknown`` when fewer than :data:`MIN_FRAMES` rows have a shoulder, a hip and a width.
     """
-    ratio = width_ratio(kp, min_score)
-    ratio = ratio[np.isfinite(ratio)]
-    if ratio.size < MIN_FRAMES:
-        return "unknown"
-    return classify_ratio(float(np.median(ratio)))
+    return view_estimate(kp, min_score).view
 
 
 def estimate_views(kp: KeyPoints, min_score: float = MIN_SCORE) -> dict[int, str]:

@@ -1,0 +1,230 @@
+"""The camera view of a track over time: segments of one view, split at view changes and cuts.
+
+A camera that pans from the front to the side mid-set, or an edit that cuts from a front shot
+to a side shot, gives a track more than one view. Per frame the yaw
+(`analysis.kinematics.view.frame_yaw`) is smoothed by a weighted median over a window
+(:data:`WINDOW_S`) and classified with hysteresis (a boundary must be passed by
+:data:`HYSTERESIS_DEG`); runs shorter than :data:`MIN_SEGMENT_S` are merged into their
+neighbours, so a turn of the body or a few bad frames do not make a segment. A camera cut (the
+keypoints' box jumps in size or position between consecutive rows, or the track is not seen
+for more than :data:`MAX_GAP_S`) always ends a segment. Each segment's view and confidence are
+then estimated from its own frames (`analysis.kinematics.view.view_of_yaws`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.kinematics.angles import MIN_SCORE
+from analysis.kinematics.view import (
+    FRONT_YAW,
+    SIDE_YAW,
+    frame_yaw,
+    view_of_yaws,
+    weighted_median,
+)
+from posecoach.keypoints import KeyPoints
+
+#: Width of the rolling median over the per-frame yaw, seconds.
+WINDOW_S = 1.0
+#: A smoothed yaw must pass a class boundary by this much to change the class, degrees.
+HYSTERESIS_DEG = 5.0
+#: Runs of one view shorter than this are merged into a neighbour, seconds.
+MIN_SEGMENT_S = 2.0
+#: A box height ratio above this between consecutive rows is a cut (or zoom jump).
+CUT_SCALE = 1.4
+#: A box centre moving more than this fraction of the box height between rows is a cut.
+CUT_SHIFT = 0.5
+#: Rows with fewer visible keypoints than this have no box (neither cut nor hide a cut).
+MIN_BOX_POINTS = 6
+#: The track unseen for longer than this (seconds) is a cut.
+MAX_GAP_S = 0.5
+
+
+@dataclass(frozen=True)
+class ViewSegment:
+    """Rows ``[start, end)`` of a track (in its frame order) seen in one view."""
+
+    start_frame: int
+    end_frame: int  # last frame of the segment (inclusive)
+    start_s: float
+    end_s: float
+    view: str
+    confidence: float
+    cut_before: bool  # the segment starts at a camera cut (False for the first)
+
+    @property
+    def duration_s(self) -> float:
+        return max(0.0, self.end_s - self.start_s)
+
+
+def _boxes(kp: KeyPoints, min_score: float) -> np.ndarray:
+    """(n, 4) x1, y1, x2, y2 of the visible keypoints per row (NaN where none is visible)."""
+    ok = (np.nan_to_num(kp.scores, nan=0.0) >= min_score) & np.isfinite(kp.xy).all(axis=2)
+    # A box from a handful of points (a close-up's flicker) would make cuts of its noise.
+    ok &= ok.sum(axis=1, keepdims=True) >= MIN_BOX_POINTS
+    x = np.where(ok, kp.xy[..., 0], np.nan)
+    y = np.where(ok, kp.xy[..., 1], np.nan)
+    with warnings.catch_warnings():  # all-NaN rows: NaN boxes, as meant
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.column_stack([np.nanmin(x, 1), np.nanmin(y, 1), np.nanmax(x, 1), np.nanmax(y, 1)])
+
+
+def cut_rows(kp: KeyPoints, min_score: float = MIN_SCORE) -> np.ndarray:
+    """Row indices (of ``kp``, in frame order) at which a camera cut starts a new shot."""
+    n = len(kp)
+    if n < 2:
+        return np.zeros(0, dtype=np.int64)
+    box = _boxes(kp, min_score)
+    h = np.maximum(box[:, 3] - box[:, 1], 1.0)
+    cx, cy = (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2
+    # Compare each row with the last row that had a box (a row without one neither cuts nor
+    # hides a cut).
+    cuts = []
+    last = -1
+    for i in range(n):
+        if not np.isfinite(box[i]).all():
+            continue
+        if last >= 0:
+            scale = max(h[i], h[last]) / min(h[i], h[last])
+            shift = np.hypot(cx[i] - cx[last], cy[i] - cy[last]) / max(h[i], h[last])
+            gap = float(kp.t_s[i] - kp.t_s[last])
+            if scale > CUT_SCALE or shift > CUT_SHIFT or gap > MAX_GAP_S:
+                cuts.append(i)
+        last = i
+    return np.asarray(cuts, dtype=np.int64)
+
+
+def _smoothed(yaw: np.ndarray, weight: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    half = WINDOW_S / 2
+    lo = np.searchsorted(t_s, t_s - half, side="left")
+    hi = np.searchsorted(t_s, t_s + half, side="right")
+    return np.array([weighted_median(yaw[a:b], weight[a:b]) for a, b in zip(lo, hi, strict=True)])
+
+
+def _classes(smooth: np.ndarray) -> list[str]:
+    """Per row: the view class of the smoothed yaw, with hysteresis; NaN rows take the class
+    before them (or after, at the start), ``unknown`` when there is none at all."""
+    out: list[str] = []
+    state = ""
+    for y in smooth:
+        if np.isfinite(y):
+            if state == "side":
+                state = "side" if y > SIDE_YAW - HYSTERESIS_DEG else ""
+            elif state == "front":
+                state = "front" if y < FRONT_YAW + HYSTERESIS_DEG else ""
+            elif state == "oblique":
+                if y > SIDE_YAW + HYSTERESIS_DEG:
+                    state = "side"
+                elif y < FRONT_YAW - HYSTERESIS_DEG:
+                    state = "front"
+            if not state:
+                state = "side" if y > SIDE_YAW else "front" if y < FRONT_YAW else "oblique"
+        out.append(state)
+    first = next((s for s in out if s), "unknown")
+    filled, prev = [], first
+    for s in out:
+        prev = s or prev
+        filled.append(prev)
+    return filled
+
+
+def _runs(classes: Sequence[str], t_s: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) runs of one class, short ones merged into the longer neighbour."""
+    runs: list[tuple[int, int, str]] = []
+    start = 0
+    for i in range(1, len(classes) + 1):
+        if i == len(classes) or classes[i] != classes[start]:
+            runs.append((start, i, classes[start]))
+            start = i
+
+    def dur(r: tuple[int, int, str]) -> float:
+        return float(t_s[r[1] - 1] - t_s[r[0]])
+
+    while len(runs) > 1:
+        short = [k for k, r in enumerate(runs) if dur(r) < MIN_SEGMENT_S]
+        if not short:
+            break
+        k = min(short, key=lambda j: dur(runs[j]))
+        nbrs = [j for j in (k - 1, k + 1) if 0 <= j < len(runs)]
+        j = max(nbrs, key=lambda m: dur(runs[m]))
+        a, b = sorted((j, k))
+        runs[a : b + 1] = [(runs[a][0], runs[b][1], runs[j][2])]
+        # Neighbours of one class after a merge become one run.
+        merged = [runs[0]]
+        for r in runs[1:]:
+            if r[2] == merged[-1][2]:
+                merged[-1] = (merged[-1][0], r[1], r[2])
+            else:
+                merged.append(r)
+        runs = merged
+    return [(r[0], r[1]) for r in runs]
+
+
+def view_segments(kp: KeyPoints, min_score: float = MIN_SCORE) -> list[ViewSegment]:
+    """The view segments of one track (any row order; read in frame order)."""
+    if len(kp) == 0:
+        return []
+    kp = kp.take(np.argsort(kp.frame, kind="stable"))
+    t_s = kp.t_s.astype(np.float64)
+    yaw, weight = frame_yaw(kp, min_score)
+    bounds = [0, *cut_rows(kp, min_score).tolist(), len(kp)]
+    out: list[ViewSegment] = []
+    for p, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        smooth = _smoothed(yaw[a:b], weight[a:b], t_s[a:b])
+        for i, (s, e) in enumerate(_runs(_classes(smooth), t_s[a:b])):
+            est = view_of_yaws(yaw[a + s : a + e], weight[a + s : a + e])
+            seg = ViewSegment(
+                start_frame=int(kp.frame[a + s]),
+                end_frame=int(kp.frame[a + e - 1]),
+                start_s=float(t_s[a + s]),
+                end_s=float(t_s[a + e - 1]),
+                view=est.view,
+                confidence=est.confidence,
+                cut_before=p > 0 and i == 0,
+            )
+            prev = out[-1] if out else None
+            # Unknown stretches (a close-up's cuts) are one segment; a known view is split at
+            # each cut, so that a cut between two shots of one view still shows.
+            same = prev is not None and prev.view == seg.view
+            if prev is not None and same and (not seg.cut_before or seg.view == "unknown"):
+                seg = ViewSegment(prev.start_frame, seg.end_frame, prev.start_s, seg.end_s,
+                                  seg.view, min(prev.confidence, seg.confidence),
+                                  prev.cut_before)  # fmt: skip
+                out[-1] = seg
+            else:
+                out.append(seg)
+    return out
+
+
+def view_at(segments: Sequence[ViewSegment], frame: int, default: str = "unknown") -> str:
+    """The view of the segment holding ``frame``; of the nearest segment when it falls between
+    two (a gap), ``default`` with no segments or where the segment's view is unknown."""
+    if not segments:
+        return default
+    best = min(
+        segments,
+        key=lambda s: 0 if s.start_frame <= frame <= s.end_frame
+        else min(abs(frame - s.start_frame), abs(frame - s.end_frame)),
+    )  # fmt: skip
+    return best.view if best.view != "unknown" else default
+
+
+def dominant_view(segments: Sequence[ViewSegment]) -> str:
+    """The view seen longest over the segments (``unknown`` if none is known)."""
+    time: dict[str, float] = {}
+    for s in segments:
+        if s.view != "unknown":
+            # A one-frame segment has no duration but was seen: it still counts a little.
+            time[s.view] = time.get(s.view, 0.0) + s.duration_s + 1e-9
+    return max(time, key=time.__getitem__) if time else "unknown"
+
+
+def video_view(kp: KeyPoints, min_score: float = MIN_SCORE) -> str:
+    """A video's view: the view seen longest over all its tracks' segments."""
+    segments = [s for tid in kp.track_ids() for s in view_segments(kp.for_track(tid), min_score)]
+    return dominant_view(segments)
