@@ -8,7 +8,7 @@ REPORTS ?= reports_out
 RUN_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-test run test test-fast lint typecheck format bench clean
+.PHONY: setup setup-test run test test-fast lint typecheck format bench eval clean
 
 setup:
 	@bash scripts/setup.sh
@@ -44,6 +44,10 @@ test-fast: lint
 
 bench: setup
 	$(PY) bench/run.py
+
+# Coaching evaluation: rep counts, views and findings against truth (real and generated clips).
+eval: setup
+	$(PY) bench/eval_coaching.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-output

@@ -57,6 +57,7 @@ FAULTS: dict[tuple[str, str], Fault | None] = {
     ("squat", "front"): Fault("valgus_deg", 22.0, "knee_valgus"),
     ("squat", "oblique"): None,
     ("push_up", "side"): Fault("hip_sag_deg", 18.0, "hip_sag"),
+    ("push_up", "oblique"): None,  # a horizontal body seen at 45 degrees: the view's hard case
     ("lunge", "side"): Fault("trunk_lean_deg", 38.0, "trunk_lean"),
     ("lunge", "front"): Fault("valgus_deg", 22.0, "knee_valgus"),
     ("overhead_press", "side"): Fault("trunk_lean_deg", 20.0, "lean_back"),

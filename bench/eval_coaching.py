@@ -1,0 +1,283 @@
+"""Coaching evaluation: rep counts, camera views and findings against truth (issue 14, item 6).
+
+``make eval`` runs ``.venv/bin/python bench/eval_coaching.py``. Two parts:
+
+* **Real clips** (../shared/data/keypoints, MoveNet keypoints of public exercise clips): each is
+  imported with `flows.importing.import_keypoints` into a temporary store, as a coach's file
+  would be, and its rep count and video view are printed beside the counts by eye and the views
+  of the data README. The messy clips are judged on what can be measured (jumping jacks 9 in
+  full view of 13, step-ups 2 of about 4).
+* **Generated clips** (`analysis.testing.scenarios.grid`: views, subject heights 150-600 px,
+  jitter 1-5 px, 24/30/60 fps, partial first/last reps, camera cuts with a zoom jump), scored
+  with `rules.scoring.score_keypoints` without a declared view: rep counts against the
+  generator's exact truth, the estimated view against the generated one, and per check the
+  precision and recall of flags (caution or risk) against the faults planted on known reps.
+
+The arithmetic is `analysis.testing.evaluation` (tested on small known inputs); this file only
+runs the clips and prints. Usage: bench/eval_coaching.py [--quick] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from analysis.testing import evaluation as ev  # noqa: E402
+from analysis.testing.scenarios import Scenario, build, grid  # noqa: E402
+from flows.importing import import_keypoints  # noqa: E402
+from posecoach.store import Store  # noqa: E402
+from rules.loader import load_library  # noqa: E402
+from rules.scoring import score_keypoints  # noqa: E402
+
+SHARED = Path(os.environ.get("POSECOACH_SHARED", REPO.parent / "shared"))
+KEYPOINTS = SHARED / "data" / "keypoints"
+
+
+@dataclass(frozen=True)
+class RealClip:
+    """One real clip and what its README says: reps counted by eye, the measurable ones, the
+    camera view(s) in order (two for a clip whose camera moves)."""
+
+    name: str
+    exercise: str
+    by_eye: int
+    measurable: int
+    views: tuple[str, ...]
+    kind: str = "rep"
+
+
+REAL = (
+    RealClip("squats", "squat", 11, 11, ("side",)),
+    RealClip("jacks", "jumping_jacks", 19, 19, ("front", "side")),
+    RealClip("wall_push_ups", "wall_push_up", 5, 5, ("side",)),
+    RealClip("plank", "plank", 1, 1, ("side",), kind="hold"),
+    RealClip("jumping_jacks_front", "jumping_jacks", 13, 9, ("front",)),
+    # Step-ups: the README gives no view; the shoulders and hips overlap in full view (side).
+    RealClip("step_ups", "step_up", 4, 2, ("side",)),
+)
+
+
+def run_real() -> list[dict[str, Any]]:
+    """Import and score every real clip; one result row each."""
+    out = []
+    with tempfile.TemporaryDirectory(prefix="posecoach-eval-") as tmp:
+        store = Store(Path(tmp) / "store")
+        for clip in REAL:
+            path = KEYPOINTS / f"{clip.name}.csv"
+            row = import_keypoints(
+                path, store, athlete="eval", exercise=clip.exercise, date="2025-01-01"
+            )
+            reps = store.read("reps", [row.video_id])
+            counted = int((reps["kind"] == clip.kind).sum()) if len(reps) else 0
+            rep_views = sorted(set(reps["view"])) if "view" in reps.columns and len(reps) else []
+            mixed = len(clip.views) > 1
+            out.append(
+                {
+                    "clip": clip.name,
+                    "exercise": clip.exercise,
+                    "kind": clip.kind,
+                    "counted": counted,
+                    "by_eye": clip.by_eye,
+                    "measurable": clip.measurable,
+                    "count": ev.count_outcome(counted, clip.measurable, tolerance=1),
+                    "view": row.view or "",
+                    "rep_views": rep_views,
+                    "true_views": list(clip.views),
+                    # A clip whose camera moves has no one right video view: it is judged
+                    # only once reps carry their own segment's view.
+                    "view_ok": None if mixed else (row.view == clip.views[0]),
+                    "hold_s": (
+                        round(float(reps["duration_s"].max()), 1)
+                        if clip.kind == "hold" and len(reps)
+                        else None
+                    ),
+                }
+            )
+    return out
+
+
+def run_generated(scenarios: list[Scenario]) -> list[dict[str, Any]]:
+    """Score every generated clip without a declared view; one result row each."""
+    library = load_library()
+    out = []
+    for sc in scenarios:
+        clip = build(sc)
+        result = score_keypoints(clip.points, sc.exercise, library=library)
+        reps = result.reps[result.reps["kind"] == "rep"]
+        truth = clip.truth.reps
+        spans = list(zip(truth["start_s"], truth["turn_s"], truth["end_s"], strict=True))
+        matched = ev.match_reps(spans, [float(t) for t in reps["turn_s"]])
+        by_rep = dict(zip(reps["rep_index"].astype(int), range(len(reps)), strict=True))
+        flagged = [
+            (matched.get(by_rep.get(int(f.rep_index), -1)), str(f.check_id))
+            for f in result.findings.itertuples()
+            if ev.is_flag(str(f.severity))
+        ]
+        rule = library.find(sc.exercise)
+        checks = [c.id for c in rule.checks] if rule else []
+        counts = ev.flag_counts(sc.expected, flagged, checks=checks)
+        views = set(result.views.values())
+        out.append(
+            {
+                "scenario": sc.name,
+                "setup": f"{sc.exercise} {sc.view}",
+                "exercise": sc.exercise,
+                "view": sc.view,
+                "body_px": sc.body_px,
+                "jitter_px": sc.jitter_px,
+                "fps": sc.fps,
+                "partial": sc.partial,
+                "cut": sc.cut,
+                "true_reps": len(truth),
+                "counted": len(reps),
+                "count_exact": len(reps) == len(truth),
+                "views": sorted(views),
+                "view_ok": views == {sc.view},
+                "flags": {c: vars(n) for c, n in counts.items()},
+            }
+        )
+    return out
+
+
+# -- printing ---------------------------------------------------------------------------------
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"
+    rule = "| " + " | ".join("-" * w for w in widths) + " |"
+    body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+            for r in rows]  # fmt: skip
+    return "\n".join([line, rule, *body])
+
+
+def real_table(rows: list[dict[str, Any]]) -> str:
+    out = []
+    for r in rows:
+        counted = f"{r['counted']}" + (f" ({r['hold_s']} s)" if r["hold_s"] is not None else "")
+        truth = f"{r['measurable']}" + (
+            f" of {r['by_eye']}" if r["by_eye"] != r["measurable"] else ""
+        )
+        ok = {None: "n/a (moves)", True: "yes", False: "no"}[r["view_ok"]]
+        out.append([r["clip"], r["exercise"], counted, truth, r["count"], r["view"],
+                    "+".join(r["true_views"]), ok])  # fmt: skip
+    header = ["clip", "exercise", "counted", "truth", "count", "view", "true view", "view ok"]
+    return _table(header, out)
+
+
+def _group(rows: list[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]:
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r[key], []).append(r)
+    return groups
+
+
+def _counts(rows: list[dict[str, Any]]) -> dict[str, ev.FlagCounts]:
+    return ev.pool({c: ev.FlagCounts(**n) for c, n in r["flags"].items()} for r in rows)
+
+
+def generated_tables(rows: list[dict[str, Any]]) -> str:
+    parts = []
+    # The camera grid's tables leave out the clips with edits (partial reps, cuts): those have
+    # their own table, and would skew the one body size and jitter they are made at.
+    plain = [r for r in rows if not (r["partial"] or r["cut"])]
+    for key in ("setup", "view", "body_px", "jitter_px", "fps"):
+        out = []
+        for value, group in sorted(_group(plain, key).items()):
+            total = ev.overall(_counts(group))
+            out.append([f"{value:g}" if isinstance(value, float) else str(value),
+                        str(len(group)),
+                        ev.fmt_ratio(ev.rate(r["count_exact"] for r in group)),
+                        ev.fmt_ratio(ev.rate(r["view_ok"] for r in group)),
+                        ev.fmt_ratio(total.precision), ev.fmt_ratio(total.recall),
+                        str(total.fp), str(total.fn)])  # fmt: skip
+        header = [key, "clips", "count exact", "view ok", "precision", "recall", "FP", "FN"]
+        parts.append(_table(header, out))
+    edits = [r for r in rows if r["partial"] or r["cut"]]
+    if edits:
+        out = []
+        for r in edits:
+            out.append([r["scenario"], f"{r['counted']}/{r['true_reps']}",
+                        "+".join(r["views"])])  # fmt: skip
+        parts.append(_table(["partial reps and cuts", "counted/true", "view"], out))
+    per_check = _counts(rows)
+    out = []
+    for c, n in per_check.items():
+        out.append([c, str(n.tp), str(n.fp), str(n.fn), ev.fmt_ratio(n.precision),
+                    ev.fmt_ratio(n.recall)])  # fmt: skip
+    parts.append(_table(["check", "TP", "FP", "FN", "precision", "recall"], out))
+    return "\n\n".join(parts)
+
+
+def summary(real: list[dict[str, Any]], gen: list[dict[str, Any]]) -> dict[str, Any]:
+    total = ev.overall(_counts(gen))
+    judged = [r["view_ok"] for r in real if r["view_ok"] is not None]
+    return {
+        "real_counts_within_1": sum(r["count"] != "off" for r in real),
+        "real_clips": len(real),
+        "real_views_right": sum(judged),
+        "real_views_judged": len(judged),
+        "generated_clips": len(gen),
+        "generated_count_exact": ev.rate(r["count_exact"] for r in gen),
+        "generated_view_accuracy": ev.rate(r["view_ok"] for r in gen),
+        "generated_precision": total.precision,
+        "generated_recall": total.recall,
+    }
+
+
+def summary_line(s: dict[str, Any]) -> str:
+    return (
+        f"real: counts within 1 {s['real_counts_within_1']}/{s['real_clips']}, views "
+        f"{s['real_views_right']}/{s['real_views_judged']}; generated ({s['generated_clips']} "
+        f"clips): count exact {ev.fmt_ratio(s['generated_count_exact'])}, view "
+        f"{ev.fmt_ratio(s['generated_view_accuracy'])}, flags precision "
+        f"{ev.fmt_ratio(s['generated_precision'])} recall {ev.fmt_ratio(s['generated_recall'])}"
+    )
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller generated grid")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    real = run_real() if KEYPOINTS.is_dir() else []
+    if not real:
+        print(f"real clips: none ({KEYPOINTS} not found)")
+    else:
+        print("Real clips (../shared/data/keypoints; truth: the measurable count, within 1)")
+        print(real_table(real))
+    gen = run_generated(grid(quick=args.quick))
+    print("\nGenerated clips (analysis.testing.scenarios; flags = caution or risk)")
+    print(generated_tables(gen))
+    s = summary(real, gen)
+    print(f"\nsummary: {summary_line(s)} ({time.perf_counter() - t0:.0f} s)")
+    if args.json:
+        args.json.write_text(json.dumps(_json_safe({"summary": s, "real": real, "generated": gen}),
+                                        indent=1))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
