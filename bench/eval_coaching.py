@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -41,6 +43,21 @@ from rules.loader import load_library  # noqa: E402
 from rules.scoring import score_keypoints  # noqa: E402
 
 SHARED = Path(os.environ.get("POSECOACH_SHARED", REPO.parent / "shared"))
+
+
+def counted_rows(reps: pd.DataFrame, kind: str = "rep") -> pd.DataFrame:
+    """The rows of ``kind`` that count: a partial row (a rep cut by the clip, ``reps.partial``;
+    absent or null in older stores) is kept but not counted."""
+    if not len(reps):
+        return reps
+    partial = reps["partial"].eq(True) if "partial" in reps.columns else False
+    return reps[(reps["kind"] == kind) & ~partial]
+
+
+def n_partial(reps: pd.DataFrame) -> int:
+    return int(reps["partial"].eq(True).sum()) if "partial" in reps.columns else 0
+
+
 KEYPOINTS = SHARED / "data" / "keypoints"
 
 
@@ -79,7 +96,7 @@ def run_real() -> list[dict[str, Any]]:
                 path, store, athlete="eval", exercise=clip.exercise, date="2025-01-01"
             )
             reps = store.read("reps", [row.video_id])
-            counted = int((reps["kind"] == clip.kind).sum()) if len(reps) else 0
+            counted = len(counted_rows(reps, clip.kind))
             rep_views = sorted(set(reps["view"])) if "view" in reps.columns and len(reps) else []
             mixed = len(clip.views) > 1
             out.append(
@@ -88,6 +105,7 @@ def run_real() -> list[dict[str, Any]]:
                     "exercise": clip.exercise,
                     "kind": clip.kind,
                     "counted": counted,
+                    "partial": n_partial(reps),
                     "by_eye": clip.by_eye,
                     "measurable": clip.measurable,
                     "count": ev.count_outcome(counted, clip.measurable, tolerance=1),
@@ -114,7 +132,8 @@ def run_generated(scenarios: list[Scenario]) -> list[dict[str, Any]]:
     for sc in scenarios:
         clip = build(sc)
         result = score_keypoints(clip.points, sc.exercise, library=library)
-        reps = result.reps[result.reps["kind"] == "rep"]
+        partial = n_partial(result.reps)
+        reps = counted_rows(result.reps)
         truth = clip.truth.reps
         spans = list(zip(truth["start_s"], truth["turn_s"], truth["end_s"], strict=True))
         matched = ev.match_reps(spans, [float(t) for t in reps["turn_s"]])
@@ -128,6 +147,8 @@ def run_generated(scenarios: list[Scenario]) -> list[dict[str, Any]]:
         checks = [c.id for c in rule.checks] if rule else []
         counts = ev.flag_counts(sc.expected, flagged, checks=checks)
         views = set(result.views.values())
+        if "view" in reps.columns:  # per-rep views (each rep's own segment), where stored
+            views |= set(reps["view"].dropna())
         out.append(
             {
                 "scenario": sc.name,
@@ -141,6 +162,7 @@ def run_generated(scenarios: list[Scenario]) -> list[dict[str, Any]]:
                 "cut": sc.cut,
                 "true_reps": len(truth),
                 "counted": len(reps),
+                "partial_rows": partial,
                 "count_exact": len(reps) == len(truth),
                 "views": sorted(views),
                 "view_ok": views == {sc.view},
@@ -166,6 +188,7 @@ def real_table(rows: list[dict[str, Any]]) -> str:
     out = []
     for r in rows:
         counted = f"{r['counted']}" + (f" ({r['hold_s']} s)" if r["hold_s"] is not None else "")
+        counted += f" (+{r['partial']} partial)" if r["partial"] else ""
         truth = f"{r['measurable']}" + (
             f" of {r['by_eye']}" if r["by_eye"] != r["measurable"] else ""
         )
@@ -209,8 +232,9 @@ def generated_tables(rows: list[dict[str, Any]]) -> str:
         out = []
         for r in edits:
             out.append([r["scenario"], f"{r['counted']}/{r['true_reps']}",
-                        "+".join(r["views"])])  # fmt: skip
-        parts.append(_table(["partial reps and cuts", "counted/true", "view"], out))
+                        str(r["partial_rows"]), "+".join(r["views"])])  # fmt: skip
+        header = ["partial reps and cuts", "counted/true", "partial rows", "view"]
+        parts.append(_table(header, out))
     per_check = _counts(rows)
     out = []
     for c, n in per_check.items():
