@@ -12,7 +12,8 @@ from rules.schema import RuleFileError
 from tests.helpers import shared_path
 
 EXPECTED = {"squat", "lunge", "push_up", "hip_hinge", "overhead_press", "plank",
-            "jumping_jacks", "warrior_ii", "tree", "downward_dog"}  # fmt: skip
+            "jumping_jacks", "warrior_ii", "tree", "downward_dog", "burpee", "high_knees",
+            "step_up", "single_leg_deadlift", "glute_bridge", "side_plank", "wall_sit"}  # fmt: skip
 
 GOOD = """\
 id: mini
