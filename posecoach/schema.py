@@ -7,9 +7,9 @@ between the packages: `analysis` writes ``videos`` and ``keypoints``, `rules` wr
 `SCHEMA_VERSION`, which is written into every file's key-value metadata.
 
 Versions: 1, the first store; 2, the ``features`` table and ``videos.error_kind``; 3,
-``reps.partial``. Nothing decides by the version a file carries: readers take every version's
-files alike (a missing column reads as nulls, ``union_by_name``), so a store of mixed versions
-reads as one.
+``reps.partial``; 4, ``reps.view``. Nothing decides by the version a file carries: readers take
+every version's files alike (a missing column reads as nulls, ``union_by_name``), so a store of
+mixed versions reads as one.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 #: COCO-17 keypoint names, in the model's output order.
 COCO17: tuple[str, ...] = (
@@ -214,6 +214,9 @@ REPS = pa.schema(
         # cut by the first / last visible frame, turn or most of its range unseen: not counted.
         # Null in files written before version 3.
         ("partial", pa.bool_()),
+        # the camera view of the rep's own view segment (side | front | oblique | unknown; a
+        # declared view for every rep). Null in files written before version 4.
+        ("view", pa.string()),
     ]
 )
 

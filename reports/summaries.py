@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -74,6 +75,7 @@ class RepRow:
     in_target_s: float | None
     worst: str
     cells: list[Cell]
+    view: str | None = None  # the camera view the rep was judged in (None: not recorded)
 
 
 @dataclass
@@ -147,9 +149,16 @@ def rep_table(reps: pd.DataFrame, findings: pd.DataFrame) -> RepTable:
                 in_target_s=None if in_target is None or pd.isna(in_target) else float(in_target),
                 worst=worst_severity([c.severity for c in cells]),
                 cells=cells,
+                view=_view_of(rep),
             )
         )
     return RepTable(columns, rows)
+
+
+def _view_of(rep: Any) -> str | None:
+    """A reps row's view; None where the file predates the column or it is null."""
+    view = getattr(rep, "view", None)
+    return None if view is None or pd.isna(view) else str(view)
 
 
 def track_findings(findings: pd.DataFrame) -> list[dict[str, str]]:

@@ -45,6 +45,7 @@ class Rep:
     signal_max: float
     worst_severity: str  # the worst judged severity of its findings, "ok" if none
     partial: bool = False  # cut by the first / last visible frame: kept, not counted
+    view: str | None = None  # the camera view of its own view segment (None: not estimated)
 
     @classmethod
     def from_segment(
@@ -58,6 +59,7 @@ class Rep:
         track_id: int,
         rule: RuleFile,
         worst_severity: str,
+        view: str | None = None,
     ) -> Rep:
         """The record of a segment found on a track's frame grid (``frames`` / ``t_s`` per
         grid index; a segment lasts from its first frame to the end of its last)."""
@@ -79,6 +81,7 @@ class Rep:
             signal_max=seg.signal_max,
             worst_severity=worst_severity,
             partial=seg.partial,
+            view=view,
         )
 
 

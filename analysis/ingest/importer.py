@@ -184,7 +184,7 @@ def prepare_import(
     view: str | None = None,
 ) -> ImportedVideo:
     """Read and check one import file; the keypoints smoothed and the ``videos`` row built."""
-    from analysis.kinematics.view import estimate_views
+    from analysis.kinematics.view_segments import video_view
     from analysis.tracking.smoothing import SmoothingParams
 
     path = Path(path)
@@ -203,12 +203,9 @@ def prepare_import(
         recorded = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
     partition = recorded.astimezone(dt.UTC).date().isoformat()
 
-    views = estimate_views(keypoints) if len(keypoints) else {}
-    if view is None:
-        known = [v for v in views.values() if v != "unknown"]
-        view_col = max(set(known), key=known.count) if known else "unknown"
-    else:
-        view_col = view
+    # The view seen longest over all tracks (a set filmed front then side: the longer one);
+    # each rep's own view is the scorer's (reps.view).
+    view_col = view if view is not None else video_view(keypoints) if len(keypoints) else "unknown"
     frames = int(table["frame"].max()) + 1 if len(table) else 0
     row = VideoRow(
         video_id=video_id,

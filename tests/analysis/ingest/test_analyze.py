@@ -55,7 +55,7 @@ def test_ok_video_into_store(engine, video, tmp_path, kind):
     kp = store.read("keypoints")
     assert len(kp) == 48 and set(kp.video_id) == {row.video_id}
     meta_kp = store.metadata("keypoints", row.video_id)
-    assert meta_kp["schema_version"] == "3"
+    assert meta_kp["schema_version"] == "4"
     assert meta_kp["smoothing"]["cutoff_hz"] == 6.0
     assert meta_kp["detector"]["sha256"] == "0" * 64 and meta_kp["random_weights"] is False
     # DuckDB over the store sees it.
