@@ -3,22 +3,15 @@
 Per track: the keypoints are laid on a regular frame grid (frames where the track is absent are
 NaN), the features are computed on it (`analysis.kinematics.features`: every standard metric and
 the rule file's own), repetitions or holds are found on the whole series (`rules.reps`) and every
-check is evaluated per repetition / hold:
-
-* ``bottom`` / ``lockout``: the median over +-0.07 s around the turning point or around the rest
-  points on both sides (which one is the bottom depends on the rule's ``turn_phase``);
-* ``throughout``: over the whole repetition, the 90th percentile (``above``) or the 10th
-  (``below``), so that one noisy frame does not make a finding;
-* ``hold``: the median over the frames of the hold that are in the position.
+check is evaluated per repetition / hold (`rules.checks`: a robust statistic over the check's
+phase window, with its uncertainty from the track's jitter, scores and segment lengths; a value
+whose band is ambiguous within it is ``not_assessable`` with the reason).
 
 A repetition cut by the clip's first or last visible frame that is ``partial`` (`rules.reps`) is
 a reps row but gets no findings and is not counted (`ScoreResult.n_reps`).
 
 A check whose view does not include the track's camera view gives one ``not_assessable``
-finding for the track ("not assessable from this view"), never a judgement. The view is
-estimated over time (`analysis.kinematics.view_segments`) unless declared: each rep is judged in
-the view of its own segment and records it (``reps.view``); a check that another of the track's
-views can show is ``not_assessable`` for the reps that cannot (`rules.view_findings`). A value that cannot
+finding for the track ("not assessable from this view"), never a judgement. A value that cannot
 be measured (keypoints missing) is ``not_assessable`` too. An exercise without a rule file gets
 no judgement and one note finding (``check_id`` ``no_rule_file``).
 
@@ -38,7 +31,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,19 +45,18 @@ from analysis.kinematics.features import (
     track_grid,
     video_features,
 )
-from analysis.kinematics.view_segments import ViewSegment, dominant_view, view_segments
+from analysis.kinematics.view import estimate_view
 from posecoach.keypoints import KeyPoints
 from posecoach.schema import FINDINGS, REPS, SEVERITIES
+from rules.checks import evaluate_check
 from rules.loader import Library, load_library, rules_digest
 from rules.records import Finding, Rep, to_frame
-from rules.reps import Segment, find_holds, find_reps, frame_rate
-from rules.schema import VIEWS, CheckSpec, Condition, RuleFile
-from rules.view_findings import rep_view_findings, rep_views, track_view_findings
+from rules.reps import find_holds, find_reps, frame_rate
+from rules.schema import VIEWS, Condition, RuleFile
+from rules.uncertainty import TrackNoise
 
 __all__ = ["ScoreResult", "rules_digest", "score_keypoints", "score_video", "track_grid"]
 
-#: Half-width of the bottom / lockout windows, seconds.
-PHASE_HALF_WINDOW_S = 0.07
 #: Tracks shorter than this (seconds) are not scored (a passer-by, a false detection).
 MIN_TRACK_S = 1.0
 _SEVERITY_RANK = {s: i for i, s in enumerate(("ok", "info", "caution", "risk"))}
@@ -86,7 +77,6 @@ class ScoreResult:
             file's own metrics; computed even without a rule).
         signals: per track, the metric repetitions or holds were found on.
         parameters: how the features were computed (the features table's metadata).
-        view_segments: per track, its view over time (empty with a declared view).
     """
 
     video_id: str
@@ -102,7 +92,6 @@ class ScoreResult:
     features: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False)
     signals: dict[int, str] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict, repr=False)
-    view_segments: dict[int, list[ViewSegment]] = field(default_factory=dict, repr=False)
 
     def features_table(self) -> pd.DataFrame:
         """The ``features`` rows of the video: every track's features with ids."""
@@ -149,101 +138,6 @@ def _conditions_mask(
     return mask
 
 
-# -- checks -------------------------------------------------------------------------------------
-
-
-def _window(centre: int, half: int, n: int) -> np.ndarray:
-    return np.arange(max(0, centre - half), min(n, centre + half + 1))
-
-
-def _phase_frames(check: CheckSpec, seg: Segment, rule: RuleFile, half: int, n: int,
-                  in_position: np.ndarray | None) -> np.ndarray:  # fmt: skip
-    if check.phase == "throughout":
-        return np.arange(seg.start, seg.end + 1)
-    if check.phase == "hold":
-        idx = np.arange(seg.start, seg.end + 1)
-        if in_position is not None and in_position[idx].any():
-            idx = idx[in_position[idx]]
-        return idx
-    turn_phase = rule.reps.turn_phase if rule.reps else "bottom"
-    if check.phase == turn_phase:
-        return _window(seg.turn, half, n)
-    return np.union1d(_window(seg.rest_before, half, n), _window(seg.rest_after, half, n))
-
-
-def _aggregate(check: CheckSpec, values: np.ndarray) -> float:
-    agg = check.aggregate
-    if agg is None:
-        if check.phase == "throughout":
-            agg = "p90" if check.comparison == "above" else "p10"
-        else:
-            agg = "median"
-    reducers: dict[str, Callable[[np.ndarray], Any]] = {
-        "median": np.median,
-        "mean": np.mean,
-        "min": np.min,
-        "max": np.max,
-        "p10": lambda v: np.percentile(v, 10),
-        "p90": lambda v: np.percentile(v, 90),
-    }
-    return float(reducers[agg](values))
-
-
-def format_message(template: str, **fields: Any) -> str:
-    """Fill a validated message template (plain named fields only, see rules.schema)."""
-    try:
-        return template.format(**fields)
-    except (KeyError, ValueError, IndexError) as exc:  # a NaN value in a format spec, etc.
-        return f"{template} [message could not be filled: {exc}]"
-
-
-def evaluate_check(
-    check: CheckSpec,
-    seg: Segment,
-    rep_index: int,
-    rule: RuleFile,
-    grid: pd.DataFrame,
-    metrics: dict[str, np.ndarray],
-    view: str,
-    track_id: int,
-    in_position: np.ndarray | None = None,
-) -> Finding:
-    """One finding: the check evaluated over one repetition or hold."""
-    t_s = grid["t_s"].to_numpy(np.float64)
-    frames = grid["frame"].to_numpy()
-    fps = frame_rate(t_s)
-    half = max(1, int(round(PHASE_HALF_WINDOW_S * fps)))
-    idx = _phase_frames(check, seg, rule, half, len(t_s), in_position)
-    values = metrics[check.metric][idx]
-    ok = np.isfinite(values)
-    start_s, end_s = float(t_s[seg.start]), float(t_s[seg.end])
-    if not ok.any():
-        _, threshold = check.severity(float("nan"))
-        return Finding.of_check(
-            check, rule, track_id=track_id, rep_index=rep_index, severity="not_assessable",
-            value=float("nan"), threshold=threshold, start_s=start_s, end_s=end_s,
-            worst_frame=None, worst_s=None,
-            message=f"{check.id}: not measurable (keypoints missing)",
-        )  # fmt: skip
-    value = _aggregate(check, values[ok])
-    severity, threshold = check.severity(value)
-    pick = np.argmax if check.comparison == "above" else np.argmin
-    worst = int(idx[ok][pick(values[ok])])
-    if severity == "ok":
-        message = (f"{check.id}: {value:.1f} {check.unit} ({check.phase}), within the limit "
-                   f"({check.comparison} {threshold:g} {check.unit} would be flagged)")  # fmt: skip
-    else:
-        message = format_message(
-            check.message, value=value, threshold=threshold, severity=severity, unit=check.unit,
-            metric=check.metric, check=check.id, rep=rep_index + 1, phase=check.phase, view=view,
-        )  # fmt: skip
-    return Finding.of_check(
-        check, rule, track_id=track_id, rep_index=rep_index, severity=severity, value=value,
-        threshold=threshold, start_s=start_s, end_s=end_s, worst_frame=int(frames[worst]),
-        worst_s=float(t_s[worst]), message=message,
-    )  # fmt: skip
-
-
 # -- one track, one video -----------------------------------------------------------------------
 
 
@@ -269,20 +163,17 @@ def score_track(
     track_id: int,
     fps: float | None = None,
     features: pd.DataFrame | None = None,
-    segments_of_view: Sequence[ViewSegment] | None = None,
 ) -> tuple[list[Rep], list[Finding]]:
     """(reps, findings) of one track: records, without ``video_id`` and ``exercise``.
 
     ``features``: the track's `rule_features` when the caller has them already.
-    ``segments_of_view``: the track's view over time (`analysis.kinematics.view_segments`):
-    each rep is judged in the view of the segment holding its turn (``view``, the track's
-    dominant one, where none is known); without them every rep is in ``view``.
     """
     # The features are on the track's frame grid: their frame and t_s are the grid's.
     grid = features if features is not None else rule_features(track, rule, fps)
     t_s = grid["t_s"].to_numpy(np.float64)
     frames = grid["frame"].to_numpy()
     metrics = {c: grid[c].to_numpy(np.float64) for c in grid.columns if c not in GRID_COLUMNS}
+    noise = TrackNoise.of(track_grid(track, fps), rule.min_score)  # the features' grid rows
     in_position = None
     if rule.hold is not None:
         in_position = _conditions_mask(rule.hold.position, metrics)
@@ -301,21 +192,25 @@ def score_track(
 
     findings: list[Finding] = []
     reps: list[Rep] = []
-    views_of_reps = rep_views(segments, frames, view, segments_of_view)
-    seen = sorted(set(views_of_reps)) or [view]
-    findings.extend(track_view_findings(rule, seen, t_s, track_id))
-    for i, (seg, rep_view) in enumerate(zip(segments, views_of_reps, strict=True)):
-        judged = [c for c in rule.checks if rep_view in c.views]
+    judged = [c for c in rule.checks if view in c.views]
+    for check in rule.checks:
+        if view not in check.views:
+            findings.append(Finding.of_check(
+                check, rule, track_id=track_id, rep_index=-1, severity="not_assessable",
+                value=float("nan"), threshold=float(next(iter(check.thresholds.values()))),
+                start_s=float(t_s[0]), end_s=float(t_s[-1]), worst_frame=None, worst_s=None,
+                message=(f"{check.id}: not assessable from this view (needs "
+                         f"{' or '.join(check.views)}, the camera view is {view})"),
+            ))  # fmt: skip
+    for i, seg in enumerate(segments):
         # A partial rep (cut by the clip) is listed but not judged: its phases are not all seen.
-        rows = [evaluate_check(c, seg, i, rule, grid, metrics, rep_view, track_id, in_position)
-                for c in judged if not seg.partial]  # fmt: skip
+        rows = [evaluate_check(c, seg, i, rule, grid, metrics, view, track_id, in_position,
+                               noise) for c in judged if not seg.partial]  # fmt: skip
         findings.extend(rows)
-        if not seg.partial:
-            findings.extend(rep_view_findings(rule, seg, i, rep_view, seen, t_s, track_id))
         ranks = [_SEVERITY_RANK[r.severity] for r in rows if r.severity in _SEVERITY_RANK]
         worst = ("ok", "info", "caution", "risk")[max(ranks)] if ranks else "ok"
         reps.append(Rep.from_segment(seg, i, frames, t_s, frame_rate(t_s), track_id=track_id,
-                                     rule=rule, worst_severity=worst, view=rep_view))  # fmt: skip
+                                     rule=rule, worst_severity=worst))  # fmt: skip
     return reps, findings
 
 
@@ -355,18 +250,14 @@ def score_keypoints(
             ``video_id`` optional), converted once (`as_keypoints`).
         exercise: the videos row's exercise; unknown or None -> kinematics only, a note finding.
         view: a declared camera view (side/front/oblique) applied to every track; otherwise each
-            track's view is estimated over time from its keypoints
-            (`analysis.kinematics.view_segments`): each rep takes its own segment's view, the
-            track the view it shows longest.
+            track's view is estimated from its keypoints (`analysis.kinematics.view.estimate_view`).
         library / rules_dir: the rule files (default: the shipped library).
         fps: the video's frame rate, used only when ``t_s`` is missing.
     """
     library = library if library is not None else load_library(rules_dir)
     rule = library.find(exercise)
     tracks = _usable_tracks(as_keypoints(keypoints))
-    declared = view if view in VIEWS else None
-    segs = {} if declared else {tid: view_segments(t) for tid, t in tracks}
-    views = {tid: declared or dominant_view(segs[tid]) for tid, _ in tracks}
+    views = {tid: (view if view in VIEWS else estimate_view(t)) for tid, t in tracks}
     feats = {tid: rule_features(t, rule, fps) for tid, t in tracks}
     signals = {tid: signal_metric(rule, views[tid]) for tid, _ in tracks} if rule else {}
     reps_rows: list[Rep] = []
@@ -380,8 +271,7 @@ def score_keypoints(
         note = "no track long enough to score (at least 10 frames over 1 s)"
     else:
         for tid, track in tracks:
-            r, f = score_track(track, rule, views[tid], tid, fps, features=feats[tid],
-                               segments_of_view=segs.get(tid))  # fmt: skip
+            r, f = score_track(track, rule, views[tid], tid, fps, features=feats[tid])
             reps_rows += r
             findings_rows += f
     reps = to_frame(reps_rows, REPS, video_id, exercise=exercise or "")
@@ -402,7 +292,6 @@ def score_keypoints(
         rules_digest=library.digest,
         features=feats,
         signals=signals,
-        view_segments=segs,
         parameters=feature_parameters(
             rule.metrics if rule else None, rule.min_score if rule else MIN_SCORE, fps
         ),
@@ -485,10 +374,6 @@ def score_video(
         "exercise": result.exercise,
         "views": {str(k): v for k, v in result.views.items()},
         "signals": {str(k): v for k, v in result.signals.items()},
-        "view_segments": {
-            str(k): [[s.start_s, s.end_s, s.view, s.confidence] for s in v]
-            for k, v in result.view_segments.items()
-        },
         "checks": _check_bands(rule) if rule else [],
         "note": result.note,
     }
