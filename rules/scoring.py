@@ -11,7 +11,10 @@ A repetition cut by the clip's first or last visible frame that is ``partial`` (
 a reps row but gets no findings and is not counted (`ScoreResult.n_reps`).
 
 A check whose view does not include the track's camera view gives one ``not_assessable``
-finding for the track ("not assessable from this view"), never a judgement. A value that cannot
+finding for the track ("not assessable from this view"), never a judgement. The view is
+estimated over time (`analysis.kinematics.view_segments`) unless declared: each rep is judged in
+the view of its own segment and records it (``reps.view``); a check that another of the track's
+views can show is ``not_assessable`` for the reps that cannot (`rules.view_findings`). A value that cannot
 be measured (keypoints missing) is ``not_assessable`` too. An exercise without a rule file gets
 no judgement and one note finding (``check_id`` ``no_rule_file``).
 
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +49,7 @@ from analysis.kinematics.features import (
     track_grid,
     video_features,
 )
-from analysis.kinematics.view import estimate_view
+from analysis.kinematics.view_segments import ViewSegment, dominant_view, view_segments
 from posecoach.keypoints import KeyPoints
 from posecoach.schema import FINDINGS, REPS, SEVERITIES
 from rules.checks import evaluate_check
@@ -54,6 +58,7 @@ from rules.records import Finding, Rep, to_frame
 from rules.reps import find_holds, find_reps, frame_rate
 from rules.schema import VIEWS, Condition, RuleFile
 from rules.uncertainty import TrackNoise
+from rules.view_findings import rep_view_findings, rep_views, track_view_findings
 
 __all__ = ["ScoreResult", "rules_digest", "score_keypoints", "score_video", "track_grid"]
 
@@ -77,6 +82,7 @@ class ScoreResult:
             file's own metrics; computed even without a rule).
         signals: per track, the metric repetitions or holds were found on.
         parameters: how the features were computed (the features table's metadata).
+        view_segments: per track, its view over time (empty with a declared view).
     """
 
     video_id: str
@@ -92,6 +98,7 @@ class ScoreResult:
     features: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False)
     signals: dict[int, str] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict, repr=False)
+    view_segments: dict[int, list[ViewSegment]] = field(default_factory=dict, repr=False)
 
     def features_table(self) -> pd.DataFrame:
         """The ``features`` rows of the video: every track's features with ids."""
@@ -163,10 +170,14 @@ def score_track(
     track_id: int,
     fps: float | None = None,
     features: pd.DataFrame | None = None,
+    segments_of_view: Sequence[ViewSegment] | None = None,
 ) -> tuple[list[Rep], list[Finding]]:
     """(reps, findings) of one track: records, without ``video_id`` and ``exercise``.
 
     ``features``: the track's `rule_features` when the caller has them already.
+    ``segments_of_view``: the track's view over time (`analysis.kinematics.view_segments`):
+    each rep is judged in the view of the segment holding its turn (``view``, the track's
+    dominant one, where none is known); without them every rep is in ``view``.
     """
     # The features are on the track's frame grid: their frame and t_s are the grid's.
     grid = features if features is not None else rule_features(track, rule, fps)
@@ -192,25 +203,21 @@ def score_track(
 
     findings: list[Finding] = []
     reps: list[Rep] = []
-    judged = [c for c in rule.checks if view in c.views]
-    for check in rule.checks:
-        if view not in check.views:
-            findings.append(Finding.of_check(
-                check, rule, track_id=track_id, rep_index=-1, severity="not_assessable",
-                value=float("nan"), threshold=float(next(iter(check.thresholds.values()))),
-                start_s=float(t_s[0]), end_s=float(t_s[-1]), worst_frame=None, worst_s=None,
-                message=(f"{check.id}: not assessable from this view (needs "
-                         f"{' or '.join(check.views)}, the camera view is {view})"),
-            ))  # fmt: skip
-    for i, seg in enumerate(segments):
+    views_of_reps = rep_views(segments, frames, view, segments_of_view)
+    seen = sorted(set(views_of_reps)) or [view]
+    findings.extend(track_view_findings(rule, seen, t_s, track_id))
+    for i, (seg, rep_view) in enumerate(zip(segments, views_of_reps, strict=True)):
+        judged = [c for c in rule.checks if rep_view in c.views]
         # A partial rep (cut by the clip) is listed but not judged: its phases are not all seen.
-        rows = [evaluate_check(c, seg, i, rule, grid, metrics, view, track_id, in_position,
+        rows = [evaluate_check(c, seg, i, rule, grid, metrics, rep_view, track_id, in_position,
                                noise) for c in judged if not seg.partial]  # fmt: skip
         findings.extend(rows)
+        if not seg.partial:
+            findings.extend(rep_view_findings(rule, seg, i, rep_view, seen, t_s, track_id))
         ranks = [_SEVERITY_RANK[r.severity] for r in rows if r.severity in _SEVERITY_RANK]
         worst = ("ok", "info", "caution", "risk")[max(ranks)] if ranks else "ok"
         reps.append(Rep.from_segment(seg, i, frames, t_s, frame_rate(t_s), track_id=track_id,
-                                     rule=rule, worst_severity=worst))  # fmt: skip
+                                     rule=rule, worst_severity=worst, view=rep_view))  # fmt: skip
     return reps, findings
 
 
@@ -250,14 +257,18 @@ def score_keypoints(
             ``video_id`` optional), converted once (`as_keypoints`).
         exercise: the videos row's exercise; unknown or None -> kinematics only, a note finding.
         view: a declared camera view (side/front/oblique) applied to every track; otherwise each
-            track's view is estimated from its keypoints (`analysis.kinematics.view.estimate_view`).
+            track's view is estimated over time from its keypoints
+            (`analysis.kinematics.view_segments`): each rep takes its own segment's view, the
+            track the view it shows longest.
         library / rules_dir: the rule files (default: the shipped library).
         fps: the video's frame rate, used only when ``t_s`` is missing.
     """
     library = library if library is not None else load_library(rules_dir)
     rule = library.find(exercise)
     tracks = _usable_tracks(as_keypoints(keypoints))
-    views = {tid: (view if view in VIEWS else estimate_view(t)) for tid, t in tracks}
+    declared = view if view in VIEWS else None
+    segs = {} if declared else {tid: view_segments(t) for tid, t in tracks}
+    views = {tid: declared or dominant_view(segs[tid]) for tid, _ in tracks}
     feats = {tid: rule_features(t, rule, fps) for tid, t in tracks}
     signals = {tid: signal_metric(rule, views[tid]) for tid, _ in tracks} if rule else {}
     reps_rows: list[Rep] = []
@@ -271,7 +282,8 @@ def score_keypoints(
         note = "no track long enough to score (at least 10 frames over 1 s)"
     else:
         for tid, track in tracks:
-            r, f = score_track(track, rule, views[tid], tid, fps, features=feats[tid])
+            r, f = score_track(track, rule, views[tid], tid, fps, features=feats[tid],
+                               segments_of_view=segs.get(tid))  # fmt: skip
             reps_rows += r
             findings_rows += f
     reps = to_frame(reps_rows, REPS, video_id, exercise=exercise or "")
@@ -292,6 +304,7 @@ def score_keypoints(
         rules_digest=library.digest,
         features=feats,
         signals=signals,
+        view_segments=segs,
         parameters=feature_parameters(
             rule.metrics if rule else None, rule.min_score if rule else MIN_SCORE, fps
         ),
@@ -374,6 +387,10 @@ def score_video(
         "exercise": result.exercise,
         "views": {str(k): v for k, v in result.views.items()},
         "signals": {str(k): v for k, v in result.signals.items()},
+        "view_segments": {
+            str(k): [[s.start_s, s.end_s, s.view, s.confidence] for s in v]
+            for k, v in result.view_segments.items()
+        },
         "checks": _check_bands(rule) if rule else [],
         "note": result.note,
     }
