@@ -46,7 +46,7 @@ def video_rows(
                 "error": text(v.error),
                 "summary": summaries.video_summary_line(sums) if status == "ok" else "",
                 "counts": summaries.severity_counts(vf),
-                "n_reps": int((vr["kind"] == "rep").sum()) if len(vr) else 0,
+                "n_reps": summaries.counted_reps(vr),
                 "link": ctx.link(site.video_page_path(ctx.out_dir, v.date, v.video_id), from_page),
                 "athlete_link": ctx.link(
                     site.athlete_page_path(ctx.out_dir, text(v.athlete)), from_page

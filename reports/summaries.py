@@ -8,6 +8,7 @@ here, and every string is plain text (the template engine escapes it).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,7 @@ class Cell:
     text: str
     severity: str
     title: str = ""
+    note: str = ""  # not assessable: why ("subject too small: thigh 38 px"), shown under it
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class RepRow:
     worst: str
     cells: list[Cell]
     view: str | None = None  # the camera view the rep was judged in (None: not recorded)
+    partial: bool = False  # cut by the clip's first / last visible frame: listed, not counted
 
 
 @dataclass
@@ -130,7 +133,7 @@ def rep_table(reps: pd.DataFrame, findings: pd.DataFrame) -> RepTable:
     for row in per_rep.itertuples(index=False):
         title = row.message or ""
         if row.severity == "not_assessable":
-            cell = Cell("not assessable", "not_assessable", title)
+            cell = Cell("not assessable", "not_assessable", title, not_assessable_reason(title))
         else:
             cell = Cell(format_value(row.value, row.unit), row.severity, title)
         by_rep.setdefault(int(row.rep_index), {})[row.check_id] = cell
@@ -150,9 +153,17 @@ def rep_table(reps: pd.DataFrame, findings: pd.DataFrame) -> RepTable:
                 worst=worst_severity([c.severity for c in cells]),
                 cells=cells,
                 view=_view_of(rep),
+                partial=getattr(rep, "partial", None) is True,
             )
         )
     return RepTable(columns, rows)
+
+
+def not_assessable_reason(message: str) -> str:
+    """The reason a not-assessable finding's message gives in its closing parentheses
+    ("... (subject too small: thigh 38 px)"); "" where it gives none."""
+    m = re.search(r"\(([^()]*)\)\s*$", message)
+    return m.group(1) if m else ""
 
 
 def _view_of(rep: Any) -> str | None:
@@ -183,6 +194,18 @@ def track_findings(findings: pd.DataFrame) -> list[dict[str, str]]:
     return out
 
 
+def partial(reps: pd.DataFrame) -> pd.Series:
+    """Per reps row, whether it is partial (False where the file predates the column)."""
+    if "partial" not in reps.columns:
+        return pd.Series(False, index=reps.index)
+    return reps["partial"].eq(True)
+
+
+def counted_reps(reps: pd.DataFrame) -> int:
+    """Repetitions counted: a partial one (cut by the clip) is listed, not counted."""
+    return int(((reps["kind"] == "rep") & ~partial(reps)).sum()) if len(reps) else 0
+
+
 def severity_counts(findings: pd.DataFrame) -> dict[str, int]:
     """Number of findings per flagged severity (risk, caution, info) plus not_assessable."""
     counts = {s: 0 for s in (*FLAGGED, "not_assessable")}
@@ -199,7 +222,7 @@ def summarize_track(track_id: int, reps: pd.DataFrame, findings: pd.DataFrame) -
     A rep counts once per (check, severity) it is flagged with; checks over the whole track
     are named after the reps (``"trunk lean caution over the set"``).
     """
-    n_reps = int((reps["kind"] == "rep").sum()) if len(reps) else 0
+    n_reps = counted_reps(reps)
     holds = reps[reps["kind"] == "hold"] if len(reps) else reps
     n_holds = len(holds)
     hold_s = float(holds["duration_s"].sum()) if n_holds else 0.0
