@@ -137,7 +137,9 @@ class Uncertainty:
             return f"subject too small: {self.segment} {self.length_px:.0f} px"
         if self.score < LOW_SCORE:
             return f"low keypoint scores: {self.score:.2f}"
-        return f"keypoints jitter {self.jitter_px:.1f} px ({self.segment} {self.length_px:.0f} px)"
+        return (
+            f"keypoints jitter {self.jitter_px:.1f} px on a {self.length_px:.0f} px {self.segment}"
+        )
 
 
 def _terms(metric: str, defined: dict[str, MetricSpec]) -> list[tuple[str, tuple[str, ...]]] | None:

@@ -50,3 +50,6 @@ def test_the_reason_is_the_messages_closing_parentheses():
     )
     assert reason("depth: not measurable (keypoints missing)") == "keypoints missing"
     assert reason("no reason given") == ""
+    assert reason("hip_sag: ... 10 deg (keypoints jitter 5.1 px on a 275 px trunk)") == (
+        "keypoints jitter 5.1 px on a 275 px trunk"
+    )

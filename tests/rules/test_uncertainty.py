@@ -62,7 +62,7 @@ def test_the_reason_names_the_short_segment_or_the_jitter():
     assert Uncertainty(5.0, "thigh", 38.0, 2.0, 0.9).reason() == "subject too small: thigh 38 px"
     assert Uncertainty(5.0, "thigh", 90.0, 2.0, 0.4).reason() == "low keypoint scores: 0.40"
     jittery = Uncertainty(5.0, "shin", 90.0, 4.2, 0.9)
-    assert jittery.reason() == "keypoints jitter 4.2 px (shin 90 px)"
+    assert jittery.reason() == "keypoints jitter 4.2 px on a 90 px shin"
 
 
 def test_a_small_jittery_subject_is_not_assessable_with_the_reason():
