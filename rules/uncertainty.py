@@ -155,7 +155,7 @@ def _terms(metric: str, defined: dict[str, MetricSpec]) -> list[tuple[str, tuple
         op, inputs = DERIVED_SPECS[metric]
     else:
         return None
-    if op not in ("max", "min", "mean", "abs_difference", "difference"):
+    if op not in ("max", "max_seen", "min", "mean", "abs_difference", "difference"):
         return None
     out: list[tuple[str, tuple[str, ...]]] = []
     for name in inputs:

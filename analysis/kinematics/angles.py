@@ -288,7 +288,9 @@ DERIVED_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
         )
         for j in ("knee", "hip", "elbow", "shoulder")
     },
-    "knee_fppa_max_deg": ("max", ("knee_fppa_left_deg", "knee_fppa_right_deg")),
+    # The worse knee as far as it is seen: in a front-view lunge the back knee's short projected
+    # thigh often leaves its FPPA unmeasured while the front knee shows the fault.
+    "knee_fppa_max_deg": ("max_seen", ("knee_fppa_left_deg", "knee_fppa_right_deg")),
     "body_line_deg": ("mean", ("body_line_left_deg", "body_line_right_deg")),
     "hip_sag_deg": ("mean", ("hip_sag_left_deg", "hip_sag_right_deg")),
     "wrist_height": ("mean", ("wrist_height_left", "wrist_height_right")),
@@ -315,7 +317,10 @@ def combine(op: str, inputs: list[np.ndarray], t_s: np.ndarray | None = None) ->
     ``mean`` ignores NaN (NaN only where all inputs are NaN): in a side view the two sides
     coincide, so either one measures the joint. ``min`` / ``max`` are NaN where any input is:
     "the more bent knee" is unknown while one knee is missing, and picking the other would be
-    a made-up answer. ``difference`` is a - b, ``abs_difference`` |a - b|, ``abs`` |a|,
+    a made-up answer. ``max_seen`` is the largest of the inputs that are measured (NaN only where
+    all are): a lower bound of the true maximum, so a value above a threshold is a real finding,
+    for checks of the worse side (knee valgus) where one side is often unmeasured.
+    ``difference`` is a - b, ``abs_difference`` |a - b|, ``abs`` |a|,
     ``velocity`` d/dt (units per second).
     """
     stack = np.stack([np.asarray(x, dtype=np.float64) for x in inputs])
@@ -329,6 +334,8 @@ def combine(op: str, inputs: list[np.ndarray], t_s: np.ndarray | None = None) ->
             return np.min(stack, axis=0)
         if op == "max":
             return np.max(stack, axis=0)
+        if op == "max_seen":
+            return np.fmax.reduce(stack, axis=0)
         if op == "difference":
             return stack[0] - stack[1]
         if op == "abs_difference":
@@ -347,6 +354,7 @@ COMBINE_OPS: dict[str, int | None] = {
     "mean": None,
     "min": None,
     "max": None,
+    "max_seen": None,
     "difference": 2,
     "abs_difference": 2,
     "abs": 1,

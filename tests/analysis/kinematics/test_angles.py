@@ -103,3 +103,21 @@ def test_torso_unit_and_valgus_on_generated_front_view():
 def test_angular_velocity_of_a_ramp():
     t = np.arange(10) / 10
     assert np.allclose(k.angular_velocity(30 * t, t), 30)
+
+
+def test_max_seen_is_the_largest_measured_input_and_nan_only_when_none_is() -> None:
+    left = np.array([10.0, np.nan, np.nan, 3.0])
+    right = np.array([np.nan, 19.0, np.nan, 7.0])
+    out = k.combine("max_seen", [left, right])
+    np.testing.assert_array_equal(out[[0, 1, 3]], [10.0, 19.0, 7.0])
+    assert np.isnan(out[2])
+    # max stays strict: one side missing leaves "the larger" unknown
+    assert np.isnan(k.combine("max", [left, right])[:3]).all()
+
+
+def test_knee_valgus_is_read_from_the_one_knee_that_is_measured() -> None:
+    # the worse knee's FPPA is what the valgus checks read; an unmeasured back knee (a lunge
+    # from the front) must not hide the front knee's value
+    op, inputs = k.DERIVED_SPECS["knee_fppa_max_deg"]
+    assert op == "max_seen"
+    assert set(inputs) == {"knee_fppa_left_deg", "knee_fppa_right_deg"}
