@@ -13,10 +13,8 @@ body line, which lies in the frontal plane).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from analysis.testing.synthetic import (
     ANKLE_Y,
@@ -29,7 +27,6 @@ from analysis.testing.synthetic import (
     UPPER_ARM,
     VIEW_YAW,
     SyntheticClip,
-    Truth,
     _angle2d,
     _bend_offset,
     _blend,
@@ -43,8 +40,9 @@ from analysis.testing.synthetic import (
     _standing,
     _straight_arm,
     _v,
+    clip_from_body,
 )
-from posecoach.schema import COCO17, wide_keypoints
+from posecoach.schema import COCO17
 
 REP_EXERCISES = ("burpee", "high_knees", "step_up", "single_leg_deadlift", "glute_bridge")
 HOLD_EXERCISES = ("side_plank", "wall_sit")
@@ -340,43 +338,27 @@ def generate_exercise(
         pv = {k: v[i] for k, v in values.items()} if i >= 0 else base
         body[f] = _project(pose(float(qf), pv, max(int(i), 0)), VIEW_YAW[view])
 
-    # Body units -> pixels as synthetic.generate_clip does; lying bodies fit the frame's width.
+    # Lying bodies fit the frame's width, as in synthetic.generate_clip.
     scale = 0.75 * height
     if exercise in ("burpee", "glute_bridge", "side_plank"):
         scale = min(scale, 0.8 * width)
-    xy = np.empty_like(body)
-    xy[..., 0] = width / 2 + scale * (body[..., 0] - np.nanmean(body[..., 0]))
-    xy[..., 1] = 0.95 * height - scale * body[..., 1]
-    rng = np.random.default_rng(seed)
-    scores = rng.uniform(0.55, 0.98, size=xy.shape[:2])
-    raw = xy + rng.normal(0.0, noise_px, size=xy.shape) if noise_px > 0 else xy.copy()
-
-    frames = np.arange(len(times))
-    cols: dict[str, Any] = {
-        "frame": frames.astype(np.int32),
-        "t_s": times,
-        "track_id": np.full(len(times), track_id, dtype=np.int32),
-    }
-    lo, hi, pad = raw.min(axis=1), raw.max(axis=1), 0.05 * scale
-    cols["bbox_x1"], cols["bbox_y1"] = lo[:, 0] - pad, lo[:, 1] - pad
-    cols["bbox_x2"], cols["bbox_y2"] = hi[:, 0] + pad, hi[:, 1] + pad
-    cols["bbox_score"] = np.full(len(times), 0.9)
-    cols.update(wide_keypoints(raw.copy(), scores, raw))
-
-    rows = []
-    for i, (a, turn, b) in enumerate(segs):
-        row: dict[str, Any] = {"start_s": a, "turn_s": turn, "end_s": b, "duration_s": b - a}
-        row.update({k: v[i] for k, v in values.items()})
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    empty = pd.DataFrame(columns=["start_s", "turn_s", "end_s", "duration_s"])
-    if kind == "rep":
-        reps_df, holds_df = table.rename_axis("rep_index").reset_index(), empty
-    else:
-        reps_df, holds_df = empty, table.rename_axis("hold_index").reset_index()
-    truth = Truth(
-        exercise=exercise, view=view, kind=kind, reps=reps_df, holds=holds_df, fps=float(fps),
-        width=int(width), height=int(height),
+    # Not smoothed: the rule files' own smoothing is what these clips exercise.
+    return clip_from_body(
+        body,
+        scale=scale,
+        times=times,
+        segs=segs,
+        values=values,
+        exercise=exercise,
+        view=view,
+        kind=kind,
+        fps=fps,
+        width=width,
+        height=height,
+        noise_px=noise_px,
+        dropout=0.0,
+        seed=seed,
+        smooth=False,
+        track_id=track_id,
         params={"noise_px": noise_px, "seed": seed, **base},
-    )  # fmt: skip
-    return SyntheticClip(keypoints=pd.DataFrame(cols), truth=truth)
+    )

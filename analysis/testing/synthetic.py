@@ -647,6 +647,55 @@ def generate_clip(
     scale = 0.75 * height
     if exercise in ("plank", "push_up", "downward_dog") and view == "side":
         scale = min(scale, 0.8 * width)
+    if smooth is None:
+        smooth = noise_px > 0 or dropout > 0
+    return clip_from_body(
+        body,
+        scale=scale,
+        times=times,
+        segs=segs,
+        values=values,
+        exercise=exercise,
+        view=view,
+        kind=kind,
+        fps=fps,
+        width=width,
+        height=height,
+        noise_px=noise_px,
+        dropout=dropout,
+        seed=seed,
+        smooth=smooth,
+        track_id=track_id,
+        params={"noise_px": noise_px, "dropout": dropout, "seed": seed, **base},
+    )
+
+
+def clip_from_body(
+    body: np.ndarray,
+    *,
+    scale: float,
+    times: np.ndarray,
+    segs: Sequence[tuple[float, float, float]],
+    values: dict[str, list[float]],
+    exercise: str,
+    view: str,
+    kind: str,
+    fps: float,
+    width: int,
+    height: int,
+    noise_px: float,
+    dropout: float,
+    seed: int,
+    smooth: bool,
+    track_id: int,
+    params: dict[str, Any],
+) -> SyntheticClip:
+    """A posed body over time (body units, ``[T, 17, 2]``) as a clip: pixels at ``scale`` per body
+    unit, scores, noise and dropouts from ``seed``, the keypoints table and its `Truth`.
+
+    Shared by :func:`generate_clip` and the other generators (`analysis.testing.exercises`), which
+    differ only in how they pose the body.
+    """
     centre = np.nanmean(body[..., 0])
     xy = np.empty_like(body)
     xy[..., 0] = width / 2 + scale * (body[..., 0] - centre)
@@ -659,8 +708,6 @@ def generate_clip(
         lost = rng.random(size=xy.shape[:2]) < dropout
         scores[lost] = rng.uniform(0.02, 0.25, size=int(lost.sum()))
         raw[lost] += rng.normal(0.0, 25.0, size=(int(lost.sum()), 2))
-    if smooth is None:
-        smooth = noise_px > 0 or dropout > 0
     frames = np.arange(len(times))
     if smooth:
         from analysis.tracking.smoothing import smooth_track
@@ -703,7 +750,7 @@ def generate_clip(
         fps=float(fps),
         width=int(width),
         height=int(height),
-        params={"noise_px": noise_px, "dropout": dropout, "seed": seed, **base},
+        params=params,
     )
     return SyntheticClip(keypoints=keypoints, truth=truth)
 
