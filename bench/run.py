@@ -159,7 +159,8 @@ def worker_prepare(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _engine(backend: str, interval: int, precision: str = "fp32"):
-    from analysis.pipeline.engine import EngineConfig, PoseEngine
+    from analysis.pipeline.config import EngineConfig
+    from analysis.pipeline.engine import PoseEngine
 
     config = EngineConfig(
         preset=PRESET,
@@ -248,7 +249,7 @@ def _floor(engine: Any, frames: list[Any], df: Any, interval: int) -> dict[str, 
     import numpy as np
 
     det, pose = engine.detector, engine.pose
-    from analysis.pipeline.engine import window_chains
+    from analysis.pipeline.boxes import window_chains
 
     heads_per_window = window_chains(engine.config.batch_frames, interval)
     det_frames = frames[::interval]
@@ -490,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from analysis.io.video import open_source
-    from analysis.pipeline.engine import default_det_interval
+    from analysis.pipeline.config import default_det_interval
 
     for need in (Path(args.video), DET_PTH, DET_ONNX_DIR / "end2end.onnx"):
         if not need.exists():

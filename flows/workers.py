@@ -49,8 +49,8 @@ def _options_key(options: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def engine_config(options: dict[str, Any]) -> Any:
-    """An `analysis.pipeline.engine.EngineConfig` from plain options (unset ones keep their defaults)."""
-    from analysis.pipeline.engine import EngineConfig
+    """An `analysis.pipeline.config.EngineConfig` from plain options (unset ones keep their defaults)."""
+    from analysis.pipeline.config import EngineConfig
 
     return EngineConfig(**{k: v for k, v in options.items() if v is not None})
 

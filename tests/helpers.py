@@ -295,7 +295,8 @@ class EngineCounter:
         self._engine: Any = None
 
     def get_engine(self, options: dict[str, Any]) -> Any:
-        from analysis.pipeline.engine import EngineConfig, PoseEngine
+        from analysis.pipeline.config import EngineConfig
+        from analysis.pipeline.engine import PoseEngine
 
         if self._engine is None:
             self.loads += 1

@@ -36,15 +36,6 @@ from posecoach import PIPELINE_VERSION
 from posecoach.keypoints import KeyPoints
 from posecoach.schema import COCO17
 
-__all__ = [
-    "EngineConfig",
-    "PoseEngine",
-    "PoseResult",
-    "ProgressFn",
-    "default_det_interval",
-    "window_chains",
-]
-
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]

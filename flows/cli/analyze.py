@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from analysis.pipeline.engine import EngineConfig
+from analysis.pipeline.config import EngineConfig
 from flows.cli.options import add_model_arguments, engine_options
 
 

@@ -3,7 +3,7 @@
 ``posecoach analyze``, ``run`` and ``serve`` (and what comes next: a web app, live coaching) take
 the same ``--preset --detector --pose --backend --precision --device --det-interval --det-thr
 --max-people --allow-random-weights --models-dir``. An option left unset is absent from
-`engine_options`, so `analysis.pipeline.engine.EngineConfig`'s default applies: the defaults live
+`engine_options`, so `analysis.pipeline.config.EngineConfig`'s default applies: the defaults live
 in one place, the engine's config, and the help texts here only name them.
 """
 

@@ -10,7 +10,8 @@ import pytest
 
 from analysis.ingest.analyze import analyze_into_store
 from analysis.io.video import VideoError
-from analysis.pipeline.engine import EngineConfig, PoseEngine
+from analysis.pipeline.config import EngineConfig
+from analysis.pipeline.engine import PoseEngine
 from posecoach import failures
 from posecoach.failures import (
     MAX_ATTEMPTS,

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from analysis.ingest.analyze import VideoMeta, analyze_into_store, session_date, source_sha256
-from analysis.pipeline.engine import EngineConfig, PoseEngine
+from analysis.pipeline.config import EngineConfig
+from analysis.pipeline.engine import PoseEngine
 from posecoach.store import Store, file_sha256, video_id_for
 from posecoach.videos import write_video_row
 from tests.helpers import Person, RectDetector, RectPose, write_video

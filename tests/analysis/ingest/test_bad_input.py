@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from analysis.ingest.analyze import VideoMeta, analyze_into_store
-from analysis.pipeline.engine import EngineConfig, PoseEngine
+from analysis.pipeline.config import EngineConfig
+from analysis.pipeline.engine import PoseEngine
 from posecoach.failures import RETRYABLE, ErrorKind
 from posecoach.store import Store
 from posecoach.videos import VideoRow, write_video_row

@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from analysis.models import catalog
-from analysis.pipeline.engine import EngineConfig
+from analysis.pipeline.config import EngineConfig
 from flows.cli import analyze, options, run, serve
 
 
