@@ -7,7 +7,7 @@ between the packages: `analysis` writes ``videos`` and ``keypoints``, `rules` wr
 `SCHEMA_VERSION`, which is written into every file's key-value metadata.
 
 Versions: 1, the first store; 2, the ``features`` table and ``videos.error_kind``; 3,
-``reps.partial``; 4, ``reps.view``. Nothing decides by the version a file carries: readers take
+``reps.partial``; 4, ``reps.view``; 5, ``findings.uncertainty``. Nothing decides by the version a file carries: readers take
 every version's files alike (a missing column reads as nulls, ``union_by_name``), so a store of
 mixed versions reads as one.
 """
@@ -19,7 +19,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 #: COCO-17 keypoint names, in the model's output order.
 COCO17: tuple[str, ...] = (
@@ -242,6 +242,10 @@ FINDINGS = pa.schema(
         ("worst_s", pa.float64()),
         ("message", pa.string()),
         ("source", pa.string()),
+        # +- of ``value`` in its unit (keypoint jitter, scores and segment lengths, see
+        # rules.uncertainty); 0 where no model applies, NaN when nothing was measured. Null in
+        # files written before version 5.
+        ("uncertainty", pa.float64()),
     ]
 )
 

@@ -117,7 +117,7 @@ def evaluate_check(
         return Finding.of_check(
             check, rule, track_id=track_id, rep_index=rep_index, severity="not_assessable",
             value=value, threshold=limit, start_s=start_s, end_s=end_s, worst_frame=None,
-            worst_s=None,
+            worst_s=None, uncertainty=u.value,
             message=(f"{check.id}: not assessable, {value:.1f} +- {u.value:.1f} {check.unit} "
                      f"could be on either side of {limit:g} {check.unit} ({u.reason()})"),
         )  # fmt: skip
@@ -135,5 +135,5 @@ def evaluate_check(
     return Finding.of_check(
         check, rule, track_id=track_id, rep_index=rep_index, severity=severity, value=value,
         threshold=threshold, start_s=start_s, end_s=end_s, worst_frame=int(frames[worst]),
-        worst_s=float(t_s[worst]), message=message,
+        worst_s=float(t_s[worst]), message=message, uncertainty=u.value,
     )  # fmt: skip

@@ -107,6 +107,7 @@ class Finding:
     worst_s: float | None
     message: str
     source: str
+    uncertainty: float = math.nan  # +- of value (rules.uncertainty); 0: no model applies
 
     @classmethod
     def of_check(

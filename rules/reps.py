@@ -117,13 +117,27 @@ def prepare_signal(signal: np.ndarray, fps: float, smooth_s: float) -> np.ndarra
     return smooth_signal(filled, int(round(smooth_s * fps)))
 
 
+def _merge_close_peaks(seg: np.ndarray, peaks: np.ndarray, min_dip: float) -> np.ndarray:
+    """Peaks with the neighbours they are not separated from by a dip of ``min_dip``
+    replaced by the higher one: a two-humped top (a press finished with a lean back) is one
+    turn, where each hump alone would be a wiggle beside the other and both be dropped."""
+    out: list[int] = []
+    for p in (int(q) for q in peaks):
+        if out and min(seg[out[-1]], seg[p]) - seg[out[-1] : p + 1].min() < min_dip:
+            if seg[p] > seg[out[-1]]:
+                out[-1] = p
+            continue
+        out.append(p)
+    return np.asarray(out, dtype=np.int64)
+
+
 def _run_reps(seg: np.ndarray, prominence: float, distance: int) -> list[Segment]:
     """Repetitions of one run of finite samples (turns as peaks), indices within the run; the
     signal range of each is left to the caller."""
     # Padding with the run's lowest value lets a turn whose far side is cut off stand out.
     low = float(seg.min())
     peaks, _ = find_peaks(np.r_[low, seg, low], prominence=prominence, distance=distance)
-    peaks = peaks - 1
+    peaks = _merge_close_peaks(seg, peaks - 1, prominence / 2)
     last = len(seg) - 1
     found = []
     for k, p in enumerate(peaks):

@@ -120,3 +120,16 @@ def test_a_rep_cut_at_the_end_or_by_a_long_gap_is_partial():
     y[int(3.35 * FPS) : int(4.4 * FPS)] = np.nan  # 1 s, most of the second rep's way down
     got = find_reps(y, t, SPEC, with_partial=True)
     assert [r.partial for r in got] == [False, True, False]
+
+
+def test_a_two_humped_turn_is_one_rep():
+    """A turn with a small bump in it (a press finished with a lean back lowers the wrists a
+    little mid-lockout) is one turn: each hump alone would look like a wiggle beside the other
+    and both be dropped."""
+    t, x, turns = squat_signal(4)
+    for turn in turns[[1, 3]]:
+        near = np.abs(t - turn) < 0.6  # a flat bottom at 110 deg with a 6 deg bump in it
+        x[near] = np.maximum(x[near], 110) + 6 * np.exp(-(((t[near] - turn) / 0.2) ** 2))
+    reps = find_reps(x, t, SPEC)
+    assert len(reps) == 4
+    assert np.allclose(t[[r.turn for r in reps]], turns, atol=0.3)

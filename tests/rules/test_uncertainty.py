@@ -75,6 +75,11 @@ def test_a_small_jittery_subject_is_not_assessable_with_the_reason():
     assert na["message"].str.contains(r"\+- [\d.]+ deg could be on either side of 13.5 deg").all()
     assert na["message"].str.contains("subject too small: thigh").all()
     assert na["value"].notna().all() and (na["threshold"] == 13.5).all()
+    # The +- of the message is the stored uncertainty, for analysts to query.
+    said = na["message"].str.extract(r"\+- ([\d.]+) deg")[0].astype(float)
+    assert np.allclose(said, na["uncertainty"].round(1))
+    judged = f[f["severity"] != "not_assessable"]
+    assert (judged["uncertainty"] > 0).all() and judged["uncertainty"].notna().all()
 
 
 def test_noise_free_motion_is_judged_as_before():

@@ -12,6 +12,7 @@ import pytest
 from analysis.ingest.analyze import VideoMeta, analyze_into_store, session_date, source_sha256
 from analysis.pipeline.config import EngineConfig
 from analysis.pipeline.engine import PoseEngine
+from posecoach.schema import SCHEMA_VERSION
 from posecoach.store import Store, file_sha256, video_id_for
 from posecoach.videos import write_video_row
 from tests.helpers import Person, RectDetector, RectPose, write_video
@@ -56,7 +57,7 @@ def test_ok_video_into_store(engine, video, tmp_path, kind):
     kp = store.read("keypoints")
     assert len(kp) == 48 and set(kp.video_id) == {row.video_id}
     meta_kp = store.metadata("keypoints", row.video_id)
-    assert meta_kp["schema_version"] == "4"
+    assert meta_kp["schema_version"] == SCHEMA_VERSION
     assert meta_kp["smoothing"]["cutoff_hz"] == 6.0
     assert meta_kp["detector"]["sha256"] == "0" * 64 and meta_kp["random_weights"] is False
     # DuckDB over the store sees it.
