@@ -21,7 +21,7 @@ import datetime as dt
 import hashlib
 import os
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -267,6 +267,7 @@ def scan_inbox(
     *,
     hash_files: bool = True,
     exclude: Iterable[str | os.PathLike[str]] = (),
+    only: Collection[str] | None = None,
 ) -> list[InboxItem]:
     """All candidate videos and images in one inbox, sorted by inbox-relative path.
 
@@ -274,6 +275,7 @@ def scan_inbox(
     target lies inside the inbox; otherwise it becomes a refused item (its target is not read).
     ``hash_files=False`` skips the content hash (``sha256`` None, ``video_id`` from the path).
     Folders in ``exclude`` (the store, the reports) are skipped where they lie inside the inbox.
+    ``only``: just these inbox-relative paths (the web app's uploads), the others not even hashed.
     """
     root = Path(inbox).resolve()
     if not root.is_dir():
@@ -284,6 +286,8 @@ def scan_inbox(
         if entry.name.startswith(".") or entry.suffix.lower() in SIDECAR_SUFFIXES:
             continue
         rel = entry.relative_to(root).as_posix()
+        if only is not None and rel not in only:
+            continue
         items.append(_inspect(root, entry, rel, hash_files))
     return sorted(items, key=lambda it: it.rel_path)
 
@@ -368,16 +372,18 @@ def discover(
     *,
     hash_files: bool = True,
     exclude: Iterable[str | os.PathLike[str]] = (),
+    only: Collection[str] | None = None,
 ) -> list[InboxItem]:
     """Items of several inboxes; a second file with the same content is marked a duplicate.
 
-    Missing inbox folders raise `FileNotFoundError` naming the folder.
+    Missing inbox folders raise `FileNotFoundError` naming the folder. ``only``: see
+    `scan_inbox`.
     """
     seen: dict[str, str] = {}
     out: list[InboxItem] = []
     exclude = tuple(exclude)
     for inbox in inboxes:
-        for item in scan_inbox(inbox, hash_files=hash_files, exclude=exclude):
+        for item in scan_inbox(inbox, hash_files=hash_files, exclude=exclude, only=only):
             if item.ok and item.sha256:
                 first = seen.setdefault(item.video_id, f"{item.inbox}/{item.rel_path}")
                 if first != f"{item.inbox}/{item.rel_path}":

@@ -66,8 +66,10 @@ def retry_condition(task: Any, task_run: Any, state: Any) -> bool:
 
 # -- tasks: thin wrappers, one per step ------------------------------------------------------------
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_videos(inboxes: list[str], exclude: list[str]) -> list[InboxItem]:
-    return discover(inboxes, exclude=exclude)
+def discover_videos(
+    inboxes: list[str], exclude: list[str], only: list[str] | None = None
+) -> list[InboxItem]:
+    return discover(inboxes, exclude=exclude, only=set(only) if only is not None else None)
 
 
 @task(name="plan", cache_policy=NO_CACHE)
@@ -190,11 +192,13 @@ def nightly(
     batch_size: int = 1,
     stale_after_s: float = DEFAULT_STALE_AFTER_S,
     retry_failed: bool = False,
+    only: list[str] | None = None,
 ) -> dict[str, Any]:
     """Process the new videos of the inbox folders and build the night's reports.
 
     ``retry_failed`` also analyses again the videos whose last analysis failed (bad files
-    too, which fail again quickly), e.g. after more memory was added.
+    too, which fail again quickly), e.g. after more memory was added. ``only``: just these
+    inbox-relative paths (the web app runs its uploads so); None, every file of the inboxes.
 
     Returns ``{"index": path, "counts": {...}, "outcomes": [...]}``; the same table is published
     as a Prefect table artifact, and the index as a link artifact.
@@ -204,7 +208,7 @@ def nightly(
     preset = preset_of(engine)
     logger = get_run_logger()
 
-    items = discover_videos(inboxes, exclude=[store, reports])
+    items = discover_videos(inboxes, exclude=[store, reports], only=only)
     plan = plan_night(items, store_url, preset, rules_dir, retry_failed)
     logger.info("plan: %s", plan.summary())
 

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("flows.cli.run", "run the nightly flow once, now, over the inbox folders"),
     "serve": ("flows.cli.serve", "serve the nightly flow on a cron schedule"),
     "query": ("flows.cli.query", "run SQL (DuckDB) over the store's tables"),
+    "web": ("flows.cli.web", "the web app for coaches: log in, upload, follow, read reports"),
     "user": ("flows.cli.user", "add, list or remove the web app's users"),
     "token": ("flows.cli.token", "create, list or revoke API tokens of the web app"),
 }

@@ -8,17 +8,15 @@ history stays). With ``PREFECT_API_URL`` set, the run is recorded on that server
 from __future__ import annotations
 
 import argparse
-import contextlib
-import inspect
 import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from flows.cli.options import add_model_arguments, engine_options
 from flows.inbox import LAYOUT_EXAMPLE, scan_inbox
+from flows.prefect_api import prefect_api
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,48 +93,6 @@ def run(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
     print(summary_text(result))
     return 0
-
-
-@contextlib.contextmanager
-def prefect_api() -> Iterator[None]:
-    """The configured Prefect API, or a temporary local server that worker processes share.
-
-    Prefect's own ephemeral mode would serve this process only: each worker process of the
-    pool, finding no ``PREFECT_API_URL``, would start a server of its own on the same database.
-    Starting it here and exporting its URL gives every process one server.
-    """
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    if PREFECT_API_URL.value():
-        yield
-        return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()  # the default instance, which Prefect's client reuses
-    server.start()
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-            try:
-                yield
-            finally:
-                _drain_to_api()
-    finally:
-        server.stop()
-
-
-def _drain_to_api() -> None:
-    # Logs and events still queued would be sent after the server stops and fail noisily.
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-    from prefect.utilities.asyncutils import run_coro_as_sync
-
-    async def drain() -> None:
-        for result in (APILogWorker.instance().drain(), EventsWorker.drain_all()):
-            if inspect.isawaitable(result):
-                await result
-
-    with contextlib.suppress(RuntimeError):
-        run_coro_as_sync(drain())
 
 
 def _absolute(path_or_url: str) -> str:

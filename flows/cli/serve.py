@@ -15,7 +15,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows.cli.options import add_model_arguments, engine_options
-from flows.cli.run import _absolute, prefect_api
+from flows.cli.run import _absolute
+from flows.prefect_api import prefect_api
 
 DEFAULT_CRON = "0 2 * * *"  # 02:00 every night
 

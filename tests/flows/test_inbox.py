@@ -215,6 +215,21 @@ def test_store_inside_inbox_is_skipped(tmp_path: Path) -> None:
     assert [i.rel_path for i in scan_inbox(inbox, exclude=[inbox / "store"])] == ["ana/squat/a.mp4"]
 
 
+def test_only_the_named_files_are_discovered_and_hashed(tmp_path: Path, monkeypatch) -> None:
+    _write(tmp_path / "ana" / "squat" / "a.mp4", MP4)
+    _write(tmp_path / "ana" / "squat" / "b.mp4", MP4 + b"b")
+    _write(tmp_path / "bob" / "lunge" / "c.mp4", MP4 + b"c")
+    hashed: list[str] = []
+    monkeypatch.setattr(
+        "flows.inbox.file_sha256", lambda p: hashed.append(Path(p).name) or "0" * 64
+    )
+    only = {"ana/squat/b.mp4", "bob/lunge/c.mp4", "nobody/here.mp4"}
+    assert [i.rel_path for i in discover([tmp_path], only=only)] == sorted(
+        only - {"nobody/here.mp4"}
+    )
+    assert sorted(hashed) == ["b.mp4", "c.mp4"]
+
+
 def test_item_round_trips_as_dict(tmp_path: Path) -> None:
     _write(tmp_path / "ana" / "squat" / "a.mp4", MP4)
     (item,) = scan_inbox(tmp_path)

@@ -1,0 +1,81 @@
+"""``posecoach web``: the web app for coaches, one process (uvicorn) with the analysis inside.
+
+``posecoach web --store DIR --inbox DIR --reports DIR [--host 127.0.0.1] [--port 8000]
+[--max-upload-mb 2048]`` plus the model options of ``posecoach run`` (and its ``--rules`` and
+``--workers``). Uploads are analysed by the nightly flow on the configured Prefect API, or on a
+temporary local server started with the first upload (see `flows.prefect_api`). Behind a
+reverse proxy on this machine, uvicorn trusts its ``X-Forwarded-Proto`` / ``-For`` headers
+(``FORWARDED_ALLOW_IPS`` lists the proxies' addresses when it runs elsewhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from flows.cli.options import add_model_arguments, engine_options
+from flows.cli.run import _absolute
+from flows.web.context import WebConfig
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", required=True, metavar="DIR", help="the Parquet store")
+    parser.add_argument("--inbox", required=True, metavar="DIR", help="where uploads are put")
+    parser.add_argument("--reports", required=True, metavar="DIR", help="the HTML reports")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (8000)")
+    parser.add_argument(
+        "--max-upload-mb", type=float, default=2048, help="largest upload in MB (2048)"
+    )
+    parser.add_argument("--rules", metavar="DIR", help="rule files (default: the shipped library)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes of the analysis (0: in this process, models kept loaded; default 1)",
+    )
+    add_model_arguments(parser)
+
+
+def config_of(args: argparse.Namespace) -> WebConfig:
+    return WebConfig(
+        store=_absolute(args.store),
+        inbox=Path(args.inbox).resolve(),
+        reports=Path(args.reports).resolve(),
+        engine=engine_options(args),
+        rules_dir=str(Path(args.rules).resolve()) if args.rules else None,
+        workers=args.workers,
+        max_upload_bytes=int(args.max_upload_mb * 2**20),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    import uvicorn
+
+    from flows.web.app import create_app
+    from flows.web.users import AccountError
+
+    config = config_of(args)
+    try:
+        app = create_app(config)
+    except AccountError as exc:
+        print(f"posecoach web: {exc}", file=sys.stderr)
+        return 1
+    if not app.state.web.accounts.users():
+        print(
+            f"no users yet: add one with  posecoach user add NAME --role admin --store {args.store}",
+            file=sys.stderr,
+        )
+    print(f"PoseCoach web on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,  # trusts FORWARDED_ALLOW_IPS, default 127.0.0.1 (a local proxy)
+        server_header=False,
+        log_level="info",
+    )
+    return 0

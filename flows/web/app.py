@@ -1,0 +1,150 @@
+"""The FastAPI application: `create_app(config)`; the pages in `flows.web.pages`, the JSON API
+in `flows.web.api`.
+
+Everything except ``/login`` and ``/static`` is behind a login: a browser session (cookie
+``posecoach_session``: HttpOnly, SameSite=Lax, Secure when the request came over HTTPS, as a
+reverse proxy says with ``X-Forwarded-Proto``) for the pages and the reports, an API token
+(``Authorization: Bearer``) for ``/api``. Every response carries the security headers of
+`flows.web.security`. Uploads are analysed by `flows.web.runner.AnalysisRunner`, started and
+stopped with the app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from flows.web import api as api_routes
+from flows.web import pages, security
+from flows.web.context import WebConfig, WebState, current_session, login_redirect
+from flows.web.runner import AnalysisRunner, RunBatch
+from flows.web.users import Accounts
+from posecoach.store import Store
+
+HERE = Path(__file__).parent
+
+
+def nightly_batch(config: WebConfig) -> RunBatch:
+    """Run the nightly flow over some inbox paths (the uploads), as ``posecoach run`` would."""
+
+    def run(paths: list[str]) -> dict[str, Any]:
+        from flows.nightly import nightly
+
+        return nightly(
+            inboxes=[str(config.inbox)],
+            store=config.store,
+            reports=str(config.reports),
+            engine=dict(config.engine),
+            rules_dir=config.rules_dir,
+            workers=config.workers,
+            only=paths,
+        )
+
+    return run
+
+
+def create_app(
+    config: WebConfig,
+    *,
+    accounts: Accounts | None = None,
+    run_batch: RunBatch | None = None,
+    api: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
+    throttle: security.LoginThrottle | None = None,
+) -> FastAPI:
+    """The app over ``config``'s store, inbox and reports.
+
+    ``run_batch`` (default: the nightly flow) and ``api`` (default: the configured Prefect API or
+    a temporary server, see `flows.prefect_api`) are the analysis; tests may replace them.
+    """
+    from flows.prefect_api import prefect_api
+    from rules.loader import load_library
+
+    accounts = accounts or Accounts.for_store(config.store)
+    runner = AnalysisRunner(accounts, run_batch or nightly_batch(config), api=api or prefect_api)
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # every name in every page is escaped
+        undefined=jinja2.StrictUndefined,
+    )
+    state = WebState(
+        config=config,
+        accounts=accounts,
+        store=Store(config.store),
+        runner=runner,
+        throttle=throttle or security.LoginThrottle(),
+        exercises=tuple(sorted(load_library(config.rules_dir))),
+        templates=templates,
+    )
+    config.inbox.mkdir(parents=True, exist_ok=True)
+    config.reports.mkdir(parents=True, exist_ok=True)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner.start()
+        try:
+            yield
+        finally:
+            runner.stop()
+
+    app = FastAPI(
+        title="PoseCoach", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.state.web = state
+    app.add_middleware(SecurityHeaders)
+
+    app.include_router(pages.router)
+    app.include_router(api_routes.router)
+
+    @app.get("/reports/{path:path}", include_in_schema=False)
+    def reports(request: Request, path: str) -> Response:
+        if current_session(request) is None:
+            return login_redirect(request)
+        raw = request.scope.get("raw_path", b"").decode("latin-1")
+        file = security.report_file(state.config.reports, raw, path)
+        if file is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return FileResponse(file)
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        file = security.report_file(HERE / "static", name, name)
+        if file is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return FileResponse(file, headers={"Cache-Control": "max-age=3600"})
+
+    return app
+
+
+class SecurityHeaders:
+    """Adds `security.security_headers` to every response (the reports' CSP under /reports/)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = security.security_headers(
+            report=str(scope.get("path", "")).startswith("/reports/"),
+            https=scope.get("scheme") == "https",
+        )
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])]
+                names = {k.lower() for k, _ in headers}
+                for key, value in extra.items():
+                    if key.lower().encode() not in names:
+                        headers.append((key.lower().encode(), value.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

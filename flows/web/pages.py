@@ -1,0 +1,267 @@
+"""The HTML pages: login and logout, the home page, the upload form, the admin's user page.
+
+Every form carries a hidden ``csrf_token`` and every form post is refused (403) without the
+right one: the session's token once logged in, before that (the login form) a random value
+also set in a SameSite=Strict cookie (double submit). Failed logins are throttled per user name
+and per client address (`flows.web.security.LoginThrottle`), answered 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from flows.inbox import VIEWS
+from flows.web.api import queue_upload, receive_upload
+from flows.web.context import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    current_session,
+    is_https,
+    login_redirect,
+    safe_next,
+    state_of,
+)
+from flows.web.security import same_token
+from flows.web.status import reports_url, video_status
+from flows.web.uploads import UploadError
+from flows.web.users import ROLES, SESSION_TTL_S, AccountError, Session
+from posecoach.videos import VideoRow
+from reports.site import athlete_page_path
+
+router = APIRouter()
+_NIGHT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    session = current_session(request)
+    html = (
+        state_of(request)
+        .templates.get_template(template)
+        .render(
+            user=session.user if session else None,
+            csrf_token=session.csrf_token if session else "",
+            **context,
+        )
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def forbidden(request: Request, reason: str) -> HTMLResponse:
+    return page(request, "message.html", 403, title="Not allowed", message=reason)
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    form = await request.form(max_files=0, max_fields=20)
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# -- login ------------------------------------------------------------------------------------------
+def login_page(request: Request, status: int = 200, error: str = "", **headers: str) -> Response:
+    nonce = secrets.token_urlsafe(32)
+    response = page(
+        request,
+        "login.html",
+        status,
+        login_csrf=nonce,
+        next=safe_next(request.query_params.get("next")),
+        error=error,
+    )
+    response.headers.update(headers)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        secure=is_https(request),
+        path="/login",
+    )
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    if current_session(request) is not None:
+        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    return login_page(request)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    state = state_of(request)
+    form = await form_of(request)
+    if not same_token(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
+        return forbidden(request, "The form was too old or not from this site. Log in again.")
+    name = form.get("username", "").strip()
+    keys = (f"user:{name.lower()}", f"ip:{_client(request)}")
+    wait = state.throttle.retry_after_s(*keys)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        error = f"Too many failed logins. Try again in about {minutes} minute(s)."
+        return login_page(request, 429, error, **{"Retry-After": str(wait)})
+    user = state.accounts.check_password(name, form.get("password", ""))
+    if user is None:
+        state.throttle.failed(*keys)
+        return login_page(request, 401, "Wrong user name or password.")
+    state.throttle.succeeded(keys[0])
+    session_id, _ = state.accounts.create_session(user)
+    response = RedirectResponse(safe_next(form.get("next")), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=SESSION_TTL_S,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+def _session_and_form_ok(session: Session | None, form: dict[str, str]) -> bool:
+    return session is not None and same_token(session.csrf_token, form.get("csrf_token"))
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    session = current_session(request)
+    form = await form_of(request)
+    if not _session_and_form_ok(session, form):
+        return forbidden(request, "Log out from the site's own button.")
+    state_of(request).accounts.end_session(request.cookies[SESSION_COOKIE])
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- home -------------------------------------------------------------------------------------------
+@router.get("/")
+def home(request: Request) -> Response:
+    if current_session(request) is None:
+        return login_redirect(request)
+    state = state_of(request)
+    reports = state.config.reports
+    nights = sorted(
+        (
+            d.name
+            for d in reports.iterdir()
+            if _NIGHT.match(d.name) and (d / "index.html").is_file()
+        ),
+        reverse=True,
+    )
+    athletes = []
+    for row in VideoRow.from_frame(state.store.read("videos")):
+        path = athlete_page_path(reports, row.athlete) if row.athlete else None
+        if path is not None and path.is_file():
+            athletes.append((row.athlete, reports_url(reports, path)))
+    uploads = [
+        (u, video_status(state.store, state.accounts, reports, u.video_id))
+        for u in state.accounts.uploads(limit=20)
+    ]
+    pending = any(s and s["status"] in ("queued", "running") for _, s in uploads)
+    return page(
+        request,
+        "home.html",
+        nights=[(n, f"/reports/{n}/index.html") for n in nights],
+        athletes=sorted(set(athletes)),
+        uploads=uploads,
+        refresh=pending,  # the page reloads itself while something is being analysed
+    )
+
+
+# -- upload -----------------------------------------------------------------------------------------
+def upload_page(request: Request, status: int = 200, error: str = "") -> HTMLResponse:
+    state = state_of(request)
+    return page(
+        request,
+        "upload.html",
+        status,
+        exercises=state.exercises,
+        views=[v for v in VIEWS if v != "unknown"],
+        max_mb=state.config.max_upload_bytes // 2**20,
+        error=error,
+    )
+
+
+@router.get("/upload")
+def upload_form(request: Request) -> Response:
+    if current_session(request) is None:
+        return login_redirect(request)
+    return upload_page(request)
+
+
+@router.post("/upload")
+async def upload(request: Request) -> Response:
+    session = current_session(request)
+    if session is None:
+        return forbidden(request, "Log in first.")
+    try:
+        received = await receive_upload(request)
+        if not same_token(session.csrf_token, received.fields.get("csrf_token")):
+            received.discard()
+            return forbidden(request, "The form was too old or not from this site. Upload again.")
+        await queue_upload(request, received, session.user.name)
+    except UploadError as exc:
+        return upload_page(request, exc.status, exc.message)
+    return RedirectResponse("/", status_code=303)
+
+
+# -- users (admins only) ----------------------------------------------------------------------------
+def users_page(request: Request, status: int = 200, error: str = "") -> HTMLResponse:
+    return page(
+        request,
+        "users.html",
+        status,
+        users=state_of(request).accounts.users(),
+        roles=ROLES,
+        error=error,
+    )
+
+
+@router.get("/users")
+def users(request: Request) -> Response:
+    session = current_session(request)
+    if session is None:
+        return login_redirect(request)
+    if not session.user.is_admin:
+        return forbidden(request, "Only an admin may manage users.")
+    return users_page(request)
+
+
+@router.post("/users")
+async def add_user(request: Request) -> Response:
+    session = current_session(request)
+    form = await form_of(request)
+    if not _session_and_form_ok(session, form) or session is None or not session.user.is_admin:
+        return forbidden(request, "Only an admin may manage users, from this site's form.")
+    try:
+        state_of(request).accounts.add_user(
+            form.get("name", "").strip(), form.get("password", ""), form.get("role", "coach")
+        )
+    except AccountError as exc:
+        return users_page(request, 400, str(exc))
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{name}/remove")
+async def remove_user(request: Request, name: str) -> Response:
+    session = current_session(request)
+    form = await form_of(request)
+    if not _session_and_form_ok(session, form) or session is None or not session.user.is_admin:
+        return forbidden(request, "Only an admin may manage users, from this site's form.")
+    if name == session.user.name:
+        return users_page(request, 400, "You cannot remove yourself.")
+    try:
+        state_of(request).accounts.remove_user(name)
+    except AccountError as exc:
+        return users_page(request, 400, str(exc))
+    return RedirectResponse("/users", status_code=303)

@@ -1,0 +1,135 @@
+"""The web app's security rules that are plain functions: no FastAPI here.
+
+- `LoginThrottle`: failed logins counted per user name and per client address in a sliding
+  window; past the limit, logins are refused (429) until the window has moved on. Kept in
+  memory: one ``posecoach web`` process serves the site, and a restart forgets at most a window.
+- `same_token`: the CSRF check (a constant-time comparison; a missing token never matches).
+- `security_headers`: the response headers of every page (a Content-Security-Policy with no
+  inline scripts or handlers, no framing, no MIME sniffing, no referrer leaks).
+- `report_file`: the file under the reports folder that a URL path names, or None for any path
+  that could leave it (``..``, encoded slashes or backslashes, NUL, hidden names, symlinks).
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_FAILED_LOGINS = 5
+FAILED_LOGIN_WINDOW_S = 15 * 60.0
+
+#: The app's own pages: scripts and styles only from files it serves, nothing inline.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+#: The reports (built to open from a shared folder too): the same, but plotly's charts set
+#: inline style attributes, and the pages post no forms. No inline scripts either way.
+REPORT_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self'; connect-src 'none'; "
+    "form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def security_headers(*, report: bool = False, https: bool = False) -> dict[str, str]:
+    """The headers every response carries (``report``: a page of the reports folder)."""
+    headers = {
+        "Content-Security-Policy": REPORT_CSP if report else PAGE_CSP,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    }
+    if https:
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+    return headers
+
+
+def same_token(expected: str | None, given: str | None) -> bool:
+    """Whether a submitted CSRF token is the expected one (both present, constant time)."""
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+@dataclass
+class LoginThrottle:
+    """Failed logins per key (``user:NAME``, ``ip:ADDR``) within a sliding window."""
+
+    max_failures: int = MAX_FAILED_LOGINS
+    window_s: float = FAILED_LOGIN_WINDOW_S
+    clock: Callable[[], float] = time.monotonic
+    _failures: dict[str, deque[float]] = field(default_factory=dict)
+
+    def _recent(self, key: str) -> deque[float]:
+        times = self._failures.setdefault(key, deque())
+        while times and times[0] <= self.clock() - self.window_s:
+            times.popleft()
+        return times
+
+    def retry_after_s(self, *keys: str) -> int:
+        """0 when a login may be tried now, else the seconds until one may."""
+        wait = 0.0
+        for key in keys:
+            times = self._recent(key)
+            if len(times) >= self.max_failures:
+                wait = max(wait, times[0] + self.window_s - self.clock())
+        return math.ceil(wait) if wait > 0 else 0
+
+    def failed(self, *keys: str) -> None:
+        for key in keys:
+            self._recent(key).append(self.clock())
+        # Forget keys with nothing recent, so that a flood of made-up names cannot grow memory
+        # without bound.
+        if len(self._failures) > 10_000:
+            for key in [k for k in self._failures if not self._recent(k)]:
+                del self._failures[key]
+
+    def succeeded(self, *keys: str) -> None:
+        for key in keys:
+            self._failures.pop(key, None)
+
+
+# Raw (still percent-encoded) path parts that may decode to a separator or a NUL.
+_ENCODED_SEPARATORS = ("%2f", "%5c", "%00")
+
+
+def report_file(root: str | os.PathLike[str], raw_path: str, path: str) -> Path | None:
+    """The regular file under ``root`` that a request names, or None.
+
+    ``raw_path`` is the request's path as sent (percent-encoded), ``path`` the decoded part
+    after ``/reports/``. Refused: an encoded ``/``, ``\\`` or NUL; empty, ``.``, ``..`` or hidden
+    parts; a backslash; any symlink on the way (so nothing links out of the folder); anything
+    that resolves outside ``root`` or is not a regular file. A folder gives its index.html.
+    """
+    if any(bad in raw_path.lower() for bad in _ENCODED_SEPARATORS):
+        return None
+    if "\\" in path or "\x00" in path:
+        return None
+    parts = [p for p in path.split("/")]
+    if parts and parts[-1] == "":
+        parts[-1] = "index.html"  # a folder's URL ends with a slash
+    if not parts or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        return None
+    base = Path(root).resolve()
+    here = base
+    for part in parts:
+        here = here / part
+        if here.is_symlink():
+            return None
+    if here.is_dir():
+        here = here / "index.html"
+        if here.is_symlink():
+            return None
+    real = here.resolve()
+    if not real.is_relative_to(base) or not real.is_file():
+        return None
+    return real

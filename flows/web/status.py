@@ -1,0 +1,94 @@
+"""A video's status as the API and the pages show it: the ``videos`` row, or its upload's state.
+
+The store's ``videos`` row is written last (the "done" marker), so until it exists the upload
+record says where the video is: ``queued`` or ``running``, or ``failed`` when the flow itself
+failed. An upload still pending wins over an older row of the same content (a failed video
+uploaded again is analysed again only if the failure policy says so, and then shows as
+queued meanwhile). ``report_url`` is set once the video's page exists in the reports folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from flows.web.users import Accounts, Upload
+from posecoach.schema import VIDEOS
+from posecoach.store import Store
+from posecoach.videos import VideoRow, read_video_rows
+from reports.site import video_page_path
+
+REPORTS_URL = "/reports"
+
+
+def report_url(reports_dir: Path, row: VideoRow) -> str | None:
+    """The URL of a video's report page (``/reports/<date>/<video_id>.html``) once it exists."""
+    if row.status == "failed":
+        return None
+    page = video_page_path(Path(reports_dir), row.date, row.video_id)
+    return reports_url(reports_dir, page) if page.is_file() else None
+
+
+def reports_url(reports_dir: Path, page: Path) -> str:
+    """The URL under which the app serves a file of the reports folder."""
+    return f"{REPORTS_URL}/" + quote(page.relative_to(reports_dir).as_posix())
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def video_status(
+    store: Store, accounts: Accounts, reports_dir: Path, video_id: str
+) -> dict[str, Any] | None:
+    """The ``videos`` row of ``video_id`` as JSON values, with ``status`` and ``report_url``;
+    None when neither the store nor the uploads know the video."""
+    rows = read_video_rows(store, [video_id])
+    row = rows[0] if rows else None
+    uploads = accounts.uploads(video_id=video_id, limit=1)
+    upload = uploads[0] if uploads else None
+    if upload is None and row is None:
+        return None
+    if row is not None and not _upload_is_newer(upload, row):
+        out = {k: _json_value(v) for k, v in row.to_dict().items()}
+        out["report_url"] = report_url(reports_dir, row)
+        return out
+    assert upload is not None
+    return upload_status(upload)
+
+
+def upload_status(upload: Upload) -> dict[str, Any]:
+    """A not yet analysed upload as a ``videos`` row: its known columns, the rest null."""
+    out: dict[str, Any] = {name: None for name in VIDEOS.names}
+    out.update(
+        video_id=upload.video_id,
+        path=upload.rel_path,
+        file_name=upload.rel_path.rsplit("/", 1)[-1],
+        athlete=upload.athlete,
+        exercise=upload.exercise,
+        status="failed" if upload.status in ("failed", "done") else upload.status,
+        error=upload.error,
+        date=None,
+        report_url=None,
+    )
+    if upload.status == "done":  # the flow ran and wrote no row: say so rather than "ok"
+        out["error"] = "the analysis recorded no result for this video"
+    return out
+
+
+def _upload_is_newer(upload: Upload | None, row: VideoRow) -> bool:
+    if upload is None or upload.status not in ("queued", "running"):
+        return False
+    if row.processed_at is None:
+        return True
+    processed = row.processed_at
+    if processed.tzinfo is None:
+        processed = processed.replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(upload.created_at) > processed

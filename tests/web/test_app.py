@@ -1,0 +1,269 @@
+"""The web app's pages and security rules, with FastAPI's test client (no analysis runs here).
+
+Each rule of issue 15's security list has a test: argon2 (test_users.py), the session cookie's
+flags, CSRF on every form post, the failed-login throttle, nothing served outside the reports
+folder, names escaped, the security headers, the admin-only user page, revocable tokens
+(test_api.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from flows.web.context import SESSION_COOKIE
+from flows.web.security import PAGE_CSP, REPORT_CSP
+from tests.web.conftest import PASSWORDS
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "flows" / "web" / "templates"
+
+
+@pytest.fixture
+def client(make_app) -> TestClient:
+    return TestClient(make_app(), follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no csrf_token field in the page"
+    return match.group(1)
+
+
+def log_in(client: TestClient, name: str = "ana", password: str | None = None) -> None:
+    token = csrf_of(client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={"username": name, "password": password or PASSWORDS[name], "csrf_token": token},
+    )
+    assert response.status_code == 303, response.text
+
+
+def set_cookie_header(response, name: str) -> str:
+    (header,) = [h for h in response.headers.get_list("set-cookie") if h.startswith(name + "=")]
+    return header.lower()
+
+
+# -- login, session cookie ------------------------------------------------------------------------
+def test_everything_but_the_login_needs_a_session(client: TestClient) -> None:
+    for path in ("/", "/upload", "/users", "/reports/index.html"):
+        response = client.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login?next=")
+    assert client.get("/login").status_code == 200
+
+
+def test_session_cookie_is_httponly_lax_and_secure_only_over_https(make_app) -> None:
+    for base, secure in (("http://testserver", False), ("https://testserver", True)):
+        client = TestClient(make_app(), base_url=base, follow_redirects=False)
+        token = csrf_of(client.get("/login").text)
+        response = client.post(
+            "/login", data={"username": "ana", "password": PASSWORDS["ana"], "csrf_token": token}
+        )
+        assert response.status_code == 303 and response.headers["location"] == "/"
+        cookie = set_cookie_header(response, SESSION_COOKIE)
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        assert ("secure" in cookie.split("; ")) is secure
+        assert ("strict-transport-security" in response.headers) is secure
+        assert client.get("/").status_code == 200
+
+
+def test_wrong_passwords_and_unknown_users_are_refused_alike(client: TestClient) -> None:
+    for name, password in (("ana", "wrong password"), ("nobody", "correct horse")):
+        token = csrf_of(client.get("/login").text)
+        response = client.post(
+            "/login", data={"username": name, "password": password, "csrf_token": token}
+        )
+        assert response.status_code == 401 and "Wrong user name or password" in response.text
+        assert SESSION_COOKIE not in response.cookies
+
+
+def test_login_goes_back_only_to_a_page_of_this_site(client: TestClient) -> None:
+    for target, expected in (
+        ("/upload", "/upload"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example", "/"),
+    ):
+        client.cookies.clear()
+        token = csrf_of(client.get("/login").text)
+        response = client.post(
+            "/login",
+            data={
+                "username": "ana",
+                "password": PASSWORDS["ana"],
+                "csrf_token": token,
+                "next": target,
+            },
+        )
+        assert response.headers["location"] == expected
+
+
+def test_failed_logins_are_rate_limited(client: TestClient, clock) -> None:
+    def attempt(name: str, password: str) -> int:
+        token = csrf_of(client.get("/login").text)
+        return client.post(
+            "/login", data={"username": name, "password": password, "csrf_token": token}
+        ).status_code
+
+    assert [attempt("ana", "guess") for _ in range(5)] == [401] * 5
+    assert attempt("ana", PASSWORDS["ana"]) == 429  # even the right password, for now
+    response = client.post(
+        "/login",
+        data={"username": "ana", "password": "x", "csrf_token": csrf_of(client.get("/login").text)},
+    )
+    assert response.status_code == 429 and int(response.headers["retry-after"]) == 15 * 60
+    clock.now += 15 * 60 + 1
+    assert attempt("ana", PASSWORDS["ana"]) == 303
+
+
+def test_guessing_many_names_from_one_address_is_limited_too(client: TestClient) -> None:
+    statuses = []
+    for i in range(6):
+        token = csrf_of(client.get("/login").text)
+        statuses.append(
+            client.post(
+                "/login", data={"username": f"user{i}", "password": "guess", "csrf_token": token}
+            ).status_code
+        )
+    assert statuses == [401] * 5 + [429]
+
+
+# -- CSRF -------------------------------------------------------------------------------------------
+def test_login_without_or_with_a_wrong_csrf_token_is_refused(client: TestClient) -> None:
+    good = csrf_of(client.get("/login").text)
+    form = {"username": "ana", "password": PASSWORDS["ana"]}
+    assert client.post("/login", data=form).status_code == 403
+    assert client.post("/login", data={**form, "csrf_token": good + "x"}).status_code == 403
+    client.cookies.clear()  # a token without its cookie: a form posted from another site
+    assert client.post("/login", data={**form, "csrf_token": good}).status_code == 403
+
+
+def test_every_form_post_needs_the_sessions_csrf_token(
+    client: TestClient, config, accounts
+) -> None:
+    log_in(client, "ana")
+    token = csrf_of(client.get("/").text)
+    posts = {
+        "/logout": {},
+        "/users": {"name": "cy", "password": "long enough", "role": "coach"},
+        "/users/bob/remove": {},
+    }
+    for path, form in posts.items():
+        assert client.post(path, data=form).status_code == 403, path
+        assert client.post(path, data={**form, "csrf_token": "forged"}).status_code == 403, path
+    response = client.post(
+        "/upload",
+        data={"athlete": "Ana", "exercise": "squat"},
+        files={"file": ("a.mp4", b"\x00\x00\x00\x20ftypisom" + b"\x00" * 300)},
+    )
+    assert response.status_code == 403
+    assert [u.name for u in accounts.users()] == ["ana", "bob"]  # nothing was done
+    assert [p for p in config.inbox.rglob("*") if p.is_file()] == []
+    assert client.get("/").status_code == 200  # still logged in
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    assert client.get("/").status_code == 303  # the session is gone
+
+
+# -- admin-only user page ---------------------------------------------------------------------------
+def test_only_admins_manage_users(client: TestClient, accounts) -> None:
+    log_in(client, "bob")
+    assert client.get("/users").status_code == 403
+    token = csrf_of(client.get("/").text)
+    assert (
+        client.post(
+            "/users", data={"name": "cy", "password": "long enough", "csrf_token": token}
+        ).status_code
+        == 403
+    )
+    assert client.post("/users/ana/remove", data={"csrf_token": token}).status_code == 403
+    assert "/users" not in client.get("/").text  # no link to it either
+
+    client.cookies.clear()
+    log_in(client, "ana")
+    page = client.get("/users")
+    assert page.status_code == 200 and "bob" in page.text
+    token = csrf_of(page.text)
+    form = {"name": "cy", "password": "long enough", "role": "coach", "csrf_token": token}
+    assert client.post("/users", data=form).status_code == 303
+    assert client.post("/users", data=form).status_code == 400  # exists already
+    assert client.post("/users/bob/remove", data={"csrf_token": token}).status_code == 303
+    assert client.post("/users/ana/remove", data={"csrf_token": token}).status_code == 400
+    assert [u.name for u in accounts.users()] == ["ana", "cy"]
+
+
+# -- the reports folder -----------------------------------------------------------------------------
+@pytest.fixture
+def reports(config, tmp_path: Path) -> Path:
+    night = config.reports / "2026-11-30"
+    night.mkdir(parents=True)
+    (night / "index.html").write_text("<p>the night</p>")
+    (night / "abc.html").write_text("<p>a video</p>")
+    (config.reports / "index.html").write_text("<p>all nights</p>")
+    (config.reports / ".hidden").write_text("hidden")
+    (tmp_path / "secret.txt").write_text("SECRET")
+    os.symlink(tmp_path / "secret.txt", config.reports / "link.html")
+    os.symlink(tmp_path, config.reports / "outside")
+    return config.reports
+
+
+def test_reports_are_served_behind_the_login(client: TestClient, reports: Path) -> None:
+    assert client.get("/reports/2026-11-30/abc.html").status_code == 303
+    log_in(client)
+    response = client.get("/reports/2026-11-30/abc.html")
+    assert response.status_code == 200 and response.text == "<p>a video</p>"
+    assert response.headers["content-security-policy"] == REPORT_CSP
+    assert client.get("/reports/2026-11-30/").text == "<p>the night</p>"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/reports/%2e%2e/secret.txt",
+        "/reports/2026-11-30/%2e%2e/%2e%2e/secret.txt",
+        "/reports/..%2fsecret.txt",
+        "/reports/2026-11-30%2f..%2f..%2fsecret.txt",
+        "/reports/..%5csecret.txt",
+        "/reports/%2e%2e%5csecret.txt",
+        "/reports/link.html",
+        "/reports/outside/secret.txt",
+        "/reports/.hidden",
+        "/reports/2026-11-30/abc.html%00.txt",
+        "/reports/nothing.html",
+    ],
+)
+def test_nothing_outside_the_reports_folder_is_served(
+    client: TestClient, reports: Path, path: str
+) -> None:
+    log_in(client)
+    response = client.get(path)
+    assert response.status_code == 404 and "SECRET" not in response.text
+
+
+# -- headers, escaping --------------------------------------------------------------------------------
+def test_every_page_carries_the_security_headers(client: TestClient) -> None:
+    response = client.get("/login")
+    assert response.headers["content-security-policy"] == PAGE_CSP
+    assert "'unsafe-inline'" not in PAGE_CSP and "script-src 'self'" in PAGE_CSP
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in PAGE_CSP
+    assert client.get("/nowhere").headers["content-security-policy"] == PAGE_CSP
+
+
+def test_templates_have_no_inline_scripts_styles_or_handlers() -> None:
+    for template in TEMPLATES.glob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"\son[a-z]+\s*=", text, re.I), template.name
+        assert "<script" not in text and "style=" not in text and "javascript:" not in text
+
+
+def test_names_are_escaped_in_the_pages(client: TestClient, accounts) -> None:
+    hostile = '"><img src=x onerror=alert(1)>'
+    accounts.add_upload("0123456789abcdef", f"{hostile}/squat/a.mp4", hostile, "squat", "ana")
+    log_in(client)
+    page = client.get("/").text
+    assert hostile not in page
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
