@@ -376,3 +376,47 @@ def model_args(options: dict[str, Any]) -> list[str]:
         elif value not in (None, False):
             out += [flag, str(value)]
     return out
+
+
+# --- the web app ------------------------------------------------------------------------------
+
+#: The web tests' users (tests/web/conftest.py): ana is an admin, bob a coach.
+WEB_PASSWORDS = {"ana": "correct horse", "bob": "battery staple"}
+MULTIPART_BOUNDARY = "----posecoach-test-boundary"
+
+
+def multipart_body(fields: dict[str, str], file: bytes | None, filename: str = "clip.mp4") -> bytes:
+    """A multipart/form-data body (boundary `MULTIPART_BOUNDARY`): the fields, then the file."""
+    out = b""
+    for name, value in fields.items():
+        out += (
+            f"--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; "
+            f'name="{name}"\r\n\r\n{value}\r\n'
+        ).encode()
+    if file is not None:
+        out += (
+            f'--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
+        out += file + b"\r\n"
+    return out + f"--{MULTIPART_BOUNDARY}--\r\n".encode()
+
+
+def csrf_of(html: str) -> str:
+    """The value of a page's hidden ``csrf_token`` field."""
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no csrf_token field in the page"
+    return match.group(1)
+
+
+def log_in(client: Any, name: str = "ana", password: str | None = None) -> None:
+    """Log a test client (FastAPI's or httpx's) in through the login form."""
+    token = csrf_of(client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={"username": name, "password": password or WEB_PASSWORDS[name], "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text

@@ -15,8 +15,7 @@ from flows.web.app import create_app
 from flows.web.context import WebConfig
 from flows.web.security import LoginThrottle
 from flows.web.users import Accounts, db_path
-
-PASSWORDS = {"ana": "correct horse", "bob": "battery staple"}
+from tests.helpers import WEB_PASSWORDS as PASSWORDS
 
 
 class Clock:

@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 
 from flows.web.context import SESSION_COOKIE
 from flows.web.security import PAGE_CSP, REPORT_CSP
-from tests.web.conftest import PASSWORDS
+from tests.helpers import WEB_PASSWORDS as PASSWORDS
+from tests.helpers import csrf_of, log_in
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "flows" / "web" / "templates"
 
@@ -25,21 +26,6 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "flows" / "web" / "templates"
 @pytest.fixture
 def client(make_app) -> TestClient:
     return TestClient(make_app(), follow_redirects=False)
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no csrf_token field in the page"
-    return match.group(1)
-
-
-def log_in(client: TestClient, name: str = "ana", password: str | None = None) -> None:
-    token = csrf_of(client.get("/login").text)
-    response = client.post(
-        "/login",
-        data={"username": name, "password": password or PASSWORDS[name], "csrf_token": token},
-    )
-    assert response.status_code == 303, response.text
 
 
 def set_cookie_header(response, name: str) -> str:

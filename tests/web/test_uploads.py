@@ -17,27 +17,11 @@ from flows.web.uploads import (
     place_upload,
     safe_file_name,
 )
-from tests.helpers import shared_path
+from tests.helpers import MULTIPART_BOUNDARY, shared_path
+from tests.helpers import multipart_body as multipart
 
-BOUNDARY = "----posecoach-test-boundary"
-CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
+CONTENT_TYPE = f"multipart/form-data; boundary={MULTIPART_BOUNDARY}"
 EXERCISES = ("squat", "lunge")
-
-
-def multipart(fields: dict[str, str], file: bytes | None, filename: str = "clip.mp4") -> bytes:
-    """A multipart/form-data body: the fields, then the file part."""
-    out = b""
-    for name, value in fields.items():
-        out += (
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-        ).encode()
-    if file is not None:
-        out += (
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
-            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-        ).encode()
-        out += file + b"\r\n"
-    return out + f"--{BOUNDARY}--\r\n".encode()
 
 
 def receive(body: bytes, partial: Path, limit: int = 2**30, chunk: int = 777):
@@ -91,7 +75,8 @@ def test_above_the_limit_it_stops_at_once_and_leaves_nothing(tmp_path: Path) -> 
         (multipart({"athlete": "x" * 5000}, None), "longer than"),
         (multipart({f"f{i}": "v" for i in range(20)}, None), "more than 16"),
         (
-            multipart({}, b"a").removesuffix(f"--{BOUNDARY}--\r\n".encode()) + multipart({}, b"b"),
+            multipart({}, b"a").removesuffix(f"--{MULTIPART_BOUNDARY}--\r\n".encode())
+            + multipart({}, b"b"),
             "more than one",
         ),
     ],
