@@ -355,6 +355,14 @@ class HoldDoc(_Mapping):
     max_gap_s: Positive = 0.5
 
 
+class PoseDoc(_Mapping):
+    """``pose``: the hold is a pose of a family (a yoga flow), told from the family's other poses
+    by ``identify`` (conditions read, with ``hold.position``, only when a flow is split)."""
+
+    family: Identifier
+    identify: Annotated[tuple[ConditionDoc, ...], BeforeValidator(_conditions)] = ()
+
+
 class ThresholdsDoc(_Mapping):
     """``thresholds``: the limit of each severity band a check uses."""
 
@@ -417,6 +425,7 @@ class RuleDoc(_Mapping):
     metrics: dict[MetricName, MetricDoc] = Field(default_factory=dict)
     reps: Annotated[RepsDoc | None, BeforeValidator(_mapping)] = None
     hold: Annotated[HoldDoc | None, BeforeValidator(_mapping)] = None
+    pose: Annotated[PoseDoc | None, BeforeValidator(_mapping)] = None
     checks: Annotated[tuple[CheckDoc, ...], BeforeValidator(_checks)]
 
     @field_validator("metrics")
@@ -452,5 +461,9 @@ class RuleDoc(_Mapping):
         if (self.reps is None) == (self.hold is None):
             raise problem(
                 "a rule file needs exactly one of 'reps' (repetitions) or 'hold' (isometric)"
+            )
+        if self.pose is not None and self.hold is None:
+            raise problems_at(
+                [(("pose",), "a pose is held: 'pose' needs 'hold', not 'reps'", None)]
             )
         return self

@@ -1,4 +1,9 @@
-"""Reading rule files and the rule library; which rule file applies to an exercise name."""
+"""Reading rule files and the rule library; which rule file applies to an exercise name.
+
+An exercise name finds one rule file (`Library.find`) or, for a flow, the poses of a family
+(`Library.family`: the files whose ``pose.family`` is the name, or one of the names in
+:data:`FAMILY_ALIASES`). A family's name never also names a rule file.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,10 @@ from rules.yaml_lines import parse_yaml
 
 #: The library shipped with PoseCoach.
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
+#: Other exercise names a coach files a flow under, per pose family.
+FAMILY_ALIASES: dict[str, tuple[str, ...]] = {
+    "yoga": ("yoga_flow", "vinyasa", "vinyasa_flow", "yoga_sequence", "asana", "asanas"),
+}
 
 
 def load_rule_file(path: str | os.PathLike[str]) -> RuleFile:
@@ -59,9 +68,13 @@ class Library(dict[str, RuleFile]):
         super().__init__(files)
         self.digest = digest
         self._names: dict[str, str] = {}
+        self._families: dict[str, str] = {}
         for key, rule in files.items():
             for name in (key, rule.id, *rule.aliases):
                 self._names[normalise_exercise(name)] = key
+            if rule.pose is not None:
+                for name in family_names(rule.pose.family):
+                    self._families[name] = rule.pose.family
 
     def find(self, exercise: str | None) -> RuleFile | None:
         """The rule file for an exercise name (exercise id, rule id or alias; a trailing
@@ -71,6 +84,22 @@ class Library(dict[str, RuleFile]):
             if candidate in self._names:
                 return self[self._names[candidate]]
         return None
+
+    def family(self, exercise: str | None) -> tuple[RuleFile, ...]:
+        """The poses of the family an exercise name files a flow under (its name or an alias,
+        a trailing plural ``s`` forgiven), sorted by rule id; () when it names no family."""
+        name = normalise_exercise(exercise)
+        for candidate in (name, name.rstrip("s"), name + "s"):
+            if candidate in self._families:
+                fam = self._families[candidate]
+                poses = (r for r in self.values() if r.pose is not None and r.pose.family == fam)
+                return tuple(sorted(poses, key=lambda r: r.id))
+        return ()
+
+
+def family_names(family: str) -> tuple[str, ...]:
+    """The exercise names of a pose family: its own and :data:`FAMILY_ALIASES`' (normalised)."""
+    return tuple(normalise_exercise(n) for n in (family, *FAMILY_ALIASES.get(family, ())))
 
 
 def load_library(rules_dir: str | os.PathLike[str] | None = None) -> Library:
@@ -90,4 +119,9 @@ def load_library(rules_dir: str | os.PathLike[str] | None = None) -> Library:
                 )
             claimed[key] = str(path)
         files[normalise_exercise(rule.exercise)] = rule
+    for rule in files.values():
+        for name in family_names(rule.pose.family) if rule.pose is not None else ():
+            if name in claimed:
+                raise RuleFileError(rule.path, [(0, "pose.family", f"family name {name!r} is "
+                                                 f"already an exercise of {claimed[name]}")])  # fmt: skip
     return Library(files, digest=rules_digest(rules_dir))

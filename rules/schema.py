@@ -28,6 +28,9 @@ Format (see ``rules/library/*.yaml`` and docs/rules.md)::
       position: [{metric: body_line_deg, above: 150}]
       target: [{metric: hip_sag_deg, between: [-10, 10]}]
       min_hold_s: 2
+    pose:                           # optional, holds only: a pose of a family (a yoga flow)
+      family: yoga                  # the exercise name that splits a flow into these poses
+      identify: [{metric: trunk_to_vertical_deg, below: 15}]  # tells it from the family's others
     checks:
       - id: depth
         metric: knee_mean
@@ -55,6 +58,7 @@ from rules.specs import (
     Condition,
     HoldSpec,
     MetricSpec,
+    PoseSpec,
     RepSpec,
     RuleFile,
 )
@@ -73,6 +77,7 @@ __all__ = [
     "Condition",
     "HoldSpec",
     "MetricSpec",
+    "PoseSpec",
     "RepSpec",
     "RuleFile",
     "RuleFileError",

@@ -54,6 +54,7 @@ from posecoach.keypoints import KeyPoints
 from posecoach.schema import FINDINGS, REPS, SEVERITIES
 from rules.checks import evaluate_check
 from rules.loader import Library, load_library, rules_digest
+from rules.poses import flow_features, flow_metrics, score_flow_track
 from rules.records import Finding, Rep, to_frame
 from rules.reps import find_holds, find_reps, frame_rate
 from rules.schema import VIEWS, Condition, RuleFile
@@ -265,16 +266,27 @@ def score_keypoints(
     """
     library = library if library is not None else load_library(rules_dir)
     rule = library.find(exercise)
+    poses = library.family(exercise) if rule is None else ()  # a flow of poses (rules.poses)
     tracks = _usable_tracks(as_keypoints(keypoints))
     declared = view if view in VIEWS else None
     segs = {} if declared else {tid: view_segments(t) for tid, t in tracks}
     views = {tid: declared or dominant_view(segs[tid]) for tid, _ in tracks}
-    feats = {tid: rule_features(t, rule, fps) for tid, t in tracks}
+    if poses:
+        feats = {tid: flow_features(t, poses, fps) for tid, t in tracks}
+    else:
+        feats = {tid: rule_features(t, rule, fps) for tid, t in tracks}
     signals = {tid: signal_metric(rule, views[tid]) for tid, _ in tracks} if rule else {}
     reps_rows: list[Rep] = []
     findings_rows: list[Finding] = []
     note = ""
-    if rule is None:
+    if poses:
+        for tid, track in tracks:
+            r, f = score_flow_track(track, poses, tid, fps, features=feats[tid],
+                                    declared_view=declared)  # fmt: skip
+            reps_rows += r
+            findings_rows += f
+        note = "" if tracks else "no track long enough to score (at least 10 frames over 1 s)"
+    elif rule is None:
         note = (f"no rule file for exercise {exercise!r}: kinematics computed, nothing judged "
                 f"(known: {', '.join(sorted(library))})")  # fmt: skip
         findings_rows.append(Finding.no_rule_file(note))
@@ -294,8 +306,8 @@ def score_keypoints(
     return ScoreResult(
         video_id=video_id,
         exercise=exercise or "",
-        rule_id=rule.id if rule else "",
-        rule_version=rule.version if rule else "",
+        rule_id=rule.id if rule else (poses[0].pose.family if poses and poses[0].pose else ""),
+        rule_version=rule.version if rule else ("flow" if poses else ""),
         views=views,
         reps=reps,
         findings=findings,
@@ -306,7 +318,9 @@ def score_keypoints(
         signals=signals,
         view_segments=segs,
         parameters=feature_parameters(
-            rule.metrics if rule else None, rule.min_score if rule else MIN_SCORE, fps
+            rule.metrics if rule else (flow_metrics(poses) if poses else None),
+            rule.min_score if rule else MIN_SCORE,
+            fps,
         ),
     )
 
@@ -329,7 +343,7 @@ def _check_bands(rule: RuleFile) -> list[dict[str, Any]]:
     return [
         {"id": c.id, "metric": c.metric, "phase": c.phase, "comparison": c.comparison,
          "thresholds": {k: float(v) for k, v in c.thresholds.items()}, "unit": c.unit,
-         "views": list(c.views)}
+         "views": list(c.views), "rule_id": rule.id}
         for c in rule.checks
     ]  # fmt: skip
 
@@ -379,6 +393,7 @@ def score_video(
     )
     date = _partition_date(store, video_id, video)
     rule = library.find(video.get("exercise"))
+    poses = library.family(video.get("exercise")) if rule is None else ()
     meta = {
         "rule_id": result.rule_id,
         "rule_version": result.rule_version,
@@ -391,7 +406,7 @@ def score_video(
             str(k): [[s.start_s, s.end_s, s.view, s.confidence] for s in v]
             for k, v in result.view_segments.items()
         },
-        "checks": _check_bands(rule) if rule else [],
+        "checks": _check_bands(rule) if rule else [b for p in poses for b in _check_bands(p)],
         "note": result.note,
     }
     store.write("features", result.features_table(), video_id=video_id, date=date,

@@ -96,6 +96,15 @@ class HoldSpec:
 
 
 @dataclass(frozen=True)
+class PoseSpec:
+    """A hold that is a pose of a family (a yoga flow): the family's name and the conditions
+    that tell it from the family's other poses (read with the hold's position in a flow)."""
+
+    family: str
+    identify: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
 class CheckSpec:
     """One check of a rule file."""
 
@@ -139,6 +148,7 @@ class RuleFile:
     checks: tuple[CheckSpec, ...]
     reps: RepSpec | None = None
     hold: HoldSpec | None = None
+    pose: PoseSpec | None = None
     min_score: float = 0.3
     description: str = ""
     path: str = ""

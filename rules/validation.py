@@ -25,6 +25,7 @@ from rules.specs import (
     Condition,
     HoldSpec,
     MetricSpec,
+    PoseSpec,
     RepSpec,
     RuleFile,
 )
@@ -171,6 +172,9 @@ def to_rule_file(doc: RuleDoc, lines: LineMap, path: str, sha256: str = "") -> R
         h = doc.hold
         hold = HoldSpec(position=_conditions(h.position), target=_conditions(h.target or ()),
                         min_hold_s=h.min_hold_s, max_gap_s=h.max_gap_s)  # fmt: skip
+    pose = None
+    if doc.pose is not None:
+        pose = PoseSpec(family=doc.pose.family, identify=_conditions(doc.pose.identify))
     checks = tuple(
         _check(c, doc.view, metrics, line_of(lines, ("checks", i))[1])
         for i, c in enumerate(doc.checks)
@@ -186,6 +190,7 @@ def to_rule_file(doc: RuleDoc, lines: LineMap, path: str, sha256: str = "") -> R
         checks=checks,
         reps=reps,
         hold=hold,
+        pose=pose,
         min_score=doc.min_score,
         description=doc.description,
         path=path,

@@ -13,7 +13,10 @@ from tests.helpers import shared_path
 
 EXPECTED = {"squat", "lunge", "push_up", "hip_hinge", "overhead_press", "plank",
             "jumping_jacks", "warrior_ii", "tree", "downward_dog", "burpee", "high_knees",
-            "step_up", "single_leg_deadlift", "glute_bridge", "side_plank", "wall_sit"}  # fmt: skip
+            "step_up", "single_leg_deadlift", "glute_bridge", "side_plank", "wall_sit",
+            # the yoga pose library (pose.family: yoga), with warrior_ii, tree, downward_dog
+            "warrior_i", "reverse_warrior", "side_angle", "triangle", "pyramid", "chair",
+            "cobra"}  # fmt: skip
 
 GOOD = """\
 id: mini
