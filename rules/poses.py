@@ -10,7 +10,7 @@ Per pose its frames become holds as a single-pose file's do (`rules.reps.find_ho
 up to the file's ``max_gap_s`` bridged, blips under 0.25 s dropped, so a flickering condition
 neither ends a hold nor starts one), with the flow's own minimum hold :data:`FLOW_MIN_HOLD_S`.
 The hold then starts when the body has settled into the pose and ends when it starts to leave
-(`settled_span`: its joints within a small distance of their place in the hold): in a transition
+(`settled_span`: its joints still over a third of a second): in a transition
 the body passes the pose's thresholds while still moving, and that time is not held. Time in no pose (transitions, standing) is no hold.
 
 Each hold is one ``reps`` row (``kind='hold'``, ``rule_id`` the pose's) with its hold and target
@@ -45,12 +45,13 @@ from rules.view_findings import rep_view_findings
 #: region (Warrior II to Side Angle tilts the trunk through Reverse Warrior's range): 1.5 s is
 #: longer than that passage and shorter than the shortest hold less the frames its edges lose.
 FLOW_MIN_HOLD_S = 1.5
-#: The body is in the held shape while its limb joints are within this many torso lengths of
-#: their place in the hold (median over the joints), or within SETTLED_JITTER times their jitter
-#: where the keypoints are noisier: a transition moves them one or two torso lengths, so the
-#: hold starts and ends within about 0.1 s of the moment the body arrives and leaves.
+#: The body is settled while its limb joints move less than this many torso lengths over
+#: SETTLE_WINDOW_S (median over the joints), or SETTLED_JITTER times their jitter where the
+#: keypoints are noisier: a transition moves them one or two torso lengths in about a second,
+#: so a hold starts and ends within a few frames of the moment the body arrives and leaves.
 SETTLED_TORSO = 0.02
 SETTLED_JITTER = 1.5
+SETTLE_WINDOW_S = 0.3
 #: The joints whose speed says whether the body moves (the face is left out: it turns freely).
 _LIMBS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
 
@@ -113,26 +114,35 @@ def _limbs(grid: KeyPoints, min_score: float) -> np.ndarray:
     return xy
 
 
-def settled_span(seg: Segment, limbs: np.ndarray, noise: TrackNoise) -> tuple[int, int] | None:
-    """The part of a hold from the first to the last frame at which the body is in the held
-    shape: the limb joints' median distance from their median place over the hold is at most
-    :data:`SETTLED_TORSO` torso lengths, or :data:`SETTLED_JITTER` times the joints' jitter
-    where that is more. The whole hold where the body is not measured; None if never settled."""
-    xy = limbs[seg.start : seg.end + 1]
-    idx = [KEYPOINT_INDEX[f"{s}_{j}"] for j in _LIMBS for s in ("left", "right")]
+def settled_span(
+    seg: Segment, limbs: np.ndarray, noise: TrackNoise, fps: float
+) -> tuple[int, int] | None:
+    """The part of a hold in which the body is settled: from the first frame after which the
+    limb joints stay put for :data:`SETTLE_WINDOW_S` to the last frame before which they did.
+
+    "Put": their median displacement over the window is at most :data:`SETTLED_TORSO` torso
+    lengths, or :data:`SETTLED_JITTER` times the joints' jitter where that is more. Only the
+    ends matter, so a hold whose shape changes slowly in the middle (the arms sinking) stays one
+    hold. The whole hold where the body is not measured; None where it never settles.
+    """
+    w = max(1, int(round(SETTLE_WINDOW_S * fps)))
     torso = noise.torso_px
-    if not np.isfinite(xy).any() or not np.isfinite(torso) or torso <= 0:
+    if seg.end - seg.start < w or not np.isfinite(torso) or torso <= 0:
         return seg.start, seg.end
-    with warnings.catch_warnings():  # joints unseen over the whole hold are NaN, as meant
+    xy = limbs[seg.start : seg.end + 1]
+    step = xy[w:] - xy[:-w]  # row i: from frame start + i to start + i + w
+    with warnings.catch_warnings():  # a frame with no joint seen is NaN, as meant
         warnings.simplefilter("ignore", RuntimeWarning)
-        ref = np.nanmedian(xy, axis=0)
-        dev = np.nanmedian(np.hypot(*(xy - ref).transpose(2, 0, 1)), axis=1) / torso
+        moved = np.nanmedian(np.hypot(step[..., 0], step[..., 1]), axis=1) / torso
+    if not np.isfinite(moved).any():
+        return seg.start, seg.end
+    idx = [KEYPOINT_INDEX[f"{s}_{j}"] for j in _LIMBS for s in ("left", "right")]
     limit = max(SETTLED_TORSO, SETTLED_JITTER * float(np.median(noise.jitter[idx])) / torso)
     with np.errstate(invalid="ignore"):
-        still = np.flatnonzero(dev <= limit)
+        still = np.flatnonzero(moved <= limit)
     if not still.size:
         return None
-    return seg.start + int(still[0]), seg.start + int(still[-1])
+    return seg.start + int(still[0]), seg.start + w + int(still[-1])
 
 
 def flow_holds(
@@ -160,7 +170,7 @@ def flow_holds(
             )
         spec = dataclasses.replace(rule.hold, min_hold_s=FLOW_MIN_HOLD_S)
         for seg in find_holds(in_pose, in_target, t_s, spec, None, known):
-            span = settled_span(seg, *body) if body is not None else (seg.start, seg.end)
+            span = settled_span(seg, *body, fps) if body is not None else (seg.start, seg.end)
             if span is None or (span[1] - span[0] + 1) / fps < FLOW_MIN_HOLD_S:
                 continue
             a, b = span
