@@ -13,6 +13,11 @@
   generator's exact truth, the estimated view against the generated one, and per check the
   precision and recall of flags (caution or risk) against the faults planted on known reps.
 
+* **Yoga flows** (`analysis.testing.yoga.flow_grid`: a standing flow as issue 14 describes it
+  and two with faults planted on known poses, at subject heights 250-600 px, jitter 1-3 px,
+  30/60 fps), scored under exercise ``yoga``: poses found in order and named right, hold times
+  against the generated ones, and the precision and recall of the poses' alignment flags.
+
 The arithmetic is `analysis.testing.evaluation` (tested on small known inputs); this file only
 runs the clips and prints. Usage: bench/eval_coaching.py [--quick] [--json FILE]
 """
@@ -37,6 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from analysis.testing import evaluation as ev  # noqa: E402
 from analysis.testing.scenarios import Scenario, build, grid  # noqa: E402
+from analysis.testing.yoga import FlowScenario, build_flow, flow_grid  # noqa: E402
 from flows.importing import import_keypoints  # noqa: E402
 from posecoach.store import Store  # noqa: E402
 from rules.loader import load_library  # noqa: E402
@@ -270,6 +276,90 @@ def summary_line(s: dict[str, Any]) -> str:
     )
 
 
+# -- yoga flows --------------------------------------------------------------------------------
+
+
+def run_yoga(scenarios: list[FlowScenario]) -> list[dict[str, Any]]:
+    """Score every generated flow under ``yoga`` without a declared view; one row each."""
+    library = load_library()
+    out = []
+    for sc in scenarios:
+        clip = build_flow(sc)
+        result = score_keypoints(clip.points, "yoga", library=library)
+        reps, truth = counted_rows(result.reps, "hold").reset_index(drop=True), clip.truth.holds
+        spans = list(zip(truth["start_s"], truth["turn_s"], truth["end_s"], strict=True))
+        matched = ev.match_reps(spans, [float(t) for t in reps["turn_s"]])
+        named = [d for d, k in matched.items() if reps["rule_id"][d] == truth["pose"][k]]
+        errors = [abs(float(reps["duration_s"][d]) - float(truth["duration_s"][k]))
+                  for d, k in matched.items()]  # fmt: skip
+        by_rep = dict(zip(reps["rep_index"].astype(int), range(len(reps)), strict=True))
+        flagged = [
+            (matched.get(by_rep.get(int(f.rep_index), -1)), f"{f.rule_id}.{f.check_id}")
+            for f in result.findings.itertuples()
+            if ev.is_flag(str(f.severity))
+        ]
+        checks = [f"{p}.{c.id}" for p in set(truth["pose"]) for c in library[p].checks]
+        counts = ev.flag_counts(sc.expected, flagged, checks=checks)
+        out.append({
+            "scenario": sc.name, "flow": sc.flow, "body_px": sc.body_px,
+            "jitter_px": sc.jitter_px, "fps": sc.fps, "true_holds": len(truth),
+            "holds": len(reps), "named": len(named),
+            "in_order": list(reps["rule_id"]) == list(truth["pose"]),
+            "hold_errors": errors, "flags": {c: vars(n) for c, n in counts.items()},
+        })  # fmt: skip
+    return out
+
+
+def yoga_tables(rows: list[dict[str, Any]]) -> str:
+    parts = []
+    for key in ("flow", "body_px", "jitter_px", "fps"):
+        out = []
+        for value, group in sorted(_group(rows, key).items()):
+            total = ev.overall(_counts(group))
+            errors = [e for r in group for e in r["hold_errors"]]
+            named = sum(r["named"] for r in group) / max(1, sum(r["true_holds"] for r in group))
+            out.append([f"{value:g}" if isinstance(value, float) else str(value),
+                        str(len(group)), ev.fmt_ratio(ev.rate(r["in_order"] for r in group)),
+                        ev.fmt_ratio(named),
+                        f"{sum(errors) / len(errors):.2f}" if errors else "-",
+                        f"{max(errors):.2f}" if errors else "-",
+                        ev.fmt_ratio(total.precision), ev.fmt_ratio(total.recall),
+                        str(total.fp), str(total.fn)])  # fmt: skip
+        header = [key, "clips", "poses in order", "named right", "hold err s", "max err s",
+                  "precision", "recall", "FP", "FN"]  # fmt: skip
+        parts.append(_table(header, out))
+    out = []
+    for c, n in _counts(rows).items():
+        if n.tp or n.fp or n.fn:
+            out.append([c, str(n.tp), str(n.fp), str(n.fn), ev.fmt_ratio(n.precision),
+                        ev.fmt_ratio(n.recall)])  # fmt: skip
+    if out:
+        parts.append(_table(["pose check", "TP", "FP", "FN", "precision", "recall"], out))
+    return "\n\n".join(parts)
+
+
+def yoga_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    total = ev.overall(_counts(rows))
+    errors = [e for r in rows for e in r["hold_errors"]]
+    return {
+        "yoga_clips": len(rows),
+        "yoga_in_order": ev.rate(r["in_order"] for r in rows),
+        "yoga_named": sum(r["named"] for r in rows) / max(1, sum(r["true_holds"] for r in rows)),
+        "yoga_hold_error_s": sum(errors) / len(errors) if errors else math.nan,
+        "yoga_precision": total.precision,
+        "yoga_recall": total.recall,
+    }
+
+
+def yoga_line(s: dict[str, Any]) -> str:
+    return (
+        f"yoga ({s['yoga_clips']} flows): poses in order {ev.fmt_ratio(s['yoga_in_order'])}, "
+        f"named {ev.fmt_ratio(s['yoga_named'])}, hold time off by {s['yoga_hold_error_s']:.2f} s "
+        f"on average, flags precision {ev.fmt_ratio(s['yoga_precision'])} recall "
+        f"{ev.fmt_ratio(s['yoga_recall'])}"
+    )
+
+
 def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -295,11 +385,14 @@ def main(argv: list[str] | None = None) -> int:
     gen = run_generated(grid(quick=args.quick))
     print("\nGenerated clips (analysis.testing.scenarios; flags = caution or risk)")
     print(generated_tables(gen))
-    s = summary(real, gen)
-    print(f"\nsummary: {summary_line(s)} ({time.perf_counter() - t0:.0f} s)")
+    yoga = run_yoga(flow_grid(quick=args.quick))
+    print("\nYoga flows (analysis.testing.yoga; hold error: |measured - generated| per hold)")
+    print(yoga_tables(yoga))
+    s = {**summary(real, gen), **yoga_summary(yoga)}
+    print(f"\nsummary: {summary_line(s)}; {yoga_line(s)} ({time.perf_counter() - t0:.0f} s)")
     if args.json:
-        args.json.write_text(json.dumps(_json_safe({"summary": s, "real": real, "generated": gen}),
-                                        indent=1))  # fmt: skip
+        args.json.write_text(json.dumps(_json_safe({"summary": s, "real": real, "generated": gen,
+                                                    "yoga": yoga}), indent=1))  # fmt: skip
     return 0
 
 

@@ -79,6 +79,7 @@ class RepRow:
     cells: list[Cell]
     view: str | None = None  # the camera view the rep was judged in (None: not recorded)
     partial: bool = False  # cut by the clip's first / last visible frame: listed, not counted
+    pose: str | None = None  # a flow's hold: the pose held (its rule id, humanized)
 
 
 @dataclass
@@ -113,12 +114,13 @@ def _sorted(df: pd.DataFrame, *cols: str) -> pd.DataFrame:
     return df.sort_values(present, kind="stable") if present and len(df) else df
 
 
-def rep_table(reps: pd.DataFrame, findings: pd.DataFrame) -> RepTable:
+def rep_table(reps: pd.DataFrame, findings: pd.DataFrame, rule_id: str | None = None) -> RepTable:
     """The per-rep table of one track: one row per rep or hold, one column per check.
 
     A check's cell shows the measured value (``n/a`` where NaN) with the finding's severity.
     Checks are ordered as they first appear in the findings; findings over the whole track
-    (``rep_index`` -1) are not in this table (see `track_findings`).
+    (``rep_index`` -1) are not in this table (see `track_findings`). ``rule_id``: the video's
+    (the reps' metadata); a row judged by another rule file is a flow's pose, and names it.
     """
     per_rep = findings[findings["rep_index"] >= 0] if len(findings) else findings
     columns: list[CheckColumn] = []
@@ -154,9 +156,19 @@ def rep_table(reps: pd.DataFrame, findings: pd.DataFrame) -> RepTable:
                 cells=cells,
                 view=_view_of(rep),
                 partial=getattr(rep, "partial", None) is True,
+                pose=_pose_of(rep, rule_id),
             )
         )
     return RepTable(columns, rows)
+
+
+def _pose_of(rep: Any, rule_id: str | None) -> str | None:
+    """The pose a flow's hold is (rows of a flow carry their pose's rule id, the video the
+    family's); None for a row of the video's own rule file."""
+    own = getattr(rep, "rule_id", None)
+    if rule_id is None or own is None or pd.isna(own) or str(own) == rule_id:
+        return None
+    return humanize(str(own))
 
 
 def not_assessable_reason(message: str) -> str:

@@ -235,7 +235,7 @@ def render_video(
                 track_id=track_id,
                 summary=summary,
                 thumbnail=thumb,
-                table=summaries.rep_table(t_reps, t_find),
+                table=summaries.rep_table(t_reps, t_find, text(meta.get("rule_id")) or None),
                 whole_track=summaries.track_findings(t_find),
                 cues=summaries.coaching_cues(t_find),
                 chart_id=f"chart-t{track_id}",

@@ -277,3 +277,69 @@ def generate_flow(
                   holds=pd.DataFrame(rows), fps=t0.fps, width=t0.width, height=t0.height,
                   params=t0.params)  # fmt: skip
     return SyntheticClip(keypoints=clip.keypoints, truth=truth)
+
+
+# -- camera set-ups for the coaching evaluation -------------------------------------------------
+
+#: Flows of the evaluation, with the faults planted on known poses: (hold index, check id) per
+#: planted fault, the check named ``pose.check``. The planted values are well clear of the
+#: check's caution band (Warrior II / Side Angle front knee 130-132 vs 125 deg, Triangle 145 vs
+#: 155, Warrior II arms 45 vs 35 deg below horizontal, Chair trunk 57 vs 50 deg).
+FLOWS: dict[str, tuple[tuple[Step, ...], frozenset[tuple[int, str]]]] = {
+    "standing": (
+        tuple(Step(p, h) for p, h in zip(STANDING_FLOW, (2.5, 4.0, 3.0, 5.0, 3.0), strict=True)),
+        frozenset(),
+    ),
+    "standing faults": (
+        (Step("warrior_ii", 3.0, {"front_knee_deg": 130.0}), Step("reverse_warrior", 3.0),
+         Step("side_angle", 3.5, {"front_knee_deg": 132.0}),
+         Step("triangle", 3.0, {"front_knee_deg": 145.0}), Step("pyramid", 2.5)),
+        frozenset({(0, "warrior_ii.front_knee"), (2, "side_angle.front_knee"),
+                   (3, "triangle.front_knee")}),
+    ),
+    "mixed faults": (
+        (Step("warrior_i", 3.0), Step("chair", 3.0, {"lean_deg": 57.0}),
+         Step("warrior_ii", 4.0, {"arm_drop_deg": 45.0}), Step("tree", 3.0),
+         Step("downward_dog", 3.0), Step("cobra", 3.0)),
+        frozenset({(1, "chair.trunk_lean"), (2, "warrior_ii.arms_level")}),
+    ),
+}  # fmt: skip
+#: Subject heights (pixels, standing), keypoint jitter (pixels) and frame rates of the grid.
+FLOW_BODY_PX, FLOW_JITTER_PX, FLOW_FPS = (250, 400, 600), (1.0, 3.0), (30.0, 60.0)
+#: The generator draws the standing body at this share of the frame height.
+FLOW_BODY_FRACTION = 0.6
+
+
+@dataclass(frozen=True)
+class FlowScenario:
+    """One generated flow as a camera films it (see :data:`FLOWS`)."""
+
+    flow: str
+    body_px: int
+    jitter_px: float
+    fps: float
+    seed: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.flow} {self.body_px}px jitter={self.jitter_px:g} {self.fps:g}fps"
+
+    @property
+    def expected(self) -> frozenset[tuple[int, str]]:
+        return FLOWS[self.flow][1]
+
+
+def build_flow(sc: FlowScenario) -> SyntheticClip:
+    """The clip of a flow scenario (eased transitions, as a body moves)."""
+    height = int(round(sc.body_px / FLOW_BODY_FRACTION))
+    return generate_flow(FLOWS[sc.flow][0], fps=sc.fps, width=int(round(height * 16 / 9)),
+                         height=height, noise_px=sc.jitter_px, seed=sc.seed)  # fmt: skip
+
+
+def flow_grid(quick: bool = False) -> list[FlowScenario]:
+    """Every flow at every subject height, jitter and frame rate (quick: 30 fps only)."""
+    fps = FLOW_FPS[:1] if quick else FLOW_FPS
+    return [FlowScenario(f, b, j, r, seed=i)
+            for i, (f, b, j, r) in enumerate(
+                (f, b, j, r) for f in FLOWS for b in FLOW_BODY_PX for j in FLOW_JITTER_PX
+                for r in fps)]  # fmt: skip
