@@ -85,6 +85,12 @@ class Library(dict[str, RuleFile]):
                 return self[self._names[candidate]]
         return None
 
+    def exercises(self) -> tuple[str, ...]:
+        """Every exercise name a video may be filed under: each file's exercise and each pose
+        family's name (``yoga``), sorted (aliases left out)."""
+        families = {r.pose.family for r in self.values() if r.pose is not None}
+        return tuple(sorted({*self, *(normalise_exercise(f) for f in families)}))
+
     def family(self, exercise: str | None) -> tuple[RuleFile, ...]:
         """The poses of the family an exercise name files a flow under (its name or an alias,
         a trailing plural ``s`` forgiven), sorted by rule id; () when it names no family."""

@@ -307,7 +307,7 @@ def score_keypoints(
         video_id=video_id,
         exercise=exercise or "",
         rule_id=rule.id if rule else (poses[0].pose.family if poses and poses[0].pose else ""),
-        rule_version=rule.version if rule else ("flow" if poses else ""),
+        rule_version=rule.version if rule else "",  # a flow's poses: each row has its own
         views=views,
         reps=reps,
         findings=findings,

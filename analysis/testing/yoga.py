@@ -84,6 +84,7 @@ class Step:
     hold_s: float = 3.0
     params: dict[str, float] = field(default_factory=dict)
     view: str | None = None  # default: the pose's own (POSE_VIEW)
+    side: str = "left"  # the leg in front (the lifted one for tree): left or right
 
 
 # -- poses --------------------------------------------------------------------------------------
@@ -206,14 +207,31 @@ POSES: dict[str, Callable[[dict[str, float]], Points]] = {
 }
 
 
-def pose_points(pose: str, view: str | None = None, **params: float) -> np.ndarray:
-    """(17, 2) image-plane points (body units, v up) of one pose in a view (default its own)."""
+def _mirrored(pts: Points) -> Points:
+    """The pose done on the other side: left and right swapped, mirrored across the midline."""
+    swap = {"left": "right", "right": "left"}
+    out = {}
+    for name, p in pts.items():
+        side, _, rest = name.partition("_")
+        key = f"{swap[side]}_{rest}" if side in swap else name
+        out[key] = p * np.array([-1.0, 1.0, 1.0])
+    return out
+
+
+def pose_points(
+    pose: str, view: str | None = None, side: str = "left", **params: float
+) -> np.ndarray:
+    """(17, 2) image-plane points (body units, v up) of one pose in a view (default its own),
+    the ``side`` leg in front."""
     if pose not in POSES:
         raise ValueError(f"unknown pose {pose!r}; known: {', '.join(POSES)}")
     unknown = sorted(set(params) - set(DEFAULTS[pose]))
     if unknown:
         raise ValueError(f"{pose}: unknown parameter(s) {unknown}; known: {sorted(DEFAULTS[pose])}")
     pts = POSES[pose]({**DEFAULTS[pose], **params})
+    if side not in ("left", "right"):
+        raise ValueError(f"side {side!r}: left or right")
+    pts = _mirrored(pts) if side == "right" else pts
     return _project(pts, VIEW_YAW[view or POSE_VIEW[pose]])
 
 
@@ -242,7 +260,7 @@ def generate_flow(
     """
     flow = [s if isinstance(s, Step) else Step(s) for s in steps]
     shapes = [_project(_standing(), VIEW_YAW[POSE_VIEW[flow[0].pose]])]
-    shapes += [pose_points(s.pose, s.view, **s.params) for s in flow]
+    shapes += [pose_points(s.pose, s.view, s.side, **s.params) for s in flow]
     shapes.append(_project(_standing(), VIEW_YAW[POSE_VIEW[flow[-1].pose]]))
     # Key times: standing until LEAD_S, then per pose a transition in and the hold.
     keys, t = [(0.0, LEAD_S)], LEAD_S
@@ -264,6 +282,7 @@ def generate_flow(
     rows = []
     for i, (s, (a, b)) in enumerate(zip(flow, keys[1:-1], strict=True)):
         rows.append({"hold_index": i, "pose": s.pose, "view": s.view or POSE_VIEW[s.pose],
+                     "side": s.side,
                      "start_s": a, "turn_s": (a + b) / 2, "end_s": b, "duration_s": b - a,
                      **DEFAULTS[s.pose], **s.params})  # fmt: skip
     clip = clip_from_body(

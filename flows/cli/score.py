@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{row['video_id']}  failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
         what = f"{result.n_holds} hold(s)" if result.n_holds else f"{result.n_reps} rep(s)"
-        rule = f"{result.rule_id} v{result.rule_version}" if result.rule_id else "no rule file"
+        rule = result.rule_id + (f" v{result.rule_version}" if result.rule_version else "")
+        rule = rule or "no rule file"
         print(
             f"{result.video_id}  {result.exercise or '-'}  {rule}  {what}  "
             f"worst {result.worst_severity}" + (f"  ({result.note})" if result.note else "")

@@ -79,7 +79,7 @@ def create_app(
         store=Store(config.store),
         runner=runner,
         throttle=throttle or security.LoginThrottle(),
-        exercises=tuple(sorted(load_library(config.rules_dir))),
+        exercises=load_library(config.rules_dir).exercises(),
         templates=templates,
     )
     config.inbox.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ import pytest
 
 from analysis.testing.synthetic import generate_clip
 from analysis.testing.yoga import POSES, STANDING_FLOW, Step, generate_flow
+from posecoach.keypoints import KeyPoints
 from posecoach.store import Store
 from rules.errors import RuleFileError
 from rules.loader import LIBRARY_DIR, load_library
@@ -38,6 +39,9 @@ def test_yoga_names_the_pose_family_and_no_single_file():
     for name in ("yoga", "Yoga Flow", "vinyasa", "yoga_sequence"):
         assert tuple(r.id for r in LIB.family(name)) == FAMILY, name
     assert LIB.family("squat") == () and LIB.family("warrior_ii") == ()
+    # What a video may be filed under (the web upload's list): the family's name too.
+    assert {"yoga", "warrior_ii", "squat"} <= set(LIB.exercises())
+    assert "vinyasa" not in LIB.exercises()
 
 
 @pytest.mark.parametrize("pose", sorted(POSES))
@@ -90,6 +94,24 @@ def test_eased_noisy_flow_names_the_poses_and_times_them_within_a_third_of_a_sec
     reps = score_keypoints(clip.points, "yoga", library=LIB).reps
     assert list(reps["rule_id"]) == list(STANDING_FLOW)
     assert np.abs(reps["duration_s"] - clip.truth.holds["duration_s"]).max() < 0.35
+
+
+def test_poses_on_the_right_side_are_named_as_on_the_left():
+    flow = [Step(p, 2.5, side="right") for p in ("warrior_ii", "triangle", "tree", "warrior_i")]
+    reps = score_keypoints(generate_flow(flow, ease=False).points, "yoga", library=LIB).reps
+    assert list(reps["rule_id"]) == ["warrior_ii", "triangle", "tree", "warrior_i"]
+
+
+def test_a_short_drop_out_of_the_knees_does_not_break_a_hold():
+    # The knees lost for 0.3 s in the middle of a 4 s Warrior II: the pose's conditions cannot
+    # be read then, the drop-out is bridged (max_gap_s 0.5 s) and the hold stays one.
+    clip = generate_flow([Step("warrior_ii", 4.0)], ease=False)
+    kp = clip.keypoints.copy()
+    gap = (kp["t_s"] >= 3.5) & (kp["t_s"] < 3.8)
+    kp.loc[gap, ["left_knee_score", "right_knee_score"]] = 0.05
+    reps = score_keypoints(KeyPoints.from_frame(kp), "yoga", library=LIB).reps
+    assert list(reps["rule_id"]) == ["warrior_ii"]
+    assert abs(float(reps["duration_s"].iloc[0]) - (4.0 + 1 / 30)) <= 2 / 30
 
 
 def test_short_passes_through_a_pose_are_not_holds():
