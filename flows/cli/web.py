@@ -1,8 +1,8 @@
 """``posecoach web``: the web app for coaches, one process (uvicorn) with the analysis inside.
 
 ``posecoach web --store DIR --inbox DIR --reports DIR [--host 127.0.0.1] [--port 8000]
-[--max-upload-mb 2048]`` plus the model options of ``posecoach run`` (and its ``--rules`` and
-``--workers``). Uploads are analysed by the nightly flow on the configured Prefect API, or on a
+[--max-upload-mb 2048]`` plus the model options of ``posecoach run`` (and its ``--rules``,
+``--workers``, ``--dispatch`` and ``--batch-size``). Uploads are analysed by the nightly flow on the configured Prefect API, or on a
 temporary local server started with the first upload (see `flows.prefect_api`). Behind a
 reverse proxy on this machine, uvicorn trusts its ``X-Forwarded-Proto`` / ``-For`` headers
 (``FORWARDED_ALLOW_IPS`` lists the proxies' addresses when it runs elsewhere).
@@ -36,6 +36,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         help="worker processes of the analysis (0: in this process, models kept loaded; default 1)",
     )
+    parser.add_argument(
+        "--dispatch",
+        choices=("pool", "deployment"),
+        default="pool",
+        help="pool: worker processes here; deployment: posecoach-video flow runs on the work "
+        "pool (needs PREFECT_API_URL and prefect.yaml deployed; docs/scale-out.md)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=1, help="videos per flow run (deployment)"
+    )
     add_model_arguments(parser)
 
 
@@ -47,6 +57,8 @@ def config_of(args: argparse.Namespace) -> WebConfig:
         engine=engine_options(args),
         rules_dir=str(Path(args.rules).resolve()) if args.rules else None,
         workers=args.workers,
+        dispatch=args.dispatch,
+        batch_size=args.batch_size,
         max_upload_bytes=int(args.max_upload_mb * 2**20),
     )
 

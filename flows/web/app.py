@@ -44,6 +44,8 @@ def nightly_batch(config: WebConfig) -> RunBatch:
             engine=dict(config.engine),
             rules_dir=config.rules_dir,
             workers=config.workers,
+            dispatch=config.dispatch,
+            batch_size=config.batch_size,
             only=paths,
         )
 

@@ -35,6 +35,8 @@ class WebConfig:
     engine: dict[str, Any] = field(default_factory=dict)
     rules_dir: str | None = None
     workers: int = 1
+    dispatch: str = "pool"  # or "deployment": on a Prefect work pool (docs/scale-out.md)
+    batch_size: int = 1
     max_upload_bytes: int = 2048 * 2**20
 
 
