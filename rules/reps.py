@@ -12,9 +12,12 @@ Cut repetitions: a rep cut by the first or last visible frame of a run of the si
 ends, a title card, a gap longer than the gap-fill) is found too: the run is padded with its
 lowest value on both sides, so that a turn whose far side the clip never shows still stands out
 (`find_peaks` would otherwise measure its prominence against the cut side). Such a rep is
-counted when its turn lies inside the run and the cut side still covers ``COUNT_FRACTION`` of
-the rep's range (its other side; when both sides are cut, the median amplitude of the set's
-uncut reps); otherwise it is kept with ``partial=True`` and not counted, never dropped.
+counted when its turn and most of its range are visible (issue 14; the range, not the time):
+the turn lies inside the run and the signal comes back from it on the cut side by
+``TURN_FRACTION`` of the range, and one side's travel covers ``COUNT_FRACTION`` of the range
+(the rep's uncut side, so always when only one side is cut; when both are, the range is the
+median amplitude of the set's uncut reps). Otherwise it is kept with ``partial=True`` and not
+counted, never dropped.
 
 Holds: the frames where the body is in the position (all position conditions true) are joined
 across drop-outs shorter than ``max_gap_s``; blips still shorter than 0.25 s are ignored; runs lasting
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -40,9 +44,15 @@ from rules.specs import HoldSpec, RepSpec
 ENTER_FRACTION = 0.10
 #: Gaps in the signal up to this long are interpolated before peak detection.
 MAX_GAP_S = 0.5
-#: A rep cut by the clip's first / last visible frame is counted when its cut side covers at
-#: least this share of its range ("most of its range", issue 14: more than half).
+#: A rep cut by the clip's first / last visible frame is counted when its turn is visible and
+#: the signal's travel on one side of it covers more than this share of the rep's range ("its
+#: turn and most of its range are visible", issue 14: a range, not a time).
 COUNT_FRACTION = 0.5
+#: A turn is visible when the signal comes back from it by this share of the rep's range on its
+#: cut side. Heuristic: above the smoothed jitter at a turn (a clip that ends on the way down
+#: has its turn on the last frame anyway), below what a clip starting 30 % into a push-up shows
+#: of the elbow's way down (some 10 %: the angle changes slowly near the bottom).
+TURN_FRACTION = 0.05
 #: In-position runs shorter than this are noise, not a hold.
 MIN_BLIP_S = 0.25
 
@@ -68,6 +78,19 @@ class Segment:
     signal_max: float
     in_target_s: float = float("nan")
     partial: bool = False
+
+
+class _Turn(NamedTuple):
+    """A turn of one run: its rest points, the signal's travel from each, whether each side
+    reaches an end of the run (is cut)."""
+
+    turn: int
+    rest_before: int
+    rest_after: int
+    amp_b: float
+    amp_a: float
+    cut_b: bool
+    cut_a: bool
 
 
 def frame_rate(t_s: np.ndarray) -> float:
@@ -131,9 +154,16 @@ def _merge_close_peaks(seg: np.ndarray, peaks: np.ndarray, min_dip: float) -> np
     return np.asarray(out, dtype=np.int64)
 
 
-def _run_reps(seg: np.ndarray, prominence: float, distance: int) -> list[Segment]:
-    """Repetitions of one run of finite samples (turns as peaks), indices within the run; the
-    signal range of each is left to the caller."""
+def _counts_when_cut(turn: int, last: int, amp_b: float, amp_a: float, full: float) -> bool:
+    """Whether a rep cut by an end of its run counts: its turn is visible (inside the run, the
+    signal coming back from it on both sides by ``TURN_FRACTION`` of the range) and so is most
+    of its range (the larger side's travel: the whole range when one side is uncut)."""
+    turned = 0 < turn < last and min(amp_b, amp_a) >= TURN_FRACTION * full
+    return turned and max(amp_b, amp_a) >= COUNT_FRACTION * full
+
+
+def _run_turns(seg: np.ndarray, prominence: float, distance: int) -> list[_Turn]:
+    """The turns of one run of finite samples (as peaks), indices within the run."""
     # Padding with the run's lowest value lets a turn whose far side is cut off stand out.
     low = float(seg.min())
     peaks, _ = find_peaks(np.r_[low, seg, low], prominence=prominence, distance=distance)
@@ -145,29 +175,35 @@ def _run_reps(seg: np.ndarray, prominence: float, distance: int) -> list[Segment
         right = peaks[k + 1] if k + 1 < len(peaks) else last
         rb = left + int(np.argmin(seg[left : p + 1]))
         ra = p + int(np.argmin(seg[p : right + 1]))
-        found.append((int(p), rb, ra, float(seg[p] - seg[rb]), float(seg[p] - seg[ra])))
-    # The set's typical range: the median amplitude of the reps that touch neither end.
-    inner = [max(ab, aa) for _, rb, ra, ab, aa in found if rb > 0 and ra < last]
-    typical = float(np.median(inner)) if inner else None
+        found.append(_Turn(int(p), rb, ra, float(seg[p] - seg[rb]), float(seg[p] - seg[ra]),
+                           rb == 0, ra == last))  # fmt: skip
+    return found
+
+
+def _run_reps(
+    seg: np.ndarray, found: list[_Turn], prominence: float, typical: float | None
+) -> list[Segment]:
+    """Repetitions of one run from its turns; ``typical``: the set's range (the median
+    amplitude of its uncut reps, over all runs). The signal range of each is left to the
+    caller."""
+    last = len(seg) - 1
     out = []
-    for p, rb, ra, amp_b, amp_a in found:
+    for p, rb, ra, amp_b, amp_a, cut_b, cut_a in found:
         # The rep's range: its side that does not reach an end of the run (where the clip
         # shows its rest); the set's when both do.
-        if rb == 0 and ra == last:
+        if cut_b and cut_a:
             full = typical if typical is not None else max(amp_b, amp_a)
         else:
-            full = amp_a if rb == 0 else amp_b
-        # Cut: a side that reaches the run's end without covering most of the range.
-        cut_b = rb == 0 and amp_b < COUNT_FRACTION * full
-        cut_a = ra == last and amp_a < COUNT_FRACTION * full
+            full = amp_a if cut_b else amp_b
         if (not cut_b and amp_b < prominence / 2) or (not cut_a and amp_a < prominence / 2):
             continue  # a wiggle between two reps, not a rep
+        partial = (cut_b or cut_a) and not _counts_when_cut(p, last, amp_b, amp_a, full)
         above_b = np.flatnonzero(seg[rb : p + 1] <= seg[rb] + ENTER_FRACTION * amp_b)
         above_a = np.flatnonzero(seg[p : ra + 1] <= seg[ra] + ENTER_FRACTION * amp_a)
         out.append(Segment(kind="rep", start=rb + int(above_b[-1]), turn=p,
                            end=p + int(above_a[0]), rest_before=rb, rest_after=ra,
                            signal_min=float("nan"), signal_max=float("nan"),
-                           partial=cut_b or cut_a or not 0 < p < last))  # fmt: skip
+                           partial=partial))  # fmt: skip
     return out
 
 
@@ -198,10 +234,14 @@ def find_reps(
     x = prepared if spec.turn == "peak" else -prepared
     out: list[Segment] = []
     min_len = max(3, int(spec.min_rep_s * fps))
-    for a, b in _runs(np.isfinite(x)):
-        if b - a < min_len:
-            continue
-        for seg in _run_reps(x[a:b], prominence, max(1, int(spec.min_rep_s * fps / 2))):
+    distance = max(1, int(spec.min_rep_s * fps / 2))
+    runs = [(a, b) for a, b in _runs(np.isfinite(x)) if b - a >= min_len]
+    turns = [_run_turns(x[a:b], prominence, distance) for a, b in runs]
+    # The set's typical range: the median amplitude of the reps that touch no end of a run.
+    inner = [max(t.amp_b, t.amp_a) for found in turns for t in found if not (t.cut_b or t.cut_a)]
+    typical = float(np.median(inner)) if inner else None
+    for (a, b), found in zip(runs, turns, strict=True):
+        for seg in _run_reps(x[a:b], found, prominence, typical):
             if seg.partial and not with_partial:
                 continue
             start, end = a + seg.start, a + seg.end

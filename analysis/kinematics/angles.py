@@ -123,7 +123,7 @@ def frontal_projection_angle(
     knee: np.ndarray,
     ankle: np.ndarray,
     mid_hip: np.ndarray,
-    min_segment: float = 0.0,
+    min_segment: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     """2D frontal-plane projection angle (FPPA) of a knee, degrees; positive = valgus.
 
@@ -214,7 +214,7 @@ def evaluate_point_function(
     kp: KeyPoints,
     fn: str,
     points: Sequence[str],
-    unit: float | None = None,
+    unit: float | np.ndarray | None = None,
     min_score: float = MIN_SCORE,
 ) -> np.ndarray:
     """Evaluate one vocabulary function (see :data:`POINT_FUNCTIONS`) over named points."""
@@ -363,15 +363,19 @@ COMBINE_OPS: dict[str, int | None] = {
 
 
 def features(
-    kp: KeyPoints, min_score: float = MIN_SCORE, names: list[str] | None = None
+    kp: KeyPoints,
+    min_score: float = MIN_SCORE,
+    names: list[str] | None = None,
+    unit: float | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The standard feature table of one track, one row per row of ``kp`` (a RangeIndex).
 
     Columns: ``frame``, ``t_s`` and the features in :data:`FEATURE_NAMES` (or ``names``).
-    Angles in degrees, velocities in deg/s (NaN where ``t_s`` is), distances in torso lengths;
-    NaN where a needed keypoint is missing.
+    Angles in degrees, velocities in deg/s (NaN where ``t_s`` is), distances in torso lengths
+    (``unit``, pixels: one for the track or one per row; default `torso_length`); NaN where a
+    needed keypoint is missing.
     """
-    unit = torso_length(kp, min_score)
+    unit = torso_length(kp, min_score) if unit is None else unit
     out: dict[str, np.ndarray] = {}
 
     def get(name: str) -> np.ndarray:

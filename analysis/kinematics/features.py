@@ -36,11 +36,14 @@ from analysis.kinematics.angles import (
     MID_POINTS,
     MIN_SCORE,
 )
+from analysis.kinematics.view_segments import cut_rows
 from posecoach.keypoints import KeyPoints
 from posecoach.schema import COCO17
 
 #: Bumped when a standard feature's definition changes (values of two versions differ).
-FEATURES_VERSION = "1"
+FEATURES_VERSION = "2"
+#: A shot needs this many rows with a measured torso for a torso unit of its own.
+MIN_SHOT_ROWS = 10
 #: The columns of a track's features table before the metrics.
 GRID_COLUMNS: tuple[str, ...] = ("frame", "t_s")
 # Names a rule file's metric may not take: the key columns of the store's features table.
@@ -96,6 +99,32 @@ def track_grid(track: KeyPoints, fps: float | None = None) -> KeyPoints:
     return dataclasses.replace(track.at_frames(frames), t_s=t_s)
 
 
+def shot_torso_unit(grid: KeyPoints, min_score: float = MIN_SCORE) -> np.ndarray:
+    """Per row, the torso unit (pixels) of the shot it is in: `angles.torso_length` over the
+    rows between two camera cuts (`analysis.kinematics.view_segments.cut_rows`: a jump in the
+    box's size or position, or the track unseen for a while).
+
+    One unit for a whole track would make a zoomed close-up rescale every other shot's heights
+    and distances (jumping_jacks_front.csv: the close-up's torso, 800 px with the hips guessed
+    at the frame's edge, made the full view's 270 px torso a third of a unit and its jacks too
+    small to count). A shot with fewer than :data:`MIN_SHOT_ROWS` measured torsos has no unit
+    (NaN): a close-up with the hips out of frame cannot say how long a torso is, and another
+    shot's torso would be a made-up scale.
+    """
+    n = len(grid)
+    bounds = [0, *cut_rows(grid, min_score).tolist(), n]
+    if len(bounds) == 2:
+        return np.full(n, angles.torso_length(grid, min_score))
+    out = np.full(n, np.nan)
+    torso = angles._norm(angles.point(grid, "mid_shoulder", min_score)
+                         - angles.point(grid, "mid_hip", min_score))  # fmt: skip
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        seen = torso[a:b][np.isfinite(torso[a:b]) & (torso[a:b] > 0)]
+        if seen.size >= MIN_SHOT_ROWS:
+            out[a:b] = float(np.percentile(seen, 90))
+    return out
+
+
 def _check_names(definitions: Definitions) -> None:
     for name in definitions:
         if name in FEATURE_SPECS or name in DERIVED_SPECS or name in _KEY_COLUMNS:
@@ -114,12 +143,12 @@ def metric_values(
         ValueError: a definition takes a standard or key column name, or refers in a circle.
         KeyError: a definition refers to a metric that is neither standard nor defined.
     """
-    standard = angles.features(grid, min_score)
+    unit = shot_torso_unit(grid, min_score)
+    standard = angles.features(grid, min_score, unit=unit)
     out = {name: standard[name].to_numpy(np.float64) for name in FEATURE_NAMES}
     if not definitions:
         return out
     _check_names(definitions)
-    unit = angles.torso_length(grid, min_score)
     t_s = grid.t_s
 
     def need(name: str, chain: tuple[str, ...] = ()) -> np.ndarray:
@@ -235,7 +264,8 @@ def feature_parameters(
         "fppa_min_segment_torso": angles.FPPA_MIN_SEGMENT,
         "fps": fps,
         "grid": "every frame from a track's first to its last; frames not seen are NaN",
-        "torso_unit": "90th percentile over the track of |mid_shoulder - mid_hip|",
+        "torso_unit": "90th percentile of |mid_shoulder - mid_hip| over the row's shot (rows "
+        "between camera cuts; none where a shot has fewer than 10 measured)",
         "units": {n: metric_unit(n, defined) for n in names},
         "points": {n: sorted(metric_points(n, defined)) for n in names},
         "rule_metrics": {

@@ -15,10 +15,12 @@ from rules.scoring import score_video
 
 
 def test_partial_reps_and_not_assessable_reasons_on_the_video_page(tmp_path):
-    # A small, jittery subject seen from the front, the clip starting mid-descent.
+    # A small, jittery subject seen from the front, the clip starting on the first rep's way up
+    # (its turn not seen: partial).
     clip = generate_clip("squat", view="front", reps=3, depth=90, valgus_deg=[0, 14, 0],
                          height=200, noise_px=4, seed=2)  # fmt: skip
-    kp = clip.keypoints[clip.keypoints["t_s"] >= 1.6].reset_index(drop=True)
+    after_turn = float(clip.truth.reps["turn_s"].iloc[0]) + 0.2
+    kp = clip.keypoints[clip.keypoints["t_s"] >= after_turn].reset_index(drop=True)
     store = Store(tmp_path / "store")
     vid, date = "5a5a5a5a5a5a5a5a", "2024-07-04"
     store.write("keypoints", kp.assign(video_id=vid), video_id=vid, date=date)

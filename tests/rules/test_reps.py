@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 
 from rules.reps import fill_gaps, find_holds, find_reps
 from rules.schema import HoldSpec, RepSpec
@@ -58,10 +61,12 @@ def test_short_gaps_filled_long_gaps_split():
     y = x.copy()
     y[100:108] = np.nan  # 0.27 s: filled
     assert len(find_reps(y, t, SPEC)) == 5
-    y[150:200] = np.nan  # 1.7 s through the third rep: that rep is lost, not invented
-    got = find_reps(y, t, SPEC)
-    assert 3 <= len(got) <= 4
-    assert all(not (150 <= r.turn < 200) for r in got)
+    # 1 s over the third rep's bottom (7.2 s): that rep is lost (its two halves show no turn,
+    # so they are partial), none is invented.
+    y[int(6.7 * FPS) : int(7.7 * FPS)] = np.nan
+    got = find_reps(y, t, SPEC, with_partial=True)
+    assert [r.partial for r in got] == [False, False, True, True, False, False]
+    assert len(find_reps(y, t, SPEC)) == 4
     filled = fill_gaps(np.array([1.0, np.nan, 3.0, np.nan, np.nan, np.nan, 7.0]), 2)
     assert filled[1] == 2.0 and np.isnan(filled[3:6]).all()
 
@@ -89,35 +94,57 @@ def test_holds_with_flicker_and_target():
     assert find_holds((t >= 5) & (t < 5.1), None, t, HoldSpec(position=(), min_hold_s=0.05)) == []
 
 
-def test_a_rep_cut_at_the_start_is_partial_not_dropped():
-    """Issue 14: the clip starts mid-descent of the first rep (a third of its range seen)."""
+def _descent_share_at(share: float, rep: int = 0, rep_s: float = 2.0, lead_s: float = 1.0):
+    """The time at which ``share`` of a squat_signal rep's range is still to come on its way
+    down (the cosine profile: q = (1 - cos(2 pi t / rep_s)) / 2)."""
+    return lead_s + rep * (rep_s + 0.6) + np.arccos(2 * share - 1) / (2 * np.pi) * rep_s
+
+
+def test_a_rep_cut_in_its_descent_with_its_turn_and_range_seen_counts():
+    """Issue 14: counted when its turn and most of its range are visible (a range, not a time).
+    The clip starts 0.6 s into the first rep's 1 s descent (35 % of the way down seen), or with
+    only the last fifth of it: the turn and the whole way up are visible, so it counts."""
     t, x, turns = squat_signal(4)
-    first = int((1.0 + 0.6) * FPS)  # 0.6 s into the 1 s descent: a third of its range seen
+    for share in (0.35, 0.2):
+        first = int(np.ceil(_descent_share_at(share) * FPS))
+        got = find_reps(x[first:], t[first:], SPEC, with_partial=True)
+        assert [r.partial for r in got] == [False] * 4
+        assert t[first + got[0].turn] == pytest.approx(turns[0], abs=1.5 / FPS)
+        assert got[0].rest_before == 0 and x[first + got[0].rest_after] == 175
+
+
+def test_a_rep_cut_before_its_turn_or_most_of_its_range_is_partial():
+    t, x, _ = squat_signal(4)
+    # Starts on the way up of the first rep (after its turn): no turn seen.
+    first = int(2.3 * FPS)
     got = find_reps(x[first:], t[first:], SPEC, with_partial=True)
     assert [r.partial for r in got] == [True, False, False, False]
-    assert len(find_reps(x[first:], t[first:], SPEC)) == 3  # counted: the three whole ones
-    assert got[0].turn == int(np.argmin(x[first : first + int(2 * FPS)]))
+    assert got[0].turn == 0
+    # Only the bottom of the second rep between two long gaps (a close-up on either side): its
+    # turn is seen, but not half of its range (45 % each way; the set's other reps give the
+    # range). Still more than the rule's min_range (25 of 95 deg): found, and kept as partial.
+    spec = dataclasses.replace(SPEC, min_range={"any": 25.0})
+    y = x.copy()
+    lo = int(np.ceil(_descent_share_at(0.45, rep=1) * FPS))
+    hi = int(2 * 4.6 * FPS) - lo
+    y[int(3.0 * FPS) : lo] = np.nan
+    y[hi : int(5.9 * FPS)] = np.nan
+    got = find_reps(y, t, spec, with_partial=True)
+    assert [r.partial for r in got] == [False, True, False, False]
+    assert 25 < np.ptp(x[lo:hi]) < 0.5 * 95
 
 
-def test_a_rep_cut_with_its_turn_and_most_of_its_range_seen_is_counted():
-    t, x, _ = squat_signal(3)
-    # The clip starts a fifth of the way down the first rep: turn and 80 % of the range seen.
-    first = int((1.0 + np.arccos(1 - 2 * 0.2) / (2 * np.pi) * 2.0) * FPS)
-    got = find_reps(x[first:], t[first:], SPEC, with_partial=True)
-    assert len(got) == 3 and not any(r.partial for r in got)
-
-
-def test_a_rep_cut_at_the_end_or_by_a_long_gap_is_partial():
+def test_a_rep_cut_at_the_end_or_by_a_long_gap():
     t, x, _ = squat_signal(3, lead_s=1.0)
-    end = int((1.0 + 2 * 2.6 + 1.3) * FPS)  # just after the third rep's bottom: turn seen
+    end = int((1.0 + 2 * 2.6 + 1.3) * FPS)  # 0.3 s after the third rep's bottom: turn and range
     got = find_reps(x[:end], t[:end], SPEC, with_partial=True)
-    assert [r.partial for r in got] == [False, False, True]
+    assert [r.partial for r in got] == [False, False, False]
     end = int((1.0 + 2 * 2.6 + 0.7) * FPS)  # before the third rep's bottom: no turn seen
     got = find_reps(x[:end], t[:end], SPEC, with_partial=True)
     assert [r.partial for r in got] == [False, False, True]
     assert got[2].turn == end - 1
     y = x.copy()
-    y[int(3.35 * FPS) : int(4.4 * FPS)] = np.nan  # 1 s, most of the second rep's way down
+    y[int(3.35 * FPS) : int(4.8 * FPS)] = np.nan  # over the second rep's bottom (4.6 s)
     got = find_reps(y, t, SPEC, with_partial=True)
     assert [r.partial for r in got] == [False, True, False]
 

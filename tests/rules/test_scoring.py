@@ -279,7 +279,7 @@ def test_score_video_writes_the_features_it_judged_on(tmp_path):
         assert f.value == pytest.approx(float(window.median()), abs=1e-9)
     meta = store.metadata("features", "vid1")
     assert meta["table"] == "features" and meta["schema_version"] == SCHEMA_VERSION
-    assert meta["features_version"] == "1" and meta["min_score"] == LIB.find("squat").min_score
+    assert meta["features_version"] == "2" and meta["min_score"] == LIB.find("squat").min_score
     assert meta["rule_id"] == "squat" and meta["units"]["knee_angle_deg"] == "deg"
     assert meta["signals"] == {"0": "knee_angle_deg"}
     checks = {c["id"]: c for c in meta["checks"]}
@@ -335,12 +335,13 @@ def test_an_exercise_without_rule_file_still_gets_its_features(tmp_path):
 
 
 def test_a_rep_cut_by_the_clip_is_a_partial_row_not_counted_not_judged(tmp_path):
-    """Issue 14: the clip starts mid-descent; the cut rep is stored as partial, without
-    findings, and the count is of the whole reps; a reps file from before the column reads
-    its partial as null."""
+    """Issue 14: the clip starts on the first rep's way up (its turn not seen); the cut rep is
+    stored as partial, without findings, and the count is of the whole reps; a reps file from
+    before the column reads its partial as null."""
     clip = generate_clip("squat", view="side", reps=3, depth=[70, 70, 130])
     kp = clip.keypoints
-    cut = kp[kp["t_s"] >= 1.0 + 0.6].reset_index(drop=True)  # 30 % into the first rep
+    after_turn = float(clip.truth.reps["turn_s"].iloc[0]) + 0.2
+    cut = kp[kp["t_s"] >= after_turn].reset_index(drop=True)
     result = score_keypoints(cut, "squat", library=LIB)
     assert result.reps["partial"].tolist() == [True, False, False]
     assert result.n_reps == 2 and result.reps["rep_index"].tolist() == [0, 1, 2]

@@ -16,6 +16,7 @@ from analysis.kinematics.features import (
     video_features,
 )
 from analysis.testing.synthetic import generate_clip
+from posecoach.keypoints import KeyPoints
 from posecoach.schema import FEATURE_COLUMNS
 
 
@@ -128,3 +129,43 @@ def test_metric_points_and_the_parameters_describe_every_column():
     assert params["rule_metrics"]["front_knee_deg"] == {
         "op": "min", "of": ["knee_angle_left_deg", "knee_angle_right_deg"], "unit": "deg"
     }  # fmt: skip
+
+
+def _zoomed_after(df, t_cut: float, zoom: float, width: float, height: float):
+    # A camera cut at t_cut to a shot zoomed by `zoom` about the floor under the subject.
+    df = df.copy()
+    after = df["t_s"] >= t_cut
+    xs = [c for c in df.columns if c.endswith(("_x", "_x_raw")) or c in ("bbox_x1", "bbox_x2")]
+    ys = [c for c in df.columns if c.endswith(("_y", "_y_raw")) or c in ("bbox_y1", "bbox_y2")]
+    cx, cy = width / 2, 0.95 * height
+    df.loc[after, xs] = (cx + zoom * (df.loc[after, xs] - cx)).astype(np.float32)
+    df.loc[after, ys] = (cy + zoom * (df.loc[after, ys] - cy)).astype(np.float32)
+    return df
+
+
+def test_torso_units_are_per_shot_across_a_zoom_cut():
+    """A cut to a shot zoomed 1.8x: heights and distances in torso lengths read the same in
+    both shots (one unit for the track would make the zoomed shot's 1.8x too large)."""
+    clip = generate_clip("squat", view="front", reps=2, width=1280, height=1400)
+    t_cut = float(clip.truth.reps["end_s"].iloc[0]) + 0.2
+    df = _zoomed_after(clip.keypoints, t_cut, 1.8, 1280, 1400)
+    feats = track_features(KeyPoints.from_frame(df))
+    before = feats[feats["t_s"] < t_cut - 0.05]
+    after = feats[feats["t_s"] > t_cut + 0.05]
+    for name in ("hip_height", "ankle_spread", "wrist_spread"):
+        a, b = before[name].iloc[-1], after[name].iloc[0]  # both standing, either side of the cut
+        assert a == pytest.approx(b, rel=0.01), name
+    assert feats["knee_angle_deg"].to_numpy() == pytest.approx(
+        track_features(clip.points)["knee_angle_deg"].to_numpy(), abs=0.01
+    )
+    # One unit for the whole track (the 90th percentile) is the zoomed shot's.
+    whole = angles.features(KeyPoints.from_frame(df))
+    assert whole["hip_height"].iloc[len(before) - 1] < 0.6 * before["hip_height"].iloc[-1]
+    # A shot whose torso is not measured (the hips out of frame) has no unit: NaN, not a guess.
+    hips = [
+        c for c in df.columns if c.startswith(("left_hip", "right_hip")) and c.endswith("score")
+    ]
+    df.loc[df["t_s"] >= t_cut, hips] = 0.0
+    feats = track_features(KeyPoints.from_frame(df))
+    assert feats.loc[feats["t_s"] >= t_cut, "wrist_spread"].isna().all()
+    assert feats.loc[feats["t_s"] < t_cut, "wrist_spread"].notna().all()
