@@ -380,7 +380,7 @@ def model_args(options: dict[str, Any]) -> list[str]:
 
 # --- the web app ------------------------------------------------------------------------------
 
-#: The web tests' users (tests/web/conftest.py): ana is an admin, bob a coach.
+#: The web tests' users (tests/flows/web/conftest.py): ana is an admin, bob a coach.
 WEB_PASSWORDS = {"ana": "correct horse", "bob": "battery staple"}
 MULTIPART_BOUNDARY = "----posecoach-test-boundary"
 

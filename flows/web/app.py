@@ -25,6 +25,7 @@ from flows.web import api as api_routes
 from flows.web import pages, security
 from flows.web.context import WebConfig, WebState, current_session, login_redirect
 from flows.web.runner import AnalysisRunner, RunBatch
+from flows.web.uploads import PARTIAL_DIR
 from flows.web.users import Accounts
 from posecoach.store import Store
 
@@ -50,6 +51,19 @@ def nightly_batch(config: WebConfig) -> RunBatch:
         )
 
     return run
+
+
+def remove_partial_uploads(inbox: Path) -> int:
+    """Remove what uploads cut off by a stopped server left in the partial folder.
+
+    One ``posecoach web`` process serves an inbox, so at its start no upload is in progress.
+    """
+    removed = 0
+    for leftover in (inbox / PARTIAL_DIR).glob("*"):
+        if leftover.is_file() and not leftover.is_symlink():
+            leftover.unlink()
+            removed += 1
+    return removed
 
 
 def create_app(
@@ -86,6 +100,7 @@ def create_app(
     )
     config.inbox.mkdir(parents=True, exist_ok=True)
     config.reports.mkdir(parents=True, exist_ok=True)
+    remove_partial_uploads(config.inbox)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -115,8 +130,9 @@ def create_app(
         return FileResponse(file)
 
     @app.get("/static/{name}", include_in_schema=False)
-    def static(name: str) -> Response:
-        file = security.report_file(HERE / "static", name, name)
+    def static(request: Request, name: str) -> Response:
+        raw = request.scope.get("raw_path", b"").decode("latin-1")
+        file = security.report_file(HERE / "static", raw, name)
         if file is None:
             return Response("not found", status_code=404, media_type="text/plain")
         return FileResponse(file, headers={"Cache-Control": "max-age=3600"})

@@ -8,7 +8,7 @@ import pytest
 
 from analysis.models import catalog
 from analysis.pipeline.config import EngineConfig
-from flows.cli import analyze, options, run, serve
+from flows.cli import analyze, options, run, serve, web
 
 
 def _model_flags(module) -> dict[str, argparse.Action]:
@@ -21,8 +21,8 @@ def _model_flags(module) -> dict[str, argparse.Action]:
     }
 
 
-def test_analyze_run_and_serve_take_the_same_model_options() -> None:
-    flags = {m.__name__: _model_flags(m) for m in (analyze, run, serve)}
+def test_analyze_run_serve_and_web_take_the_same_model_options() -> None:
+    flags = {m.__name__: _model_flags(m) for m in (analyze, run, serve, web)}
     expected = set(flags["flows.cli.analyze"])
     assert len(expected) == len(options.MODEL_OPTIONS)
     for name, found in flags.items():

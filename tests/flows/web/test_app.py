@@ -253,3 +253,23 @@ def test_names_are_escaped_in_the_pages(client: TestClient, accounts) -> None:
     page = client.get("/").text
     assert hostile not in page
     assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_the_stylesheet_is_served_and_nothing_beside_it(client: TestClient) -> None:
+    response = client.get("/static/web.css")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/css")
+    for path in (
+        "/static/..%2fapp.py",
+        "/static/%2e%2e",
+        "/static/.%2e%2fapp.py",
+        "/static/app.py",
+    ):
+        assert client.get(path).status_code == 404, path
+
+
+def test_uploads_cut_off_by_a_stopped_server_are_removed_at_start(make_app, config) -> None:
+    partial = config.inbox / ".partial"
+    partial.mkdir(parents=True)
+    (partial / "0123.part").write_bytes(b"half a video")
+    make_app()
+    assert list(partial.iterdir()) == []

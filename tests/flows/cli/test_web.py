@@ -1,0 +1,46 @@
+"""``posecoach web``'s options: the stable interface of issue 15, and the model options of run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from flows.cli import web
+from flows.cli.main import main
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    web.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_the_options_become_the_apps_config(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = _parse(["--store", "s", "--inbox", "i", "--reports", "r"])
+    assert (args.host, args.port, args.max_upload_mb) == ("127.0.0.1", 8000, 2048)
+    config = web.config_of(args)
+    assert config.store == str(tmp_path / "s") and config.inbox == tmp_path / "i"
+    assert config.reports == tmp_path / "r" and config.max_upload_bytes == 2048 * 2**20
+    assert config.engine == {} and config.workers == 1 and config.dispatch == "pool"
+
+    args = _parse(
+        ["--store", "s", "--inbox", "i", "--reports", "r", "--max-upload-mb", "0.5"]
+        + ["--preset", "balanced", "--device", "cuda", "--det-interval", "3"]
+        + ["--allow-random-weights", "--workers", "0", "--host", "0.0.0.0", "--port", "9000"]
+    )
+    config = web.config_of(args)
+    assert config.max_upload_bytes == 2**19 and config.workers == 0
+    assert config.engine == {
+        "preset": "balanced",
+        "device": "cuda",
+        "det_interval": 3,
+        "allow_random_weights": True,
+    }
+    assert (args.host, args.port) == ("0.0.0.0", 9000)
+
+
+def test_an_object_store_is_refused_with_the_reason(tmp_path: Path, capsys) -> None:
+    argv = ["web", "--store", "s3://bucket/store", "--inbox", str(tmp_path / "i")]
+    assert main([*argv, "--reports", str(tmp_path / "r")]) == 1
+    assert "must be a local folder" in capsys.readouterr().err
