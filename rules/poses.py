@@ -2,9 +2,10 @@
 
 A flow is filed under a pose family's name (``yoga``, `rules.loader.Library.family`); its poses
 are the rule files whose ``pose.family`` it is. Per frame each pose's conditions are read (its
-``hold.position`` and ``pose.identify``, NaN failing): a frame belongs to the pose whose
-conditions all hold, and to no pose where none or several do (the library's poses are written
-to exclude each other, a test keeps them so; two at once is a body between neighbours).
+``hold.position`` and ``pose.identify``, NaN failing): the body enters the pose whose
+conditions all hold, none where none or several do (the library's poses are written to exclude
+each other, a test keeps them so; two at once is a body between neighbours), and stays in it
+while they hold within a margin and no other pose's do (:data:`HYSTERESIS`, `frame_poses`).
 
 Per pose its frames become holds as a single-pose file's do (`rules.reps.find_holds`: drop-outs
 up to the file's ``max_gap_s`` bridged, blips under 0.25 s dropped, so a flickering condition
@@ -45,6 +46,10 @@ from rules.view_findings import rep_view_findings
 #: region (Warrior II to Side Angle tilts the trunk through Reverse Warrior's range): 1.5 s is
 #: longer than that passage and shorter than the shortest hold less the frames its edges lose.
 FLOW_MIN_HOLD_S = 1.5
+#: How far past a condition's threshold a body that is in a pose may go and stay in it, per
+#: unit: 5 deg (about the 2D angles' frame-to-frame noise at 250 px with 3 px of jitter) and 0.1
+#: torso lengths (about 3 px of jitter on a 30 px torso, doubled).
+HYSTERESIS = {"deg": 5.0, "torso": 0.1}
 #: The body is settled while its limb joints move less than this many torso lengths over
 #: SETTLE_WINDOW_S (median over the joints), or SETTLED_JITTER times their jitter where the
 #: keypoints are noisier: a transition moves them one or two torso lengths in about a second,
@@ -97,12 +102,40 @@ def pose_conditions(rule: RuleFile) -> tuple[Condition, ...]:
     return (*rule.hold.position, *(rule.pose.identify if rule.pose else ()))
 
 
+def relaxed(conditions: Sequence[Condition], rule: RuleFile) -> tuple[Condition, ...]:
+    """The conditions widened by :data:`HYSTERESIS` in their metric's unit: what keeps a body
+    in a pose it has entered."""
+    out = []
+    for c in conditions:
+        m = HYSTERESIS.get(rule.metric_unit(c.metric), 0.0)
+        out.append(Condition(c.metric, None if c.above is None else c.above - m,
+                             None if c.below is None else c.below + m))  # fmt: skip
+    return tuple(out)
+
+
 def frame_poses(poses: Sequence[RuleFile], metrics: dict[str, np.ndarray]) -> np.ndarray:
-    """Per frame, the index in ``poses`` of the one pose whose conditions all hold; -1 where
-    none or several do."""
-    masks = np.stack([conditions_mask(pose_conditions(p), metrics) for p in poses])
-    label = np.argmax(masks, axis=0)
-    return np.where(masks.sum(axis=0) == 1, label, -1)
+    """Per frame, the index in ``poses`` of its pose; -1 for none.
+
+    A body enters a pose where that pose's conditions, and no other's, all hold; it stays in it
+    while the conditions widened by :data:`HYSTERESIS` hold (`relaxed`) and no other pose's
+    do, so a value hovering at a threshold (a trunk leaning about 15 deg in Warrior II) does
+    not drop the pose from frame to frame.
+    """
+    if not poses:
+        return np.full(len(next(iter(metrics.values()))), -1)
+    enter = np.stack([conditions_mask(pose_conditions(p), metrics) for p in poses])
+    stay = np.stack([conditions_mask(relaxed(pose_conditions(p), p), metrics) for p in poses])
+    unique = np.where(enter.sum(axis=0) == 1, np.argmax(enter, axis=0), -1)
+    labels = np.full(enter.shape[1], -1)
+    current = -1
+    for t in range(enter.shape[1]):
+        # Another pose whose own conditions hold takes over: the margin bridges a pose and no
+        # pose, not two poses (their boundary is one threshold, e.g. the front knee at 140 deg
+        # between Side Angle and Triangle, and a pose held near it must not keep its neighbour).
+        if unique[t] >= 0 or current < 0 or not stay[current, t]:
+            current = int(unique[t])
+        labels[t] = current
+    return labels
 
 
 def _limbs(grid: KeyPoints, min_score: float) -> np.ndarray:
