@@ -1,8 +1,8 @@
 """A video's status as the API and the pages show it: the ``videos`` row, or its upload's state.
 
 The store's ``videos`` row is written last (the "done" marker), so until it exists the upload
-record says where the video is: ``queued`` or ``running``, or ``failed`` when the flow itself
-failed. An upload still pending wins over an older row of the same content (a failed video
+record says where the video is: ``queued``, ``running`` (a worker holds its claim), or
+``failed`` when the flow itself failed. An upload still pending wins over an older row of the same content (a failed video
 uploaded again is analysed again only if the failure policy says so, and then shows as
 queued meanwhile). ``report_url`` is set once the video's page exists in the reports folder.
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from flows.claims import claim_path
 from flows.web.users import Accounts, Upload
 from posecoach.schema import VIDEOS
 from posecoach.store import Store
@@ -61,11 +62,16 @@ def video_status(
         out["report_url"] = report_url(reports_dir, row)
         return out
     assert upload is not None
-    return upload_status(upload)
+    analysing = store.fs.exists(claim_path(store, video_id))
+    return upload_status(upload, analysing=analysing)
 
 
-def upload_status(upload: Upload) -> dict[str, Any]:
-    """A not yet analysed upload as a ``videos`` row: its known columns, the rest null."""
+def upload_status(upload: Upload, *, analysing: bool = False) -> dict[str, Any]:
+    """A not yet analysed upload as a ``videos`` row: its known columns, the rest null.
+
+    ``running`` only while a worker holds the video's claim (`flows.claims`): in a batch of
+    uploads the others are still ``queued``, waiting for their turn.
+    """
     out: dict[str, Any] = {name: None for name in VIDEOS.names}
     out.update(
         video_id=upload.video_id,
@@ -73,7 +79,13 @@ def upload_status(upload: Upload) -> dict[str, Any]:
         file_name=upload.rel_path.rsplit("/", 1)[-1],
         athlete=upload.athlete,
         exercise=upload.exercise,
-        status="failed" if upload.status in ("failed", "done") else upload.status,
+        status=(
+            "failed"
+            if upload.status in ("failed", "done")
+            else "running"
+            if upload.status == "running" and analysing
+            else "queued"
+        ),
         error=upload.error,
         date=None,
         report_url=None,

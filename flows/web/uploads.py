@@ -269,7 +269,10 @@ def check_content(path: Path) -> None:
             for _frame in source:
                 return
     except VideoError as exc:
-        raise UploadError(415, f"not a readable video or image: {exc.reason}") from None
+        reason = exc.reason.replace(f"'{path}'", "the file").replace(str(path), "the file")
+        if not reason.startswith("not a"):  # the server's paths stay on the server
+            reason = f"not a readable video or image: {reason}"
+        raise UploadError(415, reason) from None
     raise UploadError(415, "not a readable video or image: no frame decodes")
 
 

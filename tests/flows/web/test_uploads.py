@@ -175,7 +175,7 @@ def test_an_image_is_checked_by_its_content(tmp_path: Path) -> None:
         (b"", {}, 400, "empty"),
         (b"just some text, not a video" * 20, {}, 415, "not a video or image"),
         (b"\x00\x00\x00\x20ftypisom" + b"\x00" * 500, {}, 415, "not a readable video"),
-        (b"\xff\xd8\xff\xe0" + b"\x00" * 500, {}, 415, "not a readable video"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 500, {}, 415, "not a readable image"),
         (b"x" * 300, {"exercise": "yoga"}, 422, "unknown exercise 'yoga'"),
         (b"x" * 300, {"athlete": "../../etc"}, 400, "cannot be a folder name"),
         (b"x" * 300, {"view": "top"}, 422, "view"),
@@ -189,4 +189,5 @@ def test_bad_uploads_get_a_clear_answer_and_leave_nothing(
     with pytest.raises(UploadError) as err:
         place_upload(_received(tmp_path, content, **fields), inbox, EXERCISES)
     assert err.value.status == status and reason in err.value.message
+    assert str(tmp_path) not in err.value.message  # no server path in the answer
     assert _files(inbox) == []  # the partial file is gone too

@@ -1,0 +1,76 @@
+"""flows.web.status: a video's status from its upload record, its claim and its videos row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from flows.claims import claim_path
+from flows.web.status import video_status
+from flows.web.users import Accounts
+from posecoach.store import Store
+from posecoach.videos import VideoRow, write_video_row
+
+VID = "0123456789abcdef"
+
+
+@pytest.fixture
+def store(config) -> Store:
+    return Store(config.store)
+
+
+def _status(store: Store, accounts: Accounts, reports: Path) -> dict | None:
+    return video_status(store, accounts, reports, VID)
+
+
+def _row(status: str, processed: dt.datetime, error: str | None = None) -> VideoRow:
+    return VideoRow(
+        video_id=VID, date="2026-11-30", status=status, error=error, processed_at=processed
+    )
+
+
+def test_queued_then_running_only_while_its_claim_is_held(store, accounts, config) -> None:
+    assert _status(store, accounts, config.reports) is None
+    upload = accounts.add_upload(VID, "Ana/squat/a.mp4", "Ana", "squat", "bob")
+    assert _status(store, accounts, config.reports)["status"] == "queued"  # type: ignore[index]
+    accounts.set_upload_status([upload.upload_id], "running")
+    # its batch runs, but another video holds the worker
+    assert _status(store, accounts, config.reports)["status"] == "queued"  # type: ignore[index]
+    claim = Path(claim_path(store, VID))
+    claim.parent.mkdir(parents=True, exist_ok=True)
+    claim.write_text("{}")
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["status"] == "running"
+    assert status["path"] == "Ana/squat/a.mp4" and status["athlete"] == "Ana"
+
+
+def test_the_row_tells_once_written_and_the_report_once_built(store, accounts, config) -> None:
+    upload = accounts.add_upload(VID, "Ana/squat/a.mp4", "Ana", "squat", "bob")
+    accounts.set_upload_status([upload.upload_id], "running")
+    write_video_row(store, _row("ok", dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)))
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["status"] == "ok" and status["report_url"] is None
+    page = config.reports / "2026-11-30" / f"{VID}.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("report")
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["report_url"] == f"/reports/2026-11-30/{VID}.html"
+
+
+def test_an_upload_newer_than_the_row_is_queued_again(store, accounts, config) -> None:
+    write_video_row(store, _row("failed", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "out of memory"))
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["status"] == "failed" and status["report_url"] is None
+    assert status["error"] == "out of memory"
+    accounts.add_upload(VID, "Ana/squat/a.mp4", "Ana", "squat", "bob")
+    assert _status(store, accounts, config.reports)["status"] == "queued"  # type: ignore[index]
+
+
+def test_a_finished_upload_without_a_row_is_failed_with_a_reason(store, accounts, config) -> None:
+    upload = accounts.add_upload(VID, "Ana/squat/a.mp4", "Ana", "squat", "bob")
+    accounts.set_upload_status([upload.upload_id], "done")
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["status"] == "failed"
+    assert status["error"] == "the analysis recorded no result for this video"
