@@ -16,6 +16,13 @@ the one ``yaw`` that fits (`yaw_from_widths`): for an upright torso this is the 
 horizontal part of the widths is used: a vertical offset between the shoulders is perspective
 or a roll, not yaw (a side-view good morning seen from slightly above).
 
+A body seen square from the side often hides its far shoulder and hip (the pose model gives them
+low scores but still places them behind the near side): a row where one side's shoulder and hip
+are seen and the other's are not, placed close behind the seen ones (occluded, not out of the
+frame), reads as side (`hidden_side_yaw`), where the widths cannot be measured. A row whose
+hips are out of the frame (a close-up) keeps the head cue, the neck (shoulders to head) saying
+how upright the body is.
+
 Each frame's yaw is the score-weighted mean of the shoulder and the hip estimate; a track's
 view is the weighted median over its frames, with a confidence from how far that median is
 from the class boundaries and how many frames agree with it (`ViewEstimate`). The view over
@@ -50,6 +57,12 @@ HEAD_WEIGHT = 4.0
 #: The boundaries lie half-way between the three canonical views (0, 45, 90 degrees).
 FRONT_YAW = 25.0
 SIDE_YAW = 65.0
+#: The head's keypoints.
+HEAD = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+#: A hidden shoulder or hip lies horizontally this close to its seen counterpart (torso lengths)
+#: when it is behind the body: a side view turned up to 20 degrees puts it 0.27 away (this
+#: body), a front view 0.83 (shoulders) and 0.59 (hips).
+HIDDEN_NEAR = 0.35
 #: Fewer frames than this with a yaw estimate: "unknown".
 MIN_FRAMES = 5
 
@@ -113,13 +126,52 @@ def head_yaw(kp: KeyPoints, min_score: float = MIN_SCORE) -> tuple[np.ndarray, n
     return yaw, weight
 
 
+def _neck(kp: KeyPoints, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: |horizontal| and |vertical| extent of the vector from the mean of the seen
+    shoulders to the mean of the seen nose, eyes and ears (NaN where either has none)."""
+    seen = (np.nan_to_num(kp.scores, nan=0.0) >= min_score) & np.isfinite(kp.xy).all(axis=2)
+
+    def mean(names: tuple[str, ...]) -> np.ndarray:
+        idx = [KEYPOINT_INDEX[n] for n in names]
+        ok = seen[:, idx]
+        xy = np.where(ok[..., None], kp.xy[:, idx].astype(np.float64), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return xy.sum(axis=1) / ok.sum(axis=1)[:, None]
+
+    d = mean(HEAD) - mean(("left_shoulder", "right_shoulder"))
+    return np.abs(d[:, 0]), np.abs(d[:, 1])
+
+
+def hidden_side_yaw(kp: KeyPoints, min_score: float = MIN_SCORE) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: 90 degrees where one side's shoulder and hip are seen and both of the other
+    side's are not but are placed (smoothed, else raw position) horizontally within
+    :data:`HIDDEN_NEAR` of the seen side's torso length from their seen counterparts, as a pose
+    model places joints behind the body (a joint out of the frame lies at the frame's edge);
+    its weight is the seen shoulder's and hip's scores (0 elsewhere)."""
+    seen = (np.nan_to_num(kp.scores, nan=0.0) >= min_score) & np.isfinite(kp.xy).all(axis=2)
+    xy = np.where(np.isfinite(kp.xy), kp.xy, kp.xy_raw).astype(np.float64)
+    weight = np.zeros(len(kp))
+    for near, far in (("left", "right"), ("right", "left")):
+        js, jh = KEYPOINT_INDEX[f"{near}_shoulder"], KEYPOINT_INDEX[f"{near}_hip"]
+        fs, fh = KEYPOINT_INDEX[f"{far}_shoulder"], KEYPOINT_INDEX[f"{far}_hip"]
+        torso = np.hypot(*(xy[:, js] - xy[:, jh]).T)
+        with np.errstate(invalid="ignore"):
+            behind = np.ones(len(kp), dtype=bool)
+            for j, k in ((fs, js), (fh, jh)):
+                behind &= ~seen[:, j] & (np.abs(xy[:, j, 0] - xy[:, k, 0]) < HIDDEN_NEAR * torso)
+        hit = seen[:, js] & seen[:, jh] & behind
+        weight[hit] = (kp.scores[hit, js] * kp.scores[hit, jh]).astype(np.float64)
+    return np.where(weight > 0, 90.0, np.nan), weight
+
+
 def frame_yaw(kp: KeyPoints, min_score: float = MIN_SCORE) -> tuple[np.ndarray, np.ndarray]:
     """Per row: the body's yaw to the camera (degrees, 0 front - 90 side) and its weight (the
     keypoint scores behind it, 0 where no estimate: NaN yaw): the weighted mean of the shoulder
     cue, the hip cue (`yaw_from_widths`) and the head cue (`head_yaw`, weight HEAD_WEIGHT).
 
     The torso runs from the hip midpoint to the shoulder midpoint: all four points are needed
-    (one hip alone would tilt the torso by half the hip width).
+    (one hip alone would tilt the torso by half the hip width). A row without them takes the
+    hidden-side cue (`hidden_side_yaw`) where it applies.
     """
     ls, ls_w = _xy_w(kp, "left_shoulder", min_score)
     rs, rs_w = _xy_w(kp, "right_shoulder", min_score)
@@ -132,9 +184,13 @@ def frame_yaw(kp: KeyPoints, min_score: float = MIN_SCORE) -> tuple[np.ndarray, 
     # The head cue reads the nose's offset along the image horizontal, which only shows yaw
     # when the face looks ahead: it fades out as the torso tilts towards horizontal in the
     # image (a push-up's face looks at the floor), where the body cues take over. Without a
-    # torso nothing says where the face looks: no head cue either.
+    # torso (a hip out of the frame) the neck, from the seen shoulders to the seen head points,
+    # says how upright the body is; without either, nothing says where the face looks.
+    nu, nv = _neck(kp, min_score)
+    tu_h, tv_h = np.where(np.isfinite(tu + tv), tu, nu), np.where(np.isfinite(tu + tv), tv, nv)
     with np.errstate(invalid="ignore", divide="ignore"):
-        upright = np.clip(np.nan_to_num((tv**2 - tu**2) / (tu**2 + tv**2), nan=0.0), 0, 1)
+        upright = (tv_h**2 - tu_h**2) / (tu_h**2 + tv_h**2)
+        upright = np.clip(np.nan_to_num(upright, nan=0.0), 0, 1)
     yaws, weights = [np.nan_to_num(head)], [HEAD_WEIGHT * head_w * upright]
     for a, b, wa, wb, k in ((ls, rs, ls_w, rs_w, SHOULDER_K), (lh, rh, lh_w, rh_w, HIP_K)):
         yaw = yaw_from_widths(np.abs(a[:, 0] - b[:, 0]), tu, tv, k)
@@ -144,7 +200,11 @@ def frame_yaw(kp: KeyPoints, min_score: float = MIN_SCORE) -> tuple[np.ndarray, 
     total = np.sum(weights, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         yaw = np.sum([y * w for y, w in zip(yaws, weights, strict=True)], axis=0) / total
-    return np.where(total > 0, yaw, np.nan), total
+    yaw = np.where(total > 0, yaw, np.nan)
+    # Only where nothing else measured the row: a hidden side is weaker evidence than widths.
+    hidden, hidden_w = hidden_side_yaw(kp, min_score)
+    use = (total <= 0) & (hidden_w > 0)
+    return np.where(use, hidden, yaw), np.where(use, hidden_w, total)
 
 
 def classify_yaw(yaw_deg: float) -> str:

@@ -13,7 +13,6 @@ then estimated from its own frames (`analysis.kinematics.view.view_of_yaws`).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,39 +61,49 @@ class ViewSegment:
         return max(0.0, self.end_s - self.start_s)
 
 
-def _boxes(kp: KeyPoints, min_score: float) -> np.ndarray:
-    """(n, 4) x1, y1, x2, y2 of the visible keypoints per row (NaN where none is visible)."""
-    ok = (np.nan_to_num(kp.scores, nan=0.0) >= min_score) & np.isfinite(kp.xy).all(axis=2)
-    # A box from a handful of points (a close-up's flicker) would make cuts of its noise.
-    ok &= ok.sum(axis=1, keepdims=True) >= MIN_BOX_POINTS
-    x = np.where(ok, kp.xy[..., 0], np.nan)
-    y = np.where(ok, kp.xy[..., 1], np.nan)
-    with warnings.catch_warnings():  # all-NaN rows: NaN boxes, as meant
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.column_stack([np.nanmin(x, 1), np.nanmin(y, 1), np.nanmax(x, 1), np.nanmax(y, 1)])
+def _visible(kp: KeyPoints, min_score: float) -> np.ndarray:
+    """(n, 17) keypoints seen (score at least ``min_score``, finite position) per row."""
+    return (np.nan_to_num(kp.scores, nan=0.0) >= min_score) & np.isfinite(kp.xy).all(axis=2)
+
+
+def _jump(xy_a: np.ndarray, xy_b: np.ndarray) -> tuple[float, float]:
+    """(scale ratio, centre shift over size) between two sets of the same keypoints."""
+    ca, cb = xy_a.mean(axis=0), xy_b.mean(axis=0)
+    ha = float(np.ptp(xy_a[:, 1])) + float(np.ptp(xy_a[:, 0])) / 4
+    hb = float(np.ptp(xy_b[:, 1])) + float(np.ptp(xy_b[:, 0])) / 4
+    ha, hb = max(ha, 1.0), max(hb, 1.0)
+    return max(ha, hb) / min(ha, hb), float(np.hypot(*(cb - ca))) / max(ha, hb)
 
 
 def cut_rows(kp: KeyPoints, min_score: float = MIN_SCORE) -> np.ndarray:
-    """Row indices (of ``kp``, in frame order) at which a camera cut starts a new shot."""
+    """Row indices (of ``kp``, in frame order) at which a camera cut starts a new shot.
+
+    Each row is compared with the last row that had enough keypoints, on the keypoints seen in
+    both: a joint leaving or entering the frame (an upper-body close-up, a knee at the frame's
+    edge) changes the box of what is visible but is no cut. The size is the vertical extent plus
+    a quarter of the horizontal one, so that a horizontal body (a push-up) has one too.
+    """
     n = len(kp)
     if n < 2:
         return np.zeros(0, dtype=np.int64)
-    box = _boxes(kp, min_score)
-    h = np.maximum(box[:, 3] - box[:, 1], 1.0)
-    cx, cy = (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2
-    # Compare each row with the last row that had a box (a row without one neither cuts nor
-    # hides a cut).
+    seen = _visible(kp, min_score)
+    # A handful of points (a close-up's flicker) would make cuts of its noise.
+    has = seen.sum(axis=1) >= MIN_BOX_POINTS
+    xy = kp.xy.astype(np.float64)
     cuts = []
     last = -1
     for i in range(n):
-        if not np.isfinite(box[i]).all():
+        if not has[i]:
             continue
         if last >= 0:
-            scale = max(h[i], h[last]) / min(h[i], h[last])
-            shift = np.hypot(cx[i] - cx[last], cy[i] - cy[last]) / max(h[i], h[last])
             gap = float(kp.t_s[i] - kp.t_s[last])
-            if scale > CUT_SCALE or shift > CUT_SHIFT or gap > MAX_GAP_S:
+            both = seen[i] & seen[last]
+            if gap > MAX_GAP_S:
                 cuts.append(i)
+            elif both.sum() >= MIN_BOX_POINTS:
+                scale, shift = _jump(xy[last][both], xy[i][both])
+                if scale > CUT_SCALE or shift > CUT_SHIFT:
+                    cuts.append(i)
         last = i
     return np.asarray(cuts, dtype=np.int64)
 

@@ -568,12 +568,49 @@ def _timeline(kind: str, n: int, durations: list[float], fps: float):
 # -- projection and keypoint table -------------------------------------------------------------
 
 
-def _project(pts: dict[str, np.ndarray], yaw_deg: float) -> np.ndarray:
-    """(17, 2) image-plane coordinates in body units (u to the right, v up)."""
-    yaw = np.radians(yaw_deg)
+def _project(pts: dict[str, np.ndarray], yaw_deg: float, pitch_deg: float = 0.0) -> np.ndarray:
+    """(17, 2) image-plane coordinates in body units (u to the right, v up). ``pitch_deg``: the
+    camera raised and looking down by that angle (points nearer the camera appear lower)."""
+    yaw, pitch = np.radians(yaw_deg), np.radians(pitch_deg)
     xyz = np.stack([pts[n] for n in COCO17])
     u = xyz[:, 0] * np.cos(yaw) + xyz[:, 2] * np.sin(yaw)
-    return np.column_stack([u, xyz[:, 1]])
+    near = -xyz[:, 0] * np.sin(yaw) + xyz[:, 2] * np.cos(yaw)
+    return np.column_stack([u, xyz[:, 1] * np.cos(pitch) - near * np.sin(pitch)])
+
+
+ARMS = ("", "chest", "forward")
+
+
+def _restyle(pts: dict[str, np.ndarray], arms: str, build: float) -> dict[str, np.ndarray]:
+    """The pose with its arms held ``arms`` (``chest``: hands together at the sternum, elbows
+    down, as in a goblet or prisoner squat; ``forward``: straight out in front at shoulder
+    height; ``""``: as posed) and its shoulder and hip keypoints ``build`` times as far apart
+    (pose models place them differently: a MoveNet front view has them 0.6 and 0.38 torso
+    lengths apart, this body 0.83 and 0.59). Lateral is the body's x axis."""
+    pts = dict(pts)
+    if build != 1.0:
+        for joint in ("shoulder", "hip"):
+            mid = (pts[f"left_{joint}"] + pts[f"right_{joint}"]) / 2
+            for side in ("left", "right"):
+                p = pts[f"{side}_{joint}"].copy()
+                p[0] = mid[0] + build * (p[0] - mid[0])
+                pts[f"{side}_{joint}"] = p
+    if not arms:
+        return pts
+    ms = (pts["left_shoulder"] + pts["right_shoulder"]) / 2
+    up = ms - (pts["left_hip"] + pts["right_hip"]) / 2
+    up /= np.linalg.norm(up)
+    fwd = np.cross(_v(1, 0, 0), up)
+    fwd /= np.linalg.norm(fwd)
+    for side, s in (("left", 1), ("right", -1)):
+        if arms == "forward":
+            _straight_arm(pts, side, fwd)
+        else:
+            wrist = ms - 0.3 * TRUNK * up + 0.12 * fwd + _v(s * 0.03, 0, 0)
+            pts[f"{side}_wrist"] = wrist
+            pts[f"{side}_elbow"] = _ik(pts[f"{side}_shoulder"], wrist, UPPER_ARM, FOREARM,
+                                       -up + _v(s * 0.3, 0, 0))  # fmt: skip
+    return pts
 
 
 def generate_clip(
@@ -590,6 +627,10 @@ def generate_clip(
     smooth: bool | None = None,
     seed: int = 0,
     track_id: int = 0,
+    turn_deg: float = 0.0,
+    pitch_deg: float = 0.0,
+    arms: str = "",
+    build: float = 1.0,
     **params: float | Sequence[float],
 ) -> SyntheticClip:
     """Generate one person doing ``exercise`` (see :data:`EXERCISES`) with exact ground truth.
@@ -606,6 +647,12 @@ def generate_clip(
             is noise or dropout); otherwise the smoothed columns equal the raw ones, with NaN
             where the score is below 0.3.
         seed: random seed for the noise, dropouts and scores.
+        turn_deg: the body turned this far from the view's yaw (0 front, 45 oblique, 90 side;
+            a real "side" camera is seldom square on). pitch_deg: the camera looks down on the
+            person by this angle. arms: ``chest`` or ``forward`` (see `_restyle`; the
+            exercise's own arms by default). build: shoulder and hip keypoint widths times
+            this. The view-estimation tests' hard cases; the truth's planted values are exact
+            only with the defaults.
         **params: planted values (see :data:`DEFAULTS`): ``depth``, ``trunk_lean_deg``,
             ``valgus_deg``, ``hip_sag_deg``, ``lockout_deg``, ``knee_deg``, ``arm_drop_deg``,
             ``tempo_s`` (seconds per rep), ``hold_s`` (seconds per hold). A scalar applies to
@@ -618,6 +665,8 @@ def generate_clip(
         raise ValueError(f"unknown exercise {exercise!r}; known: {', '.join(EXERCISES)}")
     if view not in VIEW_YAW:
         raise ValueError(f"unknown view {view!r}; known: {', '.join(VIEW_YAW)}")
+    if arms not in ARMS:
+        raise ValueError(f"unknown arms {arms!r}; known: {', '.join(map(repr, ARMS))}")
     defaults = DEFAULTS[exercise]
     unknown = sorted(set(params) - set(defaults))
     if unknown:
@@ -637,11 +686,11 @@ def generate_clip(
 
     pose = _POSES[exercise]
     base = {k: v[0] for k, v in values.items()}
-    yaw = VIEW_YAW[view]
+    yaw = VIEW_YAW[view] + turn_deg
     body = np.empty((len(times), len(COCO17), 2))
     for f, (qf, i) in enumerate(zip(q, idx, strict=True)):
         pv = {k: v[i] for k, v in values.items()} if i >= 0 else base
-        body[f] = _project(pose(float(qf), pv), yaw)
+        body[f] = _project(_restyle(pose(float(qf), pv), arms, build), yaw, pitch_deg)
 
     # Body units -> pixels: the standing body is 75% of the frame height, feet near the bottom.
     scale = 0.75 * height
@@ -649,6 +698,10 @@ def generate_clip(
         scale = min(scale, 0.8 * width)
     if smooth is None:
         smooth = noise_px > 0 or dropout > 0
+    # Recorded only where set, so that the default clips' truth stays as it was.
+    asked = {"turn_deg": turn_deg, "pitch_deg": pitch_deg, "arms": arms, "build": build}
+    plain = {"turn_deg": 0.0, "pitch_deg": 0.0, "arms": "", "build": 1.0}
+    camera = {k: v for k, v in asked.items() if v != plain[k]}
     return clip_from_body(
         body,
         scale=scale,
@@ -666,7 +719,7 @@ def generate_clip(
         seed=seed,
         smooth=smooth,
         track_id=track_id,
-        params={"noise_px": noise_px, "dropout": dropout, "seed": seed, **base},
+        params={"noise_px": noise_px, "dropout": dropout, "seed": seed, **base, **camera},
     )
 
 

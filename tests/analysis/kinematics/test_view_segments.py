@@ -13,7 +13,7 @@ from analysis.kinematics.view_segments import (
     view_segments,
 )
 from analysis.testing.synthetic import generate_clip
-from analysis.testing.view_clips import view_switch
+from analysis.testing.view_clips import FAR_SIDE, hide_far_side, out_of_frame, view_switch
 from posecoach.keypoints import KeyPoints
 from tests.helpers import shared_path
 
@@ -83,3 +83,28 @@ def test_real_single_view_clips(name, view):
     known = {s.view for s in view_segments(kp)} - {"unknown"}
     assert known == {view}
     assert video_view(kp) == view
+
+
+def test_joints_leaving_the_frame_are_no_cut():
+    # An upper-body close-up: the knees and ankles go in and out of the bottom of the frame as
+    # the athlete squats; the visible points' box jumps, the shot does not.
+    clip = out_of_frame(generate_clip("squat", view="side", reps=4, noise_px=2.0, seed=3),
+                        bottom=0.75)  # fmt: skip
+    kp = clip.points
+    assert cut_rows(kp).size == 0
+    assert [s.view for s in view_segments(kp)] == ["side"]
+
+
+def test_front_to_side_on_a_small_subject_with_a_hidden_far_side():
+    clip, truth = view_switch("squat", "front", "side", reps=3, noise_px=5.0, seed=4,
+                              width=356, height=200)  # fmt: skip
+    second = clip.keypoints["t_s"] >= clip.truth.reps["start_s"].iloc[3] - 0.5
+    hidden = hide_far_side(clip).keypoints
+    df = clip.keypoints.copy()
+    for name in FAR_SIDE:
+        df.loc[second, f"{name}_score"] = hidden.loc[second, f"{name}_score"]
+    segments = view_segments(KeyPoints.from_frame(df))
+    assert [s.view for s in segments] == ["front", "side"]
+    assert all(s.confidence > 0.3 for s in segments)
+    frames = (clip.truth.reps["turn_s"] * clip.truth.fps).round().astype(int)
+    assert [view_at(segments, f) for f in frames] == truth

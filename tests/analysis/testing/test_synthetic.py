@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.testing.synthetic import EXERCISES, generate, generate_clip
+from analysis.testing.synthetic import (
+    EXERCISES,
+    FOREARM,
+    SHOULDER_HALF,
+    TRUNK,
+    UPPER_ARM,
+    generate,
+    generate_clip,
+)
 from posecoach.schema import KEYPOINTS
 from posecoach.store import conform
 
@@ -66,3 +74,62 @@ def test_per_rep_values_and_errors():
 def test_generate_returns_the_table_with_its_truth():
     df = generate("plank", hold_s=6)
     assert df.attrs["truth"].holds["duration_s"].iloc[0] == pytest.approx(6)
+
+
+def _px(clip, name, frame=0):
+    df = clip.keypoints
+    return np.array([df[f"{name}_x"].iloc[frame], df[f"{name}_y"].iloc[frame]])
+
+
+def test_camera_turn_pitch_and_build_move_the_keypoints_as_projected():
+    scale = 0.75 * 720  # the generator's pixels per body unit at 720 px
+    width = 2 * SHOULDER_HALF * scale
+    front = generate_clip("squat", view="front", reps=1)
+    turned = generate_clip("squat", view="front", reps=1, turn_deg=30.0)
+    narrow = generate_clip("squat", view="front", reps=1, build=0.75)
+
+    def shoulders(c):
+        return abs(_px(c, "left_shoulder")[0] - _px(c, "right_shoulder")[0])
+
+    assert shoulders(front) == pytest.approx(width, abs=0.01)
+    assert shoulders(turned) == pytest.approx(width * np.cos(np.radians(30)), abs=0.01)
+    assert shoulders(narrow) == pytest.approx(0.75 * width, abs=0.01)
+    # Pitch: seen from the side and from above, the near (right) shoulder drops below the far
+    # one by the shoulder width times sin(pitch); the x coordinates stay.
+    side = generate_clip("squat", view="side", reps=1)
+    above = generate_clip("squat", view="side", reps=1, pitch_deg=20.0)
+    dy = _px(above, "right_shoulder")[1] - _px(above, "left_shoulder")[1]
+    assert dy == pytest.approx(width * np.sin(np.radians(20)), abs=0.01)
+    assert _px(above, "right_shoulder")[0] == pytest.approx(
+        _px(side, "right_shoulder")[0], abs=0.01
+    )
+    assert above.truth.params["pitch_deg"] == 20.0 and "pitch_deg" not in side.truth.params
+
+
+def test_arms_held_at_the_chest_or_in_front():
+    chest = generate_clip("squat", view="side", reps=1, arms="chest")
+    forward = generate_clip("squat", view="front", reps=1, arms="forward")
+    scale = 0.75 * 720
+    # Side view, the person facing image-right, trunk leaning 3 deg at the start: the hands
+    # 0.12 body units in front of the sternum, 0.3 trunk lengths below the shoulders.
+    wrist, shoulder = _px(chest, "right_wrist"), _px(chest, "right_shoulder")
+    lean = np.radians(3.0)
+    ahead = 0.12 * np.cos(lean) - 0.3 * TRUNK * np.sin(lean)
+    assert wrist[0] - shoulder[0] == pytest.approx(ahead * scale, abs=0.01)
+    assert wrist[1] < _px(chest, "right_hip")[1]
+    elbow = _px(chest, "right_elbow")
+    assert np.linalg.norm(elbow - shoulder) == pytest.approx(UPPER_ARM * scale, rel=0.05)
+    # Front view: arms straight forward (square to the trunk) point at the camera, so the
+    # wrists sit in front of the shoulders, a little lower (the trunk leans 3 deg).
+    w, sh = _px(forward, "left_wrist"), _px(forward, "left_shoulder")
+    assert w[0] == pytest.approx(sh[0], abs=0.01)
+    assert 0 < w[1] - sh[1] < (UPPER_ARM + FOREARM) * scale * np.sin(np.radians(5))
+    with pytest.raises(ValueError, match="unknown arms"):
+        generate_clip("squat", arms="overhead")
+
+
+def test_the_default_camera_leaves_the_clip_as_it_was():
+    a = generate_clip("push_up", view="oblique", reps=1, noise_px=2.0, seed=3)
+    b = generate_clip("push_up", view="oblique", reps=1, noise_px=2.0, seed=3, turn_deg=0.0,
+                      pitch_deg=0.0, arms="", build=1.0)  # fmt: skip
+    assert a.keypoints.equals(b.keypoints) and a.truth.params == b.truth.params
