@@ -52,9 +52,9 @@ def import_keypoints(
         date=row.date,
         metadata=imported.keypoints_metadata,
     )
-    # Scoring reads the declared view only; the estimated one is recomputed per track.
-    video = {**row.to_dict(), "view": view}
-    score_video(store, video_id, rules_dir, video=video, keypoints=imported.keypoints)
+    # Scoring takes a declared view only (row.view_source); an estimated one is recomputed per
+    # track and per view segment.
+    score_video(store, video_id, rules_dir, video=row.to_dict(), keypoints=imported.keypoints)
     row = dataclasses.replace(row, processed_at=pd.Timestamp.now(tz="UTC"))
     write_video_row(store, row)
     return row

@@ -167,6 +167,7 @@ def refused_row(item: InboxItem, now: dt.datetime | None = None) -> VideoRow:
         athlete=item.athlete,
         exercise=item.exercise,
         view=item.view,
+        view_source="declared" if item.view else None,
         recorded_at=dt.datetime.fromisoformat(item.recorded_at) if item.recorded_at else None,
         source=item.kind,
         status="failed",

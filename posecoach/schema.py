@@ -7,7 +7,9 @@ between the packages: `analysis` writes ``videos`` and ``keypoints``, `rules` wr
 `SCHEMA_VERSION`, which is written into every file's key-value metadata.
 
 Versions: 1, the first store; 2, the ``features`` table and ``videos.error_kind``; 3,
-``reps.partial``; 4, ``reps.view``; 5, ``findings.uncertainty``. Nothing decides by the version a file carries: readers take
+``reps.partial``; 4, ``reps.view``; 5, ``findings.uncertainty``; 6, ``videos.view_source``
+(whether ``videos.view`` was declared or estimated; older rows get it where rows are read,
+`posecoach.videos`). Nothing decides by the version a file carries: readers take
 every version's files alike (a missing column reads as nulls, ``union_by_name``), so a store of
 mixed versions reads as one.
 """
@@ -19,7 +21,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 #: COCO-17 keypoint names, in the model's output order.
 COCO17: tuple[str, ...] = (
@@ -100,7 +102,11 @@ VIDEOS = pa.schema(
         ("size_bytes", pa.int64()),
         ("athlete", pa.string()),
         ("exercise", pa.string()),
-        ("view", pa.string()),  # declared (sidecar) or estimated: side | front | oblique | unknown
+        (
+            "view",
+            pa.string(),
+        ),  # declared (sidecar, --view) or estimated: side | front | oblique | unknown
+        ("view_source", pa.string()),  # declared | estimated (null: no view); schema 6
         ("recorded_at", pa.timestamp("us", tz="UTC")),
         ("source", pa.string()),  # video | image | images | import
         ("codec", pa.string()),

@@ -6,7 +6,12 @@ a column of the files. DataFrames appear only at the store boundary: `VideoRow.t
 writing, `VideoRow.from_frame` for what `Store.read` returns. Reading is where rows of older
 stores are brought up to date: a failed row from before ``error_kind`` existed gets its kind
 from its message there, once (`posecoach.failures.legacy_error_kind`), so that every decision
-afterwards reads ``error_kind`` alone.
+afterwards reads ``error_kind`` alone; likewise a row from before ``view_source`` gets it from
+how such rows were made (`legacy_view_source`).
+
+``view`` is what the video is filmed from: declared (a sidecar's ``view:``, ``--view``) or,
+otherwise, estimated from the poses (the view seen longest). ``view_source`` says which, and
+only a declared view binds later scoring (`declared_view`): re-scoring estimates anew.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class VideoRow:
     athlete: str | None = None
     exercise: str | None = None
     view: str | None = None
+    view_source: str | None = None  # declared | estimated (VIEW_SOURCES); None without a view
     recorded_at: dt.datetime | None = None
     source: str | None = None
     codec: str | None = None
@@ -110,7 +116,20 @@ class VideoRow:
         if values["random_weights"] is not None:
             values["random_weights"] = bool(values["random_weights"])
         values["error_kind"] = _error_kind(video_id, values)
+        if values["view_source"] is None:
+            values["view_source"] = legacy_view_source(values["source"], values["view"])
         return cls(**values)
+
+    @property
+    def declared_view(self) -> str | None:
+        """The view a person declared (sidecar, ``--view``); None when estimated or unknown."""
+        return self.view if self.view_source == "declared" else None
+
+    def with_view(self, view: str | None, source: str) -> VideoRow:
+        """This row with its ``view`` and where it came from (``declared`` | ``estimated``)."""
+        if source not in VIEW_SOURCES:
+            raise ValueError(f"view_source {source!r}: expected one of {', '.join(VIEW_SOURCES)}")
+        return dataclasses.replace(self, view=view, view_source=source if view else None)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> list[VideoRow]:
@@ -118,6 +137,28 @@ class VideoRow:
         if frame.empty:
             return []
         return [cls.from_record(record) for record in frame.to_dict("records")]
+
+
+VIEW_SOURCES = ("declared", "estimated")
+
+
+def legacy_view_source(source: str | None, view: str | None) -> str | None:
+    """``view_source`` of a row written before the column (schema version 6): an imported
+    video's view was the estimate (``posecoach import`` stored it unless ``--view`` was given,
+    which the row cannot tell, so it is taken as estimated: re-scoring then estimates anew), an
+    analysed video's view was only ever the declared one."""
+    if view is None:
+        return None
+    return "estimated" if source == "import" else "declared"
+
+
+def declared_view(video: Mapping[str, Any]) -> str | None:
+    """The declared view of a videos record (a `VideoRow.to_dict` or a row as the store reads
+    it, of any schema version), None when its view was estimated or is not known."""
+    view, source = _plain(video.get("view")), _plain(video.get("view_source"))
+    if source is None:
+        source = legacy_view_source(_plain(video.get("source")), view)
+    return view if source == "declared" else None
 
 
 def _plain(value: Any) -> Any:

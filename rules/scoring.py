@@ -52,6 +52,7 @@ from analysis.kinematics.features import (
 from analysis.kinematics.view_segments import ViewSegment, dominant_view, view_segments
 from posecoach.keypoints import KeyPoints
 from posecoach.schema import FINDINGS, REPS, SEVERITIES
+from posecoach.videos import declared_view
 from rules.checks import evaluate_check
 from rules.loader import Library, load_library, rules_digest
 from rules.poses import flow_features, flow_metrics, score_flow_track
@@ -115,6 +116,13 @@ class ScoreResult:
     @property
     def n_holds(self) -> int:
         return int((self.reps["kind"] == "hold").sum()) if len(self.reps) else 0
+
+    @property
+    def video_view(self) -> str:
+        """The view the scored tracks show longest over their view segments (a declared view:
+        that one; no track: ``unknown``)."""
+        segments = [s for segs in self.view_segments.values() for s in segs]
+        return dominant_view(segments) if segments else next(iter(self.views.values()), "unknown")
 
 
 # -- metrics on a frame grid --------------------------------------------------------------------
@@ -381,7 +389,8 @@ def score_video(
     if keypoints is None:
         keypoints = as_keypoints(store.read("keypoints", video_ids=[video_id]))
     library = library if library is not None else load_library(rules_dir)
-    declared = video.get("view")
+    # Only a declared view binds: an estimated one (videos.view_source) is estimated anew.
+    declared = declared_view(video)
     fps = video.get("fps")
     result = score_keypoints(
         keypoints,

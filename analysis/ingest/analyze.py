@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.io.video import VideoError, image_files
+from analysis.kinematics.view_segments import video_view
 from analysis.pipeline.engine import PoseEngine, PoseResult, ProgressFn
 from posecoach import PIPELINE_VERSION, model_label
 from posecoach.failures import ErrorKind, failure_kind
@@ -102,6 +103,7 @@ def _base_row(
         athlete=meta.athlete,
         exercise=meta.exercise,
         view=meta.view,
+        view_source="declared" if meta.view else None,
         recorded_at=meta.recorded_at,
         preset=model_label(engine.config.preset, engine.config.detector, engine.config.pose),
         backend=_backend_label(pose, engine.config.backend),
@@ -176,6 +178,9 @@ def analyze_into_store(
 def _with_info(row: VideoRow, result: PoseResult) -> VideoRow:
     info = result.info
     n_tracks = result.n_tracks
+    if n_tracks and row.view_source != "declared":
+        # The view seen longest over all tracks; each rep's own view is the scorer's (reps.view).
+        row = row.with_view(video_view(result.keypoints), "estimated")
     return dataclasses.replace(
         row,
         source=info.kind,

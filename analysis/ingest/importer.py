@@ -217,6 +217,7 @@ def prepare_import(
         athlete=athlete,
         exercise=exercise,
         view=view_col,
+        view_source="declared" if view is not None else "estimated",
         recorded_at=pd.Timestamp(recorded),
         source="import",
         codec=None,

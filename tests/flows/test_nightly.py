@@ -122,6 +122,10 @@ def test_nightly_is_incremental_and_rescoring_runs_no_model(
         assert rows[f"ana/squat/{bad}"]["error_kind"] == "bad_file", bad
     assert pd.isna(rows["ana/squat/set 1.mp4"]["error_kind"])
     assert rows["ana/squat/set 1.mp4"]["athlete"] == "ana"
+    # No sidecar: the analysed videos hold their estimated view, and say it is one.
+    ok_rows = [rows["ana/squat/set 1.mp4"], rows["bob/push_up/-front.mp4"]]
+    assert all(r["view_source"] == "estimated" and isinstance(r["view"], str) for r in ok_rows)
+    assert pd.isna(rows["ana/squat/broken.mp4"]["view_source"])
     index = Path(first["index"])
     assert index.is_file()
     night = index.read_text()

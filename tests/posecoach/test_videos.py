@@ -14,7 +14,7 @@ import pytest
 from posecoach.failures import RETRYABLE, ErrorKind
 from posecoach.schema import VIDEOS
 from posecoach.store import Store
-from posecoach.videos import VideoRow, read_video_rows, write_video_row
+from posecoach.videos import VideoRow, declared_view, read_video_rows, write_video_row
 
 _NOW = pd.Timestamp("2026-03-15 20:00:00", tz="UTC")
 
@@ -52,8 +52,8 @@ def test_round_trip_through_the_store(tmp_path: Path) -> None:
 
 
 def _write_old_file(store: Store, rows: list[dict]) -> None:
-    """A videos file as an older PoseCoach wrote it: no error_kind, no attempts."""
-    old = pa.schema([f for f in VIDEOS if f.name not in ("error_kind", "attempts")])
+    """A videos file as an older PoseCoach wrote it: no error_kind, attempts or view_source."""
+    old = pa.schema([f for f in VIDEOS if f.name not in ("error_kind", "attempts", "view_source")])
     for record in rows:
         folder = Path(store.table_dir("videos")) / "date=2025-06-01"
         folder.mkdir(parents=True, exist_ok=True)
@@ -105,3 +105,43 @@ def test_failed_marks_the_message_of_a_transient_failure_only() -> None:
     assert transient.n_tracks == 0
     bad = row.failed(ErrorKind.BAD_FILE, "a.mp4: cannot read")
     assert bad.error == "a.mp4: cannot read" and bad.error_kind is ErrorKind.BAD_FILE
+
+
+def test_declared_and_estimated_views_are_kept_apart() -> None:
+    declared = _row(view="side", view_source="declared")
+    estimated = _row(view="front", view_source="estimated")
+    assert (declared.declared_view, estimated.declared_view) == ("side", None)
+    assert (
+        declared_view(declared.to_dict()) == "side" and declared_view(estimated.to_dict()) is None
+    )
+    moved = estimated.with_view("oblique", "estimated")
+    assert (moved.view, moved.view_source) == ("oblique", "estimated")
+    assert _row().with_view(None, "estimated").view_source is None  # no view, no source
+    with pytest.raises(ValueError, match="view_source 'guessed'"):
+        _row().with_view("side", "guessed")
+
+
+def test_rows_from_before_view_source_read_as_they_were_made(tmp_path: Path) -> None:
+    # Before schema 6 an analysed video's view was only ever the declared one, an imported
+    # video's the estimate (posecoach import stored it).
+    store = Store(tmp_path / "store")
+    _write_old_file(store, [
+        {"video_id": "an", "status": "ok", "source": "video", "view": "side"},
+        {"video_id": "im", "status": "ok", "source": "import", "view": "front"},
+        {"video_id": "no", "status": "ok", "source": "video", "view": None},
+    ])  # fmt: skip
+    raw = store.read("videos").set_index("video_id")
+    assert raw["view_source"].isna().all()
+    rows = {r.video_id: r for r in read_video_rows(store)}
+    assert {v: (r.view, r.view_source) for v, r in rows.items()} == {
+        "an": ("side", "declared"),
+        "im": ("front", "estimated"),
+        "no": (None, None),
+    }
+    # What scoring reads from the raw records says the same.
+    records = raw.reset_index().to_dict("records")
+    assert {r["video_id"]: declared_view(r) for r in records} == {
+        "an": "side",
+        "im": None,
+        "no": None,
+    }

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from analysis.ingest.analyze import VideoMeta, analyze_into_store, session_date, source_sha256
+from analysis.kinematics.view_segments import video_view
 from analysis.pipeline.config import EngineConfig
 from analysis.pipeline.engine import PoseEngine
+from posecoach.keypoints import KeyPoints
 from posecoach.schema import SCHEMA_VERSION
 from posecoach.store import Store, file_sha256, video_id_for
 from posecoach.videos import write_video_row
@@ -48,6 +50,7 @@ def test_ok_video_into_store(engine, video, tmp_path, kind):
     assert (row.n_tracks, row.frames, row.fps) == (2, 24, pytest.approx(24.0))
     assert (row.width, row.height, row.rotation, row.codec) == (320, 240, 0, "mpeg4")
     assert row.detector == "rect-detector" and row.random_weights is False
+    assert (row.view, row.view_source) == ("side", "declared")
     # The keypoints are there before the videos row is written; the row is written last.
     assert store.read("videos").empty
     write_video_row(store, row)
@@ -65,6 +68,9 @@ def test_ok_video_into_store(engine, video, tmp_path, kind):
     assert int(n.n[0]) == 48
     # A re-run replaces rows, never duplicates them (even with another date).
     row2 = analyze_into_store(engine, video, store, VideoMeta(recorded_at=None))
+    # Without a declared view the row holds the estimate: the view seen longest.
+    assert row2.view_source == "estimated"
+    assert row2.view == video_view(KeyPoints.from_frame(store.read("keypoints")))
     write_video_row(store, row2)
     assert len(store.read("keypoints")) == 48 and len(store.read("videos")) == 1
     assert _hidden_files(store) == []

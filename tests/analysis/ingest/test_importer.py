@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from analysis.ingest.importer import ImportFileError, validate_import
 from analysis.testing.synthetic import generate_clip
+from analysis.testing.view_clips import view_switch
 from flows.cli.main import main
 from flows.importing import import_keypoints
-from posecoach.schema import COCO17
-from posecoach.store import Store
+from posecoach.schema import COCO17, VIDEOS
+from posecoach.store import Store, conform
 
 IMPORT_COLUMNS = ["frame", "t_s", "track_id"] + [
     f"{n}_{c}" for n in COCO17 for c in ("x", "y", "score")
@@ -99,3 +102,51 @@ def test_cli_import_and_unknown_exercise(tmp_path, capsys):
     )
     assert code == 1
     assert "missing column(s) track_id" in capsys.readouterr().err
+
+
+def _switch_file(tmp_path):
+    clip, truth = view_switch("squat", "front", "side", reps=3, noise_px=2.0, seed=2)
+    df = clip.keypoints.copy()
+    for n in COCO17:
+        df[f"{n}_x"], df[f"{n}_y"] = df[f"{n}_x_raw"], df[f"{n}_y_raw"]
+    path = tmp_path / "switch.csv"
+    df[IMPORT_COLUMNS].to_csv(path, index=False)
+    return path, truth
+
+
+def test_an_estimated_view_is_estimated_again_when_rescored_a_declared_one_binds(tmp_path):
+    # A set filmed front then side: the video's view is one of the two (the longer), each rep's
+    # its own segment's. Re-scoring must not take the stored estimate for a declaration, which
+    # would judge every rep in one view.
+    path, truth = _switch_file(tmp_path)
+    store = Store(tmp_path / "store")
+    row = import_keypoints(path, store, athlete="a", exercise="squat", date="2025-01-01")
+    assert row.view_source == "estimated" and row.view in ("front", "side")
+    assert store.read("reps").sort_values("rep_index")["view"].tolist() == truth
+    assert main(["score", "--store", str(tmp_path / "store")]) == 0
+    assert store.read("reps").sort_values("rep_index")["view"].tolist() == truth
+    (stored,) = store.read("videos").to_dict("records")
+    assert (stored["view"], stored["view_source"]) == (row.view, "estimated")
+
+    declared = Store(tmp_path / "declared")
+    row = import_keypoints(path, declared, athlete="a", exercise="squat", date="2025-01-01",
+                           view="side")  # fmt: skip
+    assert (row.view, row.view_source) == ("side", "declared")
+    assert main(["score", "--store", str(tmp_path / "declared")]) == 0
+    assert set(declared.read("reps")["view"]) == {"side"}
+
+
+def test_rescoring_a_store_from_before_view_source(tmp_path):
+    # An import of schema 5 or older stored its estimate in videos.view without saying so: posecoach
+    # score reads it as estimated (per-rep views come back) and records where it came from.
+    path, truth = _switch_file(tmp_path)
+    store = Store(tmp_path / "store")
+    row = import_keypoints(path, store, athlete="a", exercise="squat", date="2025-01-01")
+    old = pa.schema([f for f in VIDEOS if f.name != "view_source"])
+    table = conform("videos", row.to_frame()).select(old.names)
+    with store.fs.open(store.files("videos")[0], "wb") as fh:
+        pq.write_table(table, fh)
+    assert store.read("videos")["view_source"].isna().all()
+    assert main(["score", "--store", str(tmp_path / "store")]) == 0
+    assert store.read("reps").sort_values("rep_index")["view"].tolist() == truth
+    assert store.read("videos")["view_source"].tolist() == ["estimated"]
