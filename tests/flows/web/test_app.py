@@ -273,3 +273,29 @@ def test_uploads_cut_off_by_a_stopped_server_are_removed_at_start(make_app, conf
     (partial / "0123.part").write_bytes(b"half a video")
     make_app()
     assert list(partial.iterdir()) == []
+
+
+def test_the_upload_form_queues_a_video_and_explains_a_refusal(client: TestClient, config) -> None:
+    from tests.helpers import shared_path
+
+    video = shared_path("data", "videos", "street_5frames.mp4").read_bytes()
+    log_in(client, "bob")
+    form = client.get("/upload").text
+    assert 'accept="video/*,image/*"' in form and '<option value="squat">' in form
+    token = csrf_of(form)
+    fields = {"csrf_token": token, "athlete": "Zoë", "exercise": "squat", "view": ""}
+    response = client.post("/upload", data=fields, files={"file": ("set 1.mp4", video)})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert (config.inbox / "Zoë" / "squat" / "set_1.mp4").read_bytes() == video
+    home = client.get("/").text
+    assert "set_1.mp4" in home and "queued" in home
+    assert '<meta http-equiv="refresh"' in home  # it follows the analysis by itself
+
+    refused = client.post(
+        "/upload",
+        data={**fields, "exercise": "<b>curl"},
+        files={"file": ("set 2.mp4", video)},
+    )
+    assert refused.status_code == 422
+    assert "unknown exercise &#39;&lt;b&gt;curl&#39;" in refused.text
+    assert not (config.inbox / "Zoë" / "squat" / "set_2.mp4").exists()
