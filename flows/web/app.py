@@ -28,6 +28,7 @@ from flows.web.runner import AnalysisRunner, RunBatch
 from flows.web.uploads import PARTIAL_DIR
 from flows.web.users import Accounts
 from posecoach.store import Store
+from reports.site import when
 
 HERE = Path(__file__).parent
 
@@ -89,6 +90,7 @@ def create_app(
         autoescape=True,  # every name in every page is escaped
         undefined=jinja2.StrictUndefined,
     )
+    templates.filters["when"] = when
     state = WebState(
         config=config,
         accounts=accounts,

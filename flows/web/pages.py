@@ -237,11 +237,19 @@ def users(request: Request) -> Response:
     return users_page(request)
 
 
-@router.post("/users")
-async def add_user(request: Request) -> Response:
+async def admin_form(request: Request) -> tuple[Session | None, dict[str, str]]:
+    """The admin's session when the post is an admin's, with the right CSRF token; its form."""
     session = current_session(request)
     form = await form_of(request)
-    if not _session_and_form_ok(session, form) or session is None or not session.user.is_admin:
+    if session is None or not session.user.is_admin or not _session_and_form_ok(session, form):
+        return None, form
+    return session, form
+
+
+@router.post("/users")
+async def add_user(request: Request) -> Response:
+    session, form = await admin_form(request)
+    if session is None:
         return forbidden(request, "Only an admin may manage users, from this site's form.")
     try:
         state_of(request).accounts.add_user(
@@ -254,9 +262,8 @@ async def add_user(request: Request) -> Response:
 
 @router.post("/users/{name}/remove")
 async def remove_user(request: Request, name: str) -> Response:
-    session = current_session(request)
-    form = await form_of(request)
-    if not _session_and_form_ok(session, form) or session is None or not session.user.is_admin:
+    session, _ = await admin_form(request)
+    if session is None:
         return forbidden(request, "Only an admin may manage users, from this site's form.")
     if name == session.user.name:
         return users_page(request, 400, "You cannot remove yourself.")

@@ -69,6 +69,9 @@ CREATE TABLE IF NOT EXISTS uploads (
 CREATE INDEX IF NOT EXISTS uploads_video ON uploads(video_id);
 """
 
+#: The file's layout version (``PRAGMA user_version``), for the migrations of later tables.
+DB_VERSION = 1
+
 #: Upload states kept here; once ``done`` the store's ``videos`` row tells the outcome.
 UPLOAD_STATES = ("queued", "running", "done", "failed")
 
@@ -122,8 +125,8 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+def _now(timespec: str = "seconds") -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec=timespec)
 
 
 class Accounts:
@@ -136,6 +139,13 @@ class Accounts:
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the upload writer
             db.executescript(_SCHEMA)
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            if version > DB_VERSION:
+                raise AccountError(
+                    f"{self.path} was written by a newer PoseCoach (layout {version} > "
+                    f"{DB_VERSION}); upgrade this one"
+                )
+            db.execute(f"PRAGMA user_version = {DB_VERSION}")
         # A hash to verify against for unknown names, so that a login takes as long whether the
         # user exists or not (no user enumeration by timing).
         self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
@@ -293,7 +303,7 @@ class Accounts:
             athlete=athlete,
             exercise=exercise,
             user=user,
-            created_at=_now(),
+            created_at=_now("microseconds"),  # compared with the videos row's processed_at
             status="queued",
             error=None,
         )

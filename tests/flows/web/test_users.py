@@ -123,3 +123,10 @@ def test_a_terminal_is_asked_twice_without_echo(monkeypatch) -> None:
     assert user_cli.read_password(Tty()) == "secret one"
     with pytest.raises(AccountError, match="differ"):
         user_cli.read_password(Tty())
+
+
+def test_a_file_from_a_newer_posecoach_is_not_touched(accounts: Accounts) -> None:
+    with sqlite3.connect(accounts.path) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(AccountError, match="newer PoseCoach"):
+        Accounts(accounts.path)
