@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from rules.errors import RuleFileError
@@ -125,9 +126,24 @@ def load_library(rules_dir: str | os.PathLike[str] | None = None) -> Library:
                 )
             claimed[key] = str(path)
         files[normalise_exercise(rule.exercise)] = rule
-    for rule in files.values():
-        for name in family_names(rule.pose.family) if rule.pose is not None else ():
+    _check_families(files.values(), claimed)
+    return Library(files, digest=rules_digest(rules_dir))
+
+
+def _check_families(rules: Iterable[RuleFile], claimed: dict[str, str]) -> None:
+    """A family's name must not be an exercise's, and its poses share their metrics: a flow
+    computes them once for every pose (`rules.poses.flow_metrics`)."""
+    defined: dict[tuple[str, str], RuleFile] = {}
+    for rule in rules:
+        if rule.pose is None:
+            continue
+        for name, spec in rule.metrics.items():
+            other = defined.setdefault((rule.pose.family, name), rule)
+            if other.metrics[name] != spec:
+                raise RuleFileError(rule.path, [(0, f"metrics.{name}", f"{name!r} is defined "
+                                                 f"differently in {other.path}, a pose of the "
+                                                 f"same family: poses share their metrics")])  # fmt: skip
+        for name in family_names(rule.pose.family):
             if name in claimed:
                 raise RuleFileError(rule.path, [(0, "pose.family", f"family name {name!r} is "
                                                  f"already an exercise of {claimed[name]}")])  # fmt: skip
-    return Library(files, digest=rules_digest(rules_dir))

@@ -227,3 +227,13 @@ def test_pose_section_needs_a_hold_and_a_family_name_of_its_own(tmp_path):
     (tmp_path / "tree.yaml").write_text(tree.replace("family: yoga", "family: squat"))
     with pytest.raises(RuleFileError, match="family name 'squat' is already an exercise"):
         load_library(tmp_path)
+
+
+def test_poses_of_a_family_must_share_their_metrics(tmp_path):
+    for name in ("warrior_ii.yaml", "side_angle.yaml"):
+        shutil.copy(LIBRARY_DIR / name, tmp_path / name)
+    side = tmp_path / "side_angle.yaml"
+    side.write_text(side.read_text().replace(
+        "front_knee_deg: {op: min, of:", "front_knee_deg: {op: max, of:"))  # fmt: skip
+    with pytest.raises(RuleFileError, match="'front_knee_deg' is defined differently"):
+        load_library(tmp_path)
