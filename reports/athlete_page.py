@@ -12,7 +12,7 @@ from markupsafe import Markup
 from posecoach.store import Store
 from reports import charts, site, summaries
 from reports.night_page import video_rows
-from reports.reading import all_videos
+from reports.reading import all_videos, scoring_metadata
 from reports.site import text
 
 
@@ -30,10 +30,11 @@ def _exercise(
     findings: pd.DataFrame,
     page: Path,
     index: int,
+    metas: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
     """One exercise's part of the page: its videos and the trend of each checked metric."""
     ok = ev[ev["status"] == "ok"]
-    rows = video_rows(ctx, ev, reps, findings, page)
+    rows = video_rows(ctx, ev, reps, findings, page, metas)
     ef = findings[findings["video_id"].isin(ok["video_id"])] if len(findings) else findings
     per_rep = ef[(ef["rep_index"] >= 0) & ef["value"].notna()] if len(ef) else ef
     metrics = [m for m in dict.fromkeys(per_rep["metric"].dropna()) if m] if len(per_rep) else []
@@ -96,8 +97,9 @@ def render_athlete(
     reps = store.read("reps", ids)
     findings = store.read("findings", ids)
     page = site.athlete_page_path(ctx.out_dir, athlete)
+    metas = scoring_metadata(store, videos)
     exercises = [
-        _exercise(ctx, str(exercise), ev, reps, findings, page, i)
+        _exercise(ctx, str(exercise), ev, reps, findings, page, i, metas)
         for i, (exercise, ev) in enumerate(videos.groupby(videos["exercise"].fillna(""), sort=True))
     ]
     html = ctx.env.get_template("athlete.html").render(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from posecoach.store import Store
-from reports import site, summaries
-from reports.reading import all_videos
+from reports import site, summaries, unjudged
+from reports.reading import all_videos, scoring_metadata
 from reports.site import num, text, when
 
 
@@ -20,19 +21,23 @@ def video_rows(
     reps: pd.DataFrame,
     findings: pd.DataFrame,
     from_page: Path,
+    metas: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """One table row per video: names, status, summary line, counts and links."""
+    """One table row per video: names, status, summary line, counts and links. ``metas``: the
+    videos' findings metadata (`scoring_metadata`), which says what each check's view is."""
     rows = []
     for v in videos.itertuples(index=False):
         vr = reps[reps["video_id"] == v.video_id] if len(reps) else reps
         vf = findings[findings["video_id"] == v.video_id] if len(findings) else findings
         tracks = sorted({int(t) for t in vr["track_id"]} | {int(t) for t in vf["track_id"]})
+        meta = (metas or {}).get(v.video_id, {})
         sums = [
             summaries.summarize_track(
-                t, vr[vr["track_id"] == t], vf[vf["track_id"] == t] if len(vf) else vf
+                t, vr[vr["track_id"] == t], vf[vf["track_id"] == t] if len(vf) else vf,
+                unjudged.check_views(meta), unjudged.track_views(meta, t, text(v.view)),
             )
             for t in tracks
-        ]
+        ]  # fmt: skip
         status = text(v.status) or "unknown"
         rows.append(
             {
@@ -73,7 +78,7 @@ def render_night(
     reps = store.read("reps", ids)
     findings = store.read("findings", ids)
     page = site.night_page_path(ctx.out_dir, date)
-    rows = video_rows(ctx, videos, reps, findings, page)
+    rows = video_rows(ctx, videos, reps, findings, page, scoring_metadata(store, videos))
     totals = summaries.severity_counts(findings)
     status_counts = videos["status"].fillna("unknown").value_counts().to_dict()
     html = ctx.env.get_template("night.html").render(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -29,6 +30,13 @@ def video_rows(store: Store, table: str, video_id: str) -> tuple[pd.DataFrame, s
     match = _DATE_IN_PATH.search(files[-1])
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return df, match.group(1) if match else None
+
+
+def scoring_metadata(store: Store, videos: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The findings metadata of each ok video (one file footer each: what scoring recorded,
+    each check's views among it)."""
+    ok = videos[videos["status"] == "ok"] if len(videos) else videos
+    return {str(vid): store.metadata("findings", str(vid)) for vid in ok["video_id"]}
 
 
 def all_videos(store: Store) -> pd.DataFrame:

@@ -37,6 +37,13 @@ DEPTH_LIMIT_DEG = 100.0
 LEAN_LIMIT_DEG = 45.0
 REP_S = 2.0
 PAUSE_S = 0.5
+#: What scoring writes for a check the camera view cannot show, and for an unclear value.
+VIEW_MESSAGE = "knee_valgus: not assessable from this view (needs front, the camera view is side)"
+UNCLEAR_REASON = "subject too small: thigh 12 px"
+UNCLEAR_MESSAGE = (
+    "depth: not assessable, {v:.1f} +- 9.0 deg could be on either side of {t:.0f} deg "
+    f"({UNCLEAR_REASON})"
+)
 DEPTH_MESSAGE = "Squat depth: knee angle {v:.0f}° at the bottom, above {t:.0f}°. Sit lower, thighs towards parallel."
 LEAN_MESSAGE = "Trunk lean {v:.0f}° from vertical, above {t:.0f}°. Keep the chest up and brace."
 
@@ -49,6 +56,7 @@ class SampleTrack:
     n_reps: int
     shallow: set[int] = field(default_factory=set)  # 0-based reps not deep enough
     lean: set[int] = field(default_factory=set)  # 0-based reps leaning too far
+    unclear: set[int] = field(default_factory=set)  # 0-based reps whose depth is too uncertain
     x: float = 0.5  # ankle position, fraction of the width
     scored: bool = True  # False: a bystander with keypoints but no reps nor findings
 
@@ -288,16 +296,24 @@ def write_sample_video(
                     "duration_s": (r["end"] - r["start"]) / fps, "in_target_s": np.nan,
                     "signal_min": float(knee[r["start"]:r["end"]].min()),
                     "signal_max": float(knee[r["start"]:r["end"]].max()), "worst_severity": worst,
+                    "partial": False, "view": "side",
                 })  # fmt: skip
                 depth_msg = (
                     DEPTH_MESSAGE.format(v=r["bottom"], t=DEPTH_LIMIT_DEG) if shallow else ""
                 )
                 lean_msg = LEAN_MESSAGE.format(v=r["lean"], t=LEAN_LIMIT_DEG) if leaning else ""
-                findings.append(_finding(
-                    video_id, track.track_id, i, r, fps, "depth", "knee_angle_left_deg",
-                    "caution" if shallow else "ok", r["bottom"], DEPTH_LIMIT_DEG,
-                    depth_msg + (video.message_suffix if shallow else ""),
-                ))  # fmt: skip
+                if i in track.unclear:
+                    findings.append(_finding(
+                        video_id, track.track_id, i, r, fps, "depth", "knee_angle_left_deg",
+                        "not_assessable", r["bottom"], DEPTH_LIMIT_DEG,
+                        UNCLEAR_MESSAGE.format(v=r["bottom"], t=DEPTH_LIMIT_DEG),
+                    ))  # fmt: skip
+                else:
+                    findings.append(_finding(
+                        video_id, track.track_id, i, r, fps, "depth", "knee_angle_left_deg",
+                        "caution" if shallow else "ok", r["bottom"], DEPTH_LIMIT_DEG,
+                        depth_msg + (video.message_suffix if shallow else ""),
+                    ))  # fmt: skip
                 findings.append(_finding(
                     video_id, track.track_id, i, r, fps, "trunk_lean", "trunk_to_vertical_deg",
                     "risk" if leaning else "ok", r["lean"], LEAN_LIMIT_DEG,
@@ -309,7 +325,7 @@ def write_sample_video(
                     "rule_id": SAMPLE_RULE_ID, "rule_version": "1", "check_id": "knee_valgus",
                     "metric": "knee_fppa_max_deg", "phase": "throughout", "severity": "not_assessable",
                     "value": np.nan, "threshold": 15.0, "comparison": ">", "unit": "deg",
-                    "message": "Knee valgus is not assessable from a side view.", "source": "heuristic",
+                    "message": VIEW_MESSAGE, "source": "heuristic",
                 })  # fmt: skip
         store.write(
             "reps",
@@ -321,7 +337,7 @@ def write_sample_video(
         store.write("findings", pd.DataFrame(findings), video_id=video_id, date=video.date)
     row = VideoRow(
         video_id=video_id, date=video.date, path=path, file_name=video.file_name, sha256=sha,
-        size_bytes=1000, athlete=video.athlete, exercise=video.exercise, view="side",
+        size_bytes=1000, athlete=video.athlete, exercise=video.exercise, view="side", view_source="declared",
         recorded_at=_utc(video.recorded_at), source="video", codec="mjpg", fps=video.fps,
         frames=n_frames, duration_s=n_frames / video.fps if n_frames else None,
         width=video.width, height=video.height, rotation=0, n_tracks=len(video.tracks),
@@ -395,7 +411,7 @@ def sample_videos() -> list[SampleVideo]:
             "squat",
             "2024-05-07",
             "2024-05-06T18:30:00",
-            tracks=[SampleTrack(1, 6, shallow={4})],
+            tracks=[SampleTrack(1, 6, shallow={4}, unclear={1})],
             write_video=True,
         ),
     ]

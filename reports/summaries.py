@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+
+from reports import unjudged
 
 #: Severities from best to worst; ``not_assessable`` is outside the scale.
 SEVERITY_RANK: dict[str, int] = {"ok": 0, "info": 1, "caution": 2, "risk": 3}
@@ -228,11 +231,23 @@ def severity_counts(findings: pd.DataFrame) -> dict[str, int]:
     return counts
 
 
-def summarize_track(track_id: int, reps: pd.DataFrame, findings: pd.DataFrame) -> TrackSummary:
+def summarize_track(
+    track_id: int,
+    reps: pd.DataFrame,
+    findings: pd.DataFrame,
+    needs_of: Mapping[str, tuple[str, ...]] | None = None,
+    track_views: Iterable[str] = (),
+) -> TrackSummary:
     """The one-line summary of a track, e.g. ``"8 reps, 2 with knee valgus risk"``.
 
     A rep counts once per (check, severity) it is flagged with; checks over the whole track
-    are named after the reps (``"trunk lean caution over the set"``).
+    are named after the reps (``"trunk lean caution over the set"``). Checks not assessable
+    follow (`reports.unjudged`): an unclear measurement with its reason ("depth not assessable
+    on 2 reps (subject too small: thigh 12 px)"), and, after a semicolon and once per check,
+    what the camera view could not show ("knee valgus needs a front view (filmed side)"): a
+    fact about the filming, not a flag. ``needs_of``: each check's views (the findings'
+    metadata, `reports.unjudged.check_views`); ``track_views``: the views the track was filmed
+    from where its reps record none.
     """
     n_reps = counted_reps(reps)
     holds = reps[reps["kind"] == "hold"] if len(reps) else reps
@@ -254,11 +269,12 @@ def summarize_track(track_id: int, reps: pd.DataFrame, findings: pd.DataFrame) -
                 flags.append(f"{n} with {humanize(check)} {sev}")
             for check in sorted(set(of_sev[of_sev["rep_index"] < 0]["check_id"])):
                 flags.append(f"{humanize(check)} {sev} over the set")
-        if not flags and (findings["severity"] == "not_assessable").all():
-            flags.append("checks not assessable from this view")
     if not flags and (n_reps or n_holds):
         flags.append("no flags")
-    line = ", ".join(parts + flags)
+    notes = unjudged.unjudged(reps, findings, needs_of, track_views)
+    unclear = [unjudged.clause(u, humanize) for u in notes if not u.by_view]
+    camera = [unjudged.clause(u, humanize) for u in notes if u.by_view]
+    line = ", ".join(parts + flags + unclear) + "".join(f"; {c}" for c in camera)
     return TrackSummary(track_id, n_reps, n_holds, hold_s, line, severity_counts(findings))
 
 

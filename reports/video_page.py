@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,8 @@ from markupsafe import Markup
 
 from posecoach.keypoints import KeyPoints
 from posecoach.store import Store
-from reports import charts, series, site, summaries, thumbnails
+from posecoach.videos import declared_view
+from reports import charts, series, site, summaries, thumbnails, unjudged
 from reports.reading import video_rows
 from reports.site import text
 
@@ -154,6 +156,34 @@ def _chart(
     return Markup(charts.script_json(fig)), None  # noqa: S704 - escaped by script_json
 
 
+def camera_view(video: dict[str, Any], reps: pd.DataFrame) -> str:
+    """The video's camera view as the page states it: the view, whether it was declared or
+    estimated, and, for one person judged in more than one view, which reps in which ("side
+    (estimated from the poses); reps 1-3 front, reps 4-6 side")."""
+    view = text(video.get("view")) or "unknown"
+    out = view
+    if view != "unknown":
+        out += " (declared)" if declared_view(video) else " (estimated from the poses)"
+    if "view" not in reps.columns or not len(reps) or reps["track_id"].nunique() != 1:
+        return out
+    runs: list[tuple[str, int, int]] = []  # (view, first rep, last rep), 1-based
+    for index, rep_view in reps.sort_values("rep_index")[["rep_index", "view"]].itertuples(
+        index=False
+    ):
+        if site.missing(rep_view):
+            continue
+        number = int(index) + 1
+        if runs and runs[-1][0] == rep_view:
+            runs[-1] = (runs[-1][0], runs[-1][1], number)
+        else:
+            runs.append((str(rep_view), number, number))
+    if len({r[0] for r in runs}) > 1:
+        out += "; " + ", ".join(
+            f"rep {a} {v}" if a == b else f"reps {a}-{b} {v}" for v, a, b in runs
+        )
+    return out
+
+
 def render_video(
     store: Store,
     video_id: str,
@@ -214,7 +244,10 @@ def render_video(
         )
         t_reps = reps[reps["track_id"] == track_id] if len(reps) else reps
         t_find = findings[findings["track_id"] == track_id] if len(findings) else findings
-        summary = summaries.summarize_track(track_id, t_reps, t_find)
+        summary = summaries.summarize_track(
+            track_id, t_reps, t_find, unjudged.check_views(meta),
+            unjudged.track_views(meta, track_id, text(video.get("view"))),
+        )  # fmt: skip
         scored = bool(len(t_reps) or len(t_find))
         if not scored:
             summary.line = "not scored"
@@ -273,6 +306,7 @@ def render_video(
         summary=summaries.video_summary_line([s.summary for s in sections if s.scored]),
         notes=notes,
         counts=summaries.severity_counts(findings),
+        camera=camera_view(video, reps),
         sections=sections,
         others=others,
         rules=rules,

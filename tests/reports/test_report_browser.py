@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from reports.build import build_reports, video_page_path
-from reports.sample import HOSTILE_NAME, build_sample_store
+from reports.sample import HOSTILE_NAME, UNCLEAR_REASON, build_sample_store
 from tests.helpers import REPO
 
 CHROMIUM = os.environ.get("POSECOACH_CHROMIUM", "/usr/bin/chromium")
@@ -196,6 +196,40 @@ def test_hostile_file_name_is_text_and_no_script_runs(site, browser):
         assert "</script><script>alert(3)</script>" in hover
         assert page.evaluate("document.querySelectorAll('script').length") == 3
         assert events["dialogs"] == []
+        assert events["errors"] == []
+    finally:
+        context.close()
+
+
+def test_per_rep_views_and_not_assessable_reasons_are_shown(site, browser):
+    # What a coach sees, rendered: each rep's camera view, an unclear rep's reason under its
+    # cell, and what the side view cannot show said once as a fact about the camera.
+    out, videos = site
+    tuesday = next(v for v in videos if v.file_name == "ana_squat_tuesday.mp4")
+    monday = next(v for v in videos if v.file_name == "ana_squat_monday.mp4")
+    context, page, events = _open(
+        browser, video_page_path(out, tuesday.date, tuesday.video_id).as_uri(), VIEWPORTS["phone"]
+    )
+    try:
+        table = page.locator("table.reps")
+        headers = table.locator("thead th").all_inner_texts()
+        assert "view" in headers
+        column = headers.index("view")
+        views = [
+            row.locator("td").nth(column).inner_text() for row in table.locator("tbody tr").all()
+        ]
+        assert views == ["side"] * tuesday.tracks[0].n_reps
+        cell = table.locator("td.sev-cell-not_assessable")
+        assert cell.count() == 1
+        assert cell.inner_text().split("\n") == ["not assessable", UNCLEAR_REASON]
+        assert cell.locator(".note").is_visible()
+        summary = page.locator("#summary").inner_text()
+        assert f"depth not assessable on 1 rep ({UNCLEAR_REASON})" in summary
+        assert page.locator("#camera-view").inner_text() == "side (declared)"
+        page.goto(video_page_path(out, monday.date, monday.video_id).as_uri())
+        summary = page.locator("#summary").inner_text()
+        assert summary.endswith("; knee valgus needs a front view (filmed side)")
+        assert summary.count("knee valgus") == 1
         assert events["errors"] == []
     finally:
         context.close()

@@ -34,6 +34,7 @@ from reports.sample import (
     HOSTILE_MESSAGE,
     HOSTILE_NAME,
     LEAN_LIMIT_DEG,
+    UNCLEAR_REASON,
     SampleTrack,
     SampleVideo,
     build_sample_store,
@@ -52,14 +53,20 @@ def built(tmp_path_factory):
     return store, videos, out, index
 
 
-def _expected_line(track: SampleTrack) -> str:
+def _expected_line(track: SampleTrack, video: SampleVideo) -> str:
     parts = [f"{track.n_reps} rep" + ("" if track.n_reps == 1 else "s")]
     flags = []
     if track.lean:
         flags.append(f"{len(track.lean)} with trunk lean risk")
     if track.shallow:
         flags.append(f"{len(track.shallow)} with depth caution")
-    return ", ".join(parts + (flags or ["no flags"]))
+    unclear = []
+    if track.unclear:
+        n = len(track.unclear)
+        unclear.append(f"depth not assessable on {n} rep{'' if n == 1 else 's'} ({UNCLEAR_REASON})")
+    # What the side view cannot show: a fact about the camera, said once, after the flags.
+    camera = "; knee valgus needs a front view (filmed side)" if video.not_assessable else ""
+    return ", ".join(parts + (flags or ["no flags"]) + unclear) + camera
 
 
 def _page(out: Path, video: SampleVideo) -> Path:
@@ -114,14 +121,14 @@ def test_video_page_counts_match_the_planted_faults(built, which):
         .split("<", 1)[0]
     )
     if len(scored) == 1:
-        assert unescape(line) == _expected_line(scored[0])
+        assert unescape(line) == _expected_line(scored[0], video)
     else:
         assert unescape(line).startswith(f"{len(scored)} people.")
         for t in scored:
-            assert f"#{t.track_id}: {_expected_line(t)}" in unescape(line)
+            assert f"#{t.track_id}: {_expected_line(t, video)}" in unescape(line)
     for t in scored:
         sec = _section(html, t.track_id)
-        assert unescape(sec).count(_expected_line(t)) == 1
+        assert unescape(sec).count(_expected_line(t, video)) == 1
         rows = re.findall(r'<tr class="row-(\w+)">', sec)
         assert len(rows) == t.n_reps
         expected_worst = [
@@ -545,7 +552,9 @@ def test_page_of_a_video_scored_by_the_rule_library(tmp_path):
     build_reports(store, out)
     html = video_page_path(out.resolve(), date, vid).read_text()
     summary = re.search(r'<p class="summary-line" id="summary">(.*?)</p>', html).group(1)
-    assert unescape(summary) == ", ".join([f"{truth.reps.shape[0]} reps", *parts])
+    # Valgus needs a front view: said once, as a fact about the camera, not as a flag.
+    camera = "; knee valgus needs a front view (filmed side)"
+    assert unescape(summary) == ", ".join([f"{truth.reps.shape[0]} reps", *parts]) + camera
 
     fig = _chart(html, "chart-t0")
     signal = rule.reps.signal_for("side")
