@@ -27,7 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (8000)")
     parser.add_argument(
-        "--max-upload-mb", type=float, default=2048, help="largest upload in MB (2048)"
+        "--max-upload-mb",
+        type=_positive,
+        default=2048,
+        metavar="MB",
+        help="largest upload in MB (2048)",
     )
     parser.add_argument("--rules", metavar="DIR", help="rule files (default: the shipped library)")
     parser.add_argument(
@@ -47,6 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--batch-size", type=int, default=1, help="videos per flow run (deployment)"
     )
     add_model_arguments(parser)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text}: must be more than 0")
+    return value
 
 
 def config_of(args: argparse.Namespace) -> WebConfig:
@@ -79,6 +90,12 @@ def run(args: argparse.Namespace) -> int:
     if not app.state.web.accounts.users():
         print(
             f"no users yet: add one with  posecoach user add NAME --role admin --store {args.store}",
+            file=sys.stderr,
+        )
+    if args.host not in ("127.0.0.1", "::1", "localhost"):
+        print(
+            f"posecoach web: listening on {args.host} without HTTPS; passwords and sessions "
+            "cross the network in clear unless a reverse proxy terminates TLS (README)",
             file=sys.stderr,
         )
     print(f"PoseCoach web on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)

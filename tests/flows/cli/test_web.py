@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pytest
+
 from flows.cli import web
 from flows.cli.main import main
 
@@ -44,3 +46,9 @@ def test_an_object_store_is_refused_with_the_reason(tmp_path: Path, capsys) -> N
     argv = ["web", "--store", "s3://bucket/store", "--inbox", str(tmp_path / "i")]
     assert main([*argv, "--reports", str(tmp_path / "r")]) == 1
     assert "must be a local folder" in capsys.readouterr().err
+
+
+def test_the_upload_limit_must_be_positive(capsys) -> None:
+    with pytest.raises(SystemExit):
+        _parse(["--store", "s", "--inbox", "i", "--reports", "r", "--max-upload-mb", "0"])
+    assert "must be more than 0" in capsys.readouterr().err
