@@ -29,7 +29,7 @@ from flows.plan import attempt_number, is_done
 from posecoach import failures, model_label
 from posecoach.failures import ModelLoadError, TransientError
 from posecoach.store import Store
-from posecoach.videos import VideoRow, read_video_rows, write_video_row
+from posecoach.videos import VideoRow, read_video_rows, record_estimated_view, write_video_row
 
 log = logging.getLogger("posecoach.flows")
 
@@ -234,7 +234,11 @@ def score(
     from rules.scoring import score_video
 
     try:
-        score_video(store, video_id, rules_dir, video=video.to_dict() if video else None)
+        result = score_video(store, video_id, rules_dir, video=video.to_dict() if video else None)
+        if video is None:  # a stored video scored again: an estimated view is estimated anew
+            rows = store.read("videos", video_ids=[video_id])
+            if len(rows):
+                record_estimated_view(store, rows.iloc[-1].to_dict(), result.video_view)
     except Exception as exc:  # one video's rules problem must not spoil the night
         log.warning("scoring %s failed: %s", video_id, exc)
         return f"scoring failed: {exc}"

@@ -189,6 +189,18 @@ def write_video_row(store: Store, row: VideoRow) -> str:
     return store.write("videos", row.to_frame(), video_id=row.video_id, date=row.date)
 
 
+def record_estimated_view(store: Store, record: Mapping[str, Any], view: str) -> bool:
+    """After a video is scored again: rewrite its videos row (``record``, as the store read it)
+    with the estimated ``view`` where its view is not declared and the stored one differs or
+    predates ``view_source``. Returns whether it was written."""
+    row = VideoRow.from_record(record)
+    stored = (_plain(record.get("view")), _plain(record.get("view_source")))
+    if row.declared_view is not None or stored == (view, "estimated"):
+        return False
+    write_video_row(store, row.with_view(view, "estimated"))
+    return True
+
+
 def read_video_rows(store: Store, video_ids: Iterable[str] | None = None) -> list[VideoRow]:
     """The store's ``videos`` rows (or those of some videos)."""
     return VideoRow.from_frame(store.read("videos", video_ids=video_ids))

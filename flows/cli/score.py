@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from posecoach.store import Store
-from posecoach.videos import VideoRow, write_video_row
+from posecoach.videos import record_estimated_view
 from rules.loader import load_library
 from rules.schema import RuleFileError
 from rules.scoring import score_video
@@ -47,12 +47,7 @@ def run(args: argparse.Namespace) -> int:
             failures += 1
             print(f"{row['video_id']}  failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
-        # The stored record, not the row read from it: a row from before view_source reads
-        # with one (VideoRow) but its file still lacks it.
-        video = VideoRow.from_record(row.to_dict())
-        stored = (row.get("view"), row.get("view_source"))
-        if video.declared_view is None and stored != (result.video_view, "estimated"):
-            write_video_row(store, video.with_view(result.video_view, "estimated"))
+        record_estimated_view(store, row.to_dict(), result.video_view)
         what = f"{result.n_holds} hold(s)" if result.n_holds else f"{result.n_reps} rep(s)"
         rule = result.rule_id + (f" v{result.rule_version}" if result.rule_version else "")
         rule = rule or "no rule file"

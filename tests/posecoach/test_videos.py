@@ -14,7 +14,13 @@ import pytest
 from posecoach.failures import RETRYABLE, ErrorKind
 from posecoach.schema import VIDEOS
 from posecoach.store import Store
-from posecoach.videos import VideoRow, declared_view, read_video_rows, write_video_row
+from posecoach.videos import (
+    VideoRow,
+    declared_view,
+    read_video_rows,
+    record_estimated_view,
+    write_video_row,
+)
 
 _NOW = pd.Timestamp("2026-03-15 20:00:00", tz="UTC")
 
@@ -145,3 +151,23 @@ def test_rows_from_before_view_source_read_as_they_were_made(tmp_path: Path) -> 
         "im": None,
         "no": None,
     }
+
+
+def test_a_rescore_rewrites_an_estimated_view_only_where_it_moved(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    write_video_row(store, _row(video_id="de", view="side", view_source="declared"))
+    write_video_row(store, _row(video_id="es", view="side", view_source="estimated"))
+    _write_old_file(store, [{"video_id": "ol", "status": "ok", "source": "import",
+                             "view": "front"}])  # fmt: skip
+    records = {r["video_id"]: r for r in store.read("videos").to_dict("records")}
+    # A declared view stays whatever the poses say; an unchanged estimate is not rewritten.
+    assert not record_estimated_view(store, records["de"], "front")
+    assert not record_estimated_view(store, records["es"], "side")
+    # A moved estimate is, and so is a row from before view_source (to say where it came from).
+    assert record_estimated_view(store, records["es"], "oblique")
+    assert record_estimated_view(store, records["ol"], "front")
+    rows = {r.video_id: (r.view, r.view_source) for r in read_video_rows(store)}
+    assert rows == {"de": ("side", "declared"), "es": ("oblique", "estimated"),
+                    "ol": ("front", "estimated")}  # fmt: skip
+    raw = store.read("videos").set_index("video_id")
+    assert raw.loc["ol", "view_source"] == "estimated"
