@@ -30,6 +30,7 @@ runs the clips and prints. Usage: bench/eval_coaching.py [--quick] [--json FILE]
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -47,6 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from analysis.testing import evaluation as ev  # noqa: E402
+from analysis.testing.exercises import ALTERNATING, generate_exercise  # noqa: E402
 from analysis.testing.scenarios import Scenario, build, grid  # noqa: E402
 from analysis.testing.view_clips import hard_view_cases  # noqa: E402
 from analysis.testing.yoga import FlowScenario, build_flow, flow_grid  # noqa: E402
@@ -331,6 +333,37 @@ def summary_line(s: dict[str, Any]) -> str:
     )
 
 
+# -- alternating sides -------------------------------------------------------------------------
+
+
+def run_alternating(quick: bool = False) -> list[dict[str, Any]]:
+    """Generated alternating lunges, step-ups and high knees (`analysis.testing.exercises`, even
+    reps left, odd right) in every view, scored without a declared view: the count and each
+    rep's recorded side (``reps.side``) against the truth."""
+    library = load_library()
+    jitters = (1.0,) if quick else (1.0, 3.0)
+    out = []
+    cases = itertools.product(ALTERNATING, ("side", "front", "oblique"), jitters)
+    for seed, (exercise, view, jitter) in enumerate(cases):
+        n = 8 if exercise == "high_knees" else 6
+        clip = generate_exercise(exercise, view=view, reps=n, noise_px=jitter, seed=seed)
+        result = score_keypoints(clip.points, exercise, library=library)
+        reps = counted_rows(result.reps)
+        sides = reps["side"].tolist() if "side" in reps.columns else []
+        out.append({"setup": f"{exercise} {view}", "jitter_px": jitter, "true_reps": n,
+                    "counted": len(reps), "count_exact": len(reps) == n,
+                    "sides_right": sides == clip.truth.reps["side"].tolist()})  # fmt: skip
+    return out
+
+
+def alternating_table(rows: list[dict[str, Any]]) -> str:
+    out = []
+    for setup, group in _group(rows, "setup").items():
+        out.append([setup, str(len(group)), ev.fmt_ratio(ev.rate(r["count_exact"] for r in group)),
+                    ev.fmt_ratio(ev.rate(r["sides_right"] for r in group))])  # fmt: skip
+    return _table(["alternating", "clips", "count exact", "sides right"], out)
+
+
 # -- yoga flows --------------------------------------------------------------------------------
 
 
@@ -440,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
     gen = run_generated(grid(quick=args.quick))
     print("\nGenerated clips (analysis.testing.scenarios; flags = caution or risk)")
     print(generated_tables(gen))
+    alternating = run_alternating(quick=args.quick)
+    print("\nAlternating sides (analysis.testing.exercises; each rep's side against the truth)")
+    print(alternating_table(alternating))
     yoga = run_yoga(flow_grid(quick=args.quick))
     print("\nYoga flows (analysis.testing.yoga; hold error: |measured - generated| per hold)")
     print(yoga_tables(yoga))
@@ -447,10 +483,17 @@ def main(argv: list[str] | None = None) -> int:
     print("\nHard view cases (analysis.testing.view_clips; confidence: the lowest segment's)")
     print(hard_view_table(hard))
     s = {**summary(real, gen, hard), **yoga_summary(yoga)}
-    print(f"\nsummary: {summary_line(s)}; {yoga_line(s)} ({time.perf_counter() - t0:.0f} s)")
+    s["alternating_count_exact"] = ev.rate(r["count_exact"] for r in alternating)
+    s["alternating_sides_right"] = ev.rate(r["sides_right"] for r in alternating)
+    alt = (f"alternating ({len(alternating)} clips): count exact "
+           f"{ev.fmt_ratio(s['alternating_count_exact'])}, sides right "
+           f"{ev.fmt_ratio(s['alternating_sides_right'])}")  # fmt: skip
+    print(f"\nsummary: {summary_line(s)}; {alt}; {yoga_line(s)} "
+          f"({time.perf_counter() - t0:.0f} s)")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(_json_safe({"summary": s, "real": real, "generated": gen,
-                                                    "yoga": yoga, "hard_views": hard}),
+                                                    "alternating": alternating, "yoga": yoga,
+                                                    "hard_views": hard}),
                                         indent=1))  # fmt: skip
     return 0
 

@@ -9,7 +9,7 @@ between the packages: `analysis` writes ``videos`` and ``keypoints``, `rules` wr
 Versions: 1, the first store; 2, the ``features`` table and ``videos.error_kind``; 3,
 ``reps.partial``; 4, ``reps.view``; 5, ``findings.uncertainty``; 6, ``videos.view_source``
 (whether ``videos.view`` was declared or estimated; older rows get it where rows are read,
-`posecoach.videos`). Nothing decides by the version a file carries: readers take
+`posecoach.videos`); 7, ``reps.side``. Nothing decides by the version a file carries: readers take
 every version's files alike (a missing column reads as nulls, ``union_by_name``), so a store of
 mixed versions reads as one.
 """
@@ -21,7 +21,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 #: COCO-17 keypoint names, in the model's output order.
 COCO17: tuple[str, ...] = (
@@ -223,6 +223,10 @@ REPS = pa.schema(
         # the camera view of the rep's own view segment (side | front | oblique | unknown; a
         # declared view for every rep). Null in files written before version 4.
         ("view", pa.string()),
+        # left | right: the side an alternating exercise's rep is done with (lunge, step-up,
+        # high knees; the rule file's reps.side); null where the rule has none or the sides
+        # cannot be told apart, and in files written before version 7.
+        ("side", pa.string()),
     ]
 )
 

@@ -33,7 +33,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from analysis.kinematics.angles import COMBINE_OPS, FEATURE_NAMES, POINT_FUNCTIONS, POINT_NAMES
-from rules.specs import AGGREGATES, BANDS, COMPARISONS, MESSAGE_FIELDS, PHASES_REP, VIEWS
+from rules.specs import AGGREGATES, BANDS, COMPARISONS, MESSAGE_FIELDS, PHASES_REP, PICKS, VIEWS
 
 _ID = re.compile(r"^[a-z0-9_]{1,64}$")
 _FORMAT_SPEC = re.compile(r"^[<>^=]?[+\- ]?\d{0,3}(\.\d{1,2})?[fgde%]?$")
@@ -300,8 +300,25 @@ class MetricDoc(_Mapping):
         return self
 
 
+class SideDoc(_Mapping):
+    """``reps.side``: the metric of each side and which one marks the side a rep is done with."""
+
+    left: MetricRef
+    right: MetricRef
+    pick: Annotated[str, BeforeValidator(_choice(PICKS))] = "max"
+
+
+def _check_ranges(signal: dict[str, str], min_range: dict[str, float]) -> None:
+    missing = [v for v in signal if v not in min_range and "any" not in min_range]
+    if missing:
+        raise problems_at(
+            (("min_range",), f"no min_range for the {view!r} signal", None) for view in missing
+        )
+
+
 class RepsDoc(_Mapping):
-    """``reps``: the driving signal (per view or one metric), its turning point, a prominence."""
+    """``reps``: the driving signal (per view or one metric), its turning point, a prominence;
+    optionally the side of each rep (``side``)."""
 
     signal: Annotated[dict[SignalView, MetricRef], BeforeValidator(_as_any_view)]
     turn: Annotated[str, BeforeValidator(_choice(("valley", "peak")))]
@@ -310,16 +327,11 @@ class RepsDoc(_Mapping):
     min_rep_s: Positive = 0.4
     max_rep_s: Positive = 20.0
     smooth_s: Number = 0.2
+    side: Annotated[SideDoc | None, BeforeValidator(_mapping)] = None
 
     @model_validator(mode="after")
     def _range_per_signal(self) -> RepsDoc:
-        missing = [
-            v for v in self.signal if v not in self.min_range and "any" not in self.min_range
-        ]
-        if missing:
-            raise problems_at(
-                (("min_range",), f"no min_range for the {view!r} signal", None) for view in missing
-            )
+        _check_ranges(self.signal, self.min_range)
         return self
 
 

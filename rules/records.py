@@ -46,6 +46,7 @@ class Rep:
     worst_severity: str  # the worst judged severity of its findings, "ok" if none
     partial: bool = False  # cut by the first / last visible frame: kept, not counted
     view: str | None = None  # the camera view of its own view segment (None: not estimated)
+    side: str | None = None  # left | right: an alternating exercise's working side (rules.reps)
 
     @classmethod
     def from_segment(
@@ -82,6 +83,7 @@ class Rep:
             worst_severity=worst_severity,
             partial=seg.partial,
             view=view,
+            side=seg.side,
         )
 
 

@@ -42,8 +42,14 @@ from rules.specs import HoldSpec, RepSpec
 
 #: Hysteresis band: a rep starts / ends this fraction of its amplitude away from rest.
 ENTER_FRACTION = 0.10
-#: Gaps in the signal up to this long are interpolated before peak detection.
+#: Gaps in the signal up to this long are interpolated before peak detection ...
 MAX_GAP_S = 0.5
+#: ... after dropping strays: islands of samples this short with gaps at least STRAY_GAP_S on
+#: both sides. Heuristic: step_ups.csv's close-up has single frames 0.4 s apart whose hips are
+#: guessed at the frame's edge; a real squat's descent seen in two frames between gaps of 0.4
+#: and 0.17 s (squats.csv, 15.6 s) is kept.
+STRAY_S = 0.15
+STRAY_GAP_S = 0.25
 #: A rep cut by the clip's first / last visible frame is counted when its turn is visible and
 #: the signal's travel on one side of it covers more than this share of the rep's range ("its
 #: turn and most of its range are visible", issue 14: a range, not a time).
@@ -53,6 +59,8 @@ COUNT_FRACTION = 0.5
 #: has its turn on the last frame anyway), below what a clip starting 30 % into a push-up shows
 #: of the elbow's way down (some 10 %: the angle changes slowly near the bottom).
 TURN_FRACTION = 0.05
+#: A rep's side is told when at least this share of the sides' difference agrees (`rep_side`).
+SIDE_AGREEMENT = 2 / 3
 #: In-position runs shorter than this are noise, not a hold.
 MIN_BLIP_S = 0.25
 
@@ -65,7 +73,8 @@ class Segment:
     side of a repetition, where its lockout (squat) or bottom (press) is read. For holds they
     equal start and end. ``in_target_s`` is NaN for repetitions. ``partial``: a repetition cut
     by the first / last visible frame whose turn or most of whose range is not visible: kept,
-    not counted.
+    not counted. ``side``: the side an alternating exercise's rep is done with (`rep_side`),
+    None where the rule does not say or the sides cannot be told apart.
     """
 
     kind: str
@@ -78,6 +87,7 @@ class Segment:
     signal_max: float
     in_target_s: float = float("nan")
     partial: bool = False
+    side: str | None = None
 
 
 class _Turn(NamedTuple):
@@ -134,8 +144,23 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
+def drop_strays(values: np.ndarray, max_len: int, min_gap: int) -> np.ndarray:
+    """A copy without the islands of at most ``max_len`` finite samples that have a gap of at
+    least ``min_gap`` on both sides: a stray detection (a close-up's flicker of a joint out of
+    frame), which the gap-fill would otherwise join to the signal."""
+    out = np.asarray(values, dtype=np.float64).copy()
+    runs = _runs(np.isfinite(out))
+    for k, (a, b) in enumerate(runs):
+        gap_before = a - runs[k - 1][1] if k > 0 else a
+        gap_after = runs[k + 1][0] - b if k + 1 < len(runs) else len(out) - b
+        if b - a <= max_len and min(gap_before, gap_after) >= min_gap:
+            out[a:b] = np.nan
+    return out
+
+
 def prepare_signal(signal: np.ndarray, fps: float, smooth_s: float) -> np.ndarray:
     """Gap-filled and smoothed copy of a driving signal (see the module docstring)."""
+    signal = drop_strays(signal, max(1, int(STRAY_S * fps)), max(2, int(STRAY_GAP_S * fps)))
     filled = fill_gaps(signal, int(MAX_GAP_S * fps))
     return smooth_signal(filled, int(round(smooth_s * fps)))
 
@@ -262,6 +287,35 @@ def find_reps(
                 )
             )
     return out
+
+
+def rep_side(seg: Segment, left: np.ndarray, right: np.ndarray, pick: str = "max") -> str | None:
+    """The side a repetition is done with: ``left`` or ``right``, whose metric is the larger
+    (``pick="max"``) or the smaller (``"min"``) on the way into the turn, from as long before
+    the rep's start as the start is before the turn (a step-up's lead foot goes onto the box
+    before the hips rise), but not before the rest point.
+
+    None, rather than a made-up side, where both are measured on fewer than half of those
+    frames or less than :data:`SIDE_AGREEMENT` of their difference (each frame weighted by its
+    size) is on one side (a side view whose pose model swaps the legs' labels)."""
+    first = max(seg.rest_before, seg.start - (seg.turn - seg.start))
+    a = np.asarray(left, dtype=np.float64)[first : seg.turn + 1]
+    b = np.asarray(right, dtype=np.float64)[first : seg.turn + 1]
+    both = np.isfinite(a) & np.isfinite(b)
+    if not both.any() or both.sum() < both.size / 2:
+        return None
+    d = a[both] - b[both]
+    weight = float(np.abs(d).sum())
+    if weight == 0:
+        return None
+    # Each frame votes with its difference, so the frames where the sides look alike (standing
+    # before the rep, jitter) count for little.
+    left_share = float(d[d > 0].sum()) / weight
+    larger = "left" if left_share >= SIDE_AGREEMENT else None
+    larger = "right" if 1 - left_share >= SIDE_AGREEMENT else larger
+    if larger is None or pick == "max":
+        return larger
+    return "right" if larger == "left" else "left"
 
 
 def find_holds(

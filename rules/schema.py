@@ -24,6 +24,8 @@ Format (see ``rules/library/*.yaml`` and docs/rules.md)::
       turn: valley                  # valley | peak: the turning point is a minimum or a maximum
       turn_phase: bottom            # what the turning point is: bottom | lockout
       min_range: 35                 # prominence in the signal's unit
+      side: {left: m_left, right: m_right, pick: max}   # optional: alternating exercises record
+                                    # the side whose metric is the larger (max) / smaller (min)
     hold:                           # ... or a hold exercise
       position: [{metric: body_line_deg, above: 150}]
       target: [{metric: hip_sag_deg, between: [-10, 10]}]
@@ -61,6 +63,7 @@ from rules.specs import (
     PoseSpec,
     RepSpec,
     RuleFile,
+    SideSpec,
 )
 from rules.validation import validate
 from rules.yaml_lines import parse_yaml
@@ -80,6 +83,7 @@ __all__ = [
     "PoseSpec",
     "RepSpec",
     "RuleFile",
+    "SideSpec",
     "RuleFileError",
     "check_message_template",
     "parse_yaml",

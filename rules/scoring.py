@@ -32,6 +32,7 @@ file. `score_keypoints` is the pure core for callers that hold the keypoints alr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Sequence
@@ -57,7 +58,7 @@ from rules.checks import evaluate_check
 from rules.loader import Library, load_library, rules_digest
 from rules.poses import flow_features, flow_metrics, score_flow_track
 from rules.records import Finding, Rep, to_frame
-from rules.reps import find_holds, find_reps, frame_rate
+from rules.reps import find_holds, find_reps, frame_rate, rep_side
 from rules.schema import VIEWS, Condition, RuleFile
 from rules.uncertainty import TrackNoise
 from rules.view_findings import rep_view_findings, rep_views, track_view_findings
@@ -112,6 +113,14 @@ class ScoreResult:
         if not len(self.reps):
             return 0
         return int(((self.reps["kind"] == "rep") & ~self.reps["partial"].eq(True)).sum())
+
+    def n_reps_by_side(self) -> dict[str, int]:
+        """Counted repetitions per side (``left`` / ``right``; ``unknown`` for a rep whose side
+        was not told), for an alternating exercise whose rule file records sides."""
+        if not len(self.reps) or "side" not in self.reps.columns:
+            return {}
+        counted = self.reps[(self.reps["kind"] == "rep") & ~self.reps["partial"].eq(True)]
+        return {str(k): int(v) for k, v in counted["side"].fillna("unknown").value_counts().items()}
 
     @property
     def n_holds(self) -> int:
@@ -209,6 +218,10 @@ def score_track(
         assert rule.reps is not None  # a rule file has reps or a hold (rules.validation)
         signal_name, prominence = _signal_for(rule, view)
         segments = find_reps(metrics[signal_name], t_s, rule.reps, prominence, with_partial=True)
+        if rule.reps.side is not None:
+            side = rule.reps.side
+            segments = [dataclasses.replace(seg, side=rep_side(seg, metrics[side.left],
+                        metrics[side.right], side.pick)) for seg in segments]  # fmt: skip
 
     findings: list[Finding] = []
     reps: list[Rep] = []

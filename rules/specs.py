@@ -62,9 +62,25 @@ class Condition:
         return not (self.below is not None and not value <= self.below)
 
 
+SIDES = ("left", "right")
+PICKS = ("max", "min")
+
+
+@dataclass(frozen=True)
+class SideSpec:
+    """Which side a rep of an alternating exercise is done with: the side whose metric is the
+    larger (``pick: max``) or the smaller (``min``) over the rep, e.g. the lead knee's height
+    above its hip (higher: the leg on the box, in front, or lifted)."""
+
+    left: str
+    right: str
+    pick: str = "max"
+
+
 @dataclass(frozen=True)
 class RepSpec:
-    """How repetitions are found: a driving signal per view, its turning point, a prominence."""
+    """How repetitions are found: a driving signal per view, its turning point, a prominence;
+    optionally the side each rep is done with (alternating exercises)."""
 
     signal: dict[str, str]  # view (side/front/oblique/any) -> metric
     turn: str = "valley"
@@ -73,6 +89,7 @@ class RepSpec:
     min_rep_s: float = 0.4
     max_rep_s: float = 20.0
     smooth_s: float = 0.2
+    side: SideSpec | None = None
 
     def signal_for(self, view: str) -> str | None:
         """The driving signal's metric for a view (None: the file has none for it)."""

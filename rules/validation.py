@@ -28,6 +28,7 @@ from rules.specs import (
     PoseSpec,
     RepSpec,
     RuleFile,
+    SideSpec,
 )
 from rules.yaml_lines import LineMap, line_of
 
@@ -165,9 +166,10 @@ def to_rule_file(doc: RuleDoc, lines: LineMap, path: str, sha256: str = "") -> R
     reps = hold = None
     if doc.reps is not None:
         r = doc.reps
+        side = SideSpec(r.side.left, r.side.right, r.side.pick) if r.side else None
         reps = RepSpec(signal=dict(r.signal), turn=r.turn, turn_phase=r.turn_phase,
                        min_range=dict(r.min_range), min_rep_s=r.min_rep_s, max_rep_s=r.max_rep_s,
-                       smooth_s=r.smooth_s)  # fmt: skip
+                       smooth_s=r.smooth_s, side=side)  # fmt: skip
     if doc.hold is not None:
         h = doc.hold
         hold = HoldSpec(position=_conditions(h.position), target=_conditions(h.target or ()),

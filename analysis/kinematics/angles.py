@@ -169,6 +169,24 @@ def height_above(p: np.ndarray, ref: np.ndarray, unit: float) -> np.ndarray:
     return (ref[:, 1] - p[:, 1]) / unit
 
 
+def floor_line(kp: KeyPoints, min_score: float = MIN_SCORE) -> float:
+    """The image y of the floor the person stands on, pixels: the 90th percentile over the rows
+    of the lower ankle (a foot on a box or lifted is above it); NaN when no ankle is seen."""
+    low = np.fmax(
+        point(kp, "left_ankle", min_score)[:, 1], point(kp, "right_ankle", min_score)[:, 1]
+    )
+    low = low[np.isfinite(low)]
+    return float(np.percentile(low, 90)) if low.size else float("nan")
+
+
+def height_above_floor(
+    p: np.ndarray, floor: float | np.ndarray, unit: float | np.ndarray
+) -> np.ndarray:
+    """How far ``p`` is above the floor line (`floor_line`, image y per row or one), in
+    ``unit``: a body elevation, which a step onto a box raises where no joint angle does."""
+    return (floor - p[:, 1]) / unit
+
+
 def horizontal_offset(p: np.ndarray, ref: np.ndarray, unit: float) -> np.ndarray:
     """Horizontal distance |x_p - x_ref| in ``unit`` (unsigned: facing direction unknown)."""
     return np.abs(p[:, 0] - ref[:, 0]) / unit
@@ -196,6 +214,7 @@ POINT_FUNCTIONS: dict[str, tuple[int, bool, Callable[..., np.ndarray]]] = {
     "distance": (2, True, distance),
     "height_above": (2, True, height_above),
     "horizontal_offset": (2, True, horizontal_offset),
+    "height_above_floor": (1, True, None),  # type: ignore[dict-item]  # needs the floor line
 }
 
 POINT_FUNCTION_UNITS: dict[str, str] = {
@@ -207,6 +226,7 @@ POINT_FUNCTION_UNITS: dict[str, str] = {
     "distance": "torso",
     "height_above": "torso",
     "horizontal_offset": "torso",
+    "height_above_floor": "torso",
 }
 
 
@@ -216,8 +236,12 @@ def evaluate_point_function(
     points: Sequence[str],
     unit: float | np.ndarray | None = None,
     min_score: float = MIN_SCORE,
+    floor: float | np.ndarray | None = None,
 ) -> np.ndarray:
-    """Evaluate one vocabulary function (see :data:`POINT_FUNCTIONS`) over named points."""
+    """Evaluate one vocabulary function (see :data:`POINT_FUNCTIONS`) over named points.
+
+    ``unit``: the torso unit (one, or one per row; default `torso_length`); ``floor``: the
+    floor line for ``height_above_floor`` (one, or one per row; default `floor_line`)."""
     if fn not in POINT_FUNCTIONS:
         raise KeyError(f"unknown function {fn!r}; known: {', '.join(POINT_FUNCTIONS)}")
     n_points, needs_unit, func = POINT_FUNCTIONS[fn]
@@ -225,6 +249,8 @@ def evaluate_point_function(
         raise ValueError(f"{fn} takes {n_points} points, got {len(points)}")
     pts = [point(kp, p, min_score) for p in points]
     u = unit if unit is not None else torso_length(kp, min_score)
+    if fn == "height_above_floor":
+        return height_above_floor(pts[0], floor_line(kp, min_score) if floor is None else floor, u)
     if fn == "frontal_projection_angle":
         mid_hip = point(kp, "mid_hip", min_score)
         hip, knee, ankle = pts

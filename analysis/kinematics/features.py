@@ -99,10 +99,29 @@ def track_grid(track: KeyPoints, fps: float | None = None) -> KeyPoints:
     return dataclasses.replace(track.at_frames(frames), t_s=t_s)
 
 
-def shot_torso_unit(grid: KeyPoints, min_score: float = MIN_SCORE) -> np.ndarray:
-    """Per row, the torso unit (pixels) of the shot it is in: `angles.torso_length` over the
-    rows between two camera cuts (`analysis.kinematics.view_segments.cut_rows`: a jump in the
-    box's size or position, or the track unseen for a while).
+def shot_bounds(grid: KeyPoints, min_score: float = MIN_SCORE) -> list[int]:
+    """Row bounds of a track's shots: 0, each camera cut's row
+    (`analysis.kinematics.view_segments.cut_rows`: a jump in the box's size or position, or the
+    track unseen for a while), the number of rows."""
+    return [0, *cut_rows(grid, min_score).tolist(), len(grid)]
+
+
+def _per_shot(values: np.ndarray, bounds: list[int]) -> np.ndarray:
+    # Per row, the 90th percentile of the finite values of its shot; NaN for a shot with
+    # fewer than MIN_SHOT_ROWS of them.
+    out = np.full(len(values), np.nan)
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        seen = values[a:b][np.isfinite(values[a:b])]
+        if seen.size >= MIN_SHOT_ROWS:
+            out[a:b] = float(np.percentile(seen, 90))
+    return out
+
+
+def shot_torso_unit(
+    grid: KeyPoints, min_score: float = MIN_SCORE, bounds: list[int] | None = None
+) -> np.ndarray:
+    """Per row, the torso unit (pixels) of the shot it is in (`shot_bounds`): `angles.torso_length`
+    over the shot's rows.
 
     One unit for a whole track would make a zoomed close-up rescale every other shot's heights
     and distances (jumping_jacks_front.csv: the close-up's torso, 800 px with the hips guessed
@@ -111,18 +130,25 @@ def shot_torso_unit(grid: KeyPoints, min_score: float = MIN_SCORE) -> np.ndarray
     (NaN): a close-up with the hips out of frame cannot say how long a torso is, and another
     shot's torso would be a made-up scale.
     """
-    n = len(grid)
-    bounds = [0, *cut_rows(grid, min_score).tolist(), n]
+    bounds = shot_bounds(grid, min_score) if bounds is None else bounds
     if len(bounds) == 2:
-        return np.full(n, angles.torso_length(grid, min_score))
-    out = np.full(n, np.nan)
+        return np.full(len(grid), angles.torso_length(grid, min_score))
     torso = angles._norm(angles.point(grid, "mid_shoulder", min_score)
                          - angles.point(grid, "mid_hip", min_score))  # fmt: skip
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        seen = torso[a:b][np.isfinite(torso[a:b]) & (torso[a:b] > 0)]
-        if seen.size >= MIN_SHOT_ROWS:
-            out[a:b] = float(np.percentile(seen, 90))
-    return out
+    return _per_shot(np.where(torso > 0, torso, np.nan), bounds)
+
+
+def shot_floor(
+    grid: KeyPoints, min_score: float = MIN_SCORE, bounds: list[int] | None = None
+) -> np.ndarray:
+    """Per row, the floor line (image y, pixels) of its shot: `angles.floor_line` over the
+    shot's rows (NaN where a shot shows fewer than :data:`MIN_SHOT_ROWS` ankles)."""
+    bounds = shot_bounds(grid, min_score) if bounds is None else bounds
+    if len(bounds) == 2:
+        return np.full(len(grid), angles.floor_line(grid, min_score))
+    low = np.fmax(angles.point(grid, "left_ankle", min_score)[:, 1],
+                  angles.point(grid, "right_ankle", min_score)[:, 1])  # fmt: skip
+    return _per_shot(low, bounds)
 
 
 def _check_names(definitions: Definitions) -> None:
@@ -143,7 +169,8 @@ def metric_values(
         ValueError: a definition takes a standard or key column name, or refers in a circle.
         KeyError: a definition refers to a metric that is neither standard nor defined.
     """
-    unit = shot_torso_unit(grid, min_score)
+    bounds = shot_bounds(grid, min_score)
+    unit = shot_torso_unit(grid, min_score, bounds)
     standard = angles.features(grid, min_score, unit=unit)
     out = {name: standard[name].to_numpy(np.float64) for name in FEATURE_NAMES}
     if not definitions:
@@ -160,7 +187,10 @@ def metric_values(
         if spec is None:
             raise KeyError(f"metric {name!r}: neither a standard feature nor defined")
         if spec.fn is not None:
-            value = angles.evaluate_point_function(grid, spec.fn, spec.points, unit, min_score)
+            floor = shot_floor(grid, min_score, bounds) if spec.fn == "height_above_floor" else None
+            value = angles.evaluate_point_function(
+                grid, spec.fn, spec.points, unit, min_score, floor=floor
+            )
         else:
             inputs = [need(ref, (*chain, name)) for ref in spec.of]
             value = angles.combine(spec.op or "", inputs, t_s)

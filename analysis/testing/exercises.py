@@ -2,7 +2,9 @@
 
 The same body, posing helpers and camera as `analysis.testing.synthetic` (orthographic views,
 a body of height 1, faults planted per repetition or hold), for burpees, high knees, step-ups,
-single-leg deadlifts, glute bridges, side planks and wall sits. Kept apart from the original ten
+alternating lunges, single-leg deadlifts, glute bridges, side planks and wall sits. High knees,
+step-ups and alternating lunges alternate legs (:data:`ALTERNATING`; the truth says each rep's
+``side``). Kept apart from the original ten
 so that their generator stays as it is; `generate_exercise` returns the same `SyntheticClip`.
 
 What each planted value means is listed in :data:`DEFAULTS`. The quantities a rule file checks
@@ -13,6 +15,7 @@ body line, which lies in the frontal plane).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -44,7 +47,11 @@ from analysis.testing.synthetic import (
 )
 from posecoach.schema import COCO17
 
-REP_EXERCISES = ("burpee", "high_knees", "step_up", "single_leg_deadlift", "glute_bridge")
+REP_EXERCISES = ("burpee", "high_knees", "step_up", "alternating_lunge", "single_leg_deadlift",
+                 "glute_bridge")  # fmt: skip
+#: Exercises whose reps alternate sides: even reps are done with the left leg, odd ones with the
+#: right (the truth's ``side`` column).
+ALTERNATING = ("high_knees", "step_up", "alternating_lunge")
 HOLD_EXERCISES = ("side_plank", "wall_sit")
 EXERCISES = REP_EXERCISES + HOLD_EXERCISES
 
@@ -59,6 +66,7 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "burpee": {"hip_sag_deg": 0.0, "tempo_s": 2.4},
     "high_knees": {"lift_deg": 90.0, "tempo_s": 0.5},
     "step_up": {"depth": 85.0, "tempo_s": 2.4},
+    "alternating_lunge": {"depth": 90.0, "trunk_lean_deg": 5.0, "tempo_s": 2.6},
     "single_leg_deadlift": {"depth": 80.0, "leg_drop_deg": 0.0, "tempo_s": 2.6},
     "glute_bridge": {"depth": 175.0, "tempo_s": 2.0},
     "side_plank": {"hip_sag_deg": 0.0, "hold_s": 8.0},
@@ -108,10 +116,25 @@ def _legs_to(hip_y: float, lead_z: float, lead_y: float, bend: np.ndarray) -> di
     return pts
 
 
+def _mirrored(pts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    # The same pose done with the other side: left and right swapped across the body's midline.
+    out = {}
+    for name, p in pts.items():
+        other = name.replace("left_", "@").replace("right_", "left_").replace("@", "right_")
+        out[other] = p * np.array([-1.0, 1.0, 1.0])
+    return out
+
+
 def _pose_step_up(q: float, p: dict[str, float], i: int) -> dict[str, np.ndarray]:
+    pts = _step_up_left(q, p)
+    return pts if i % 2 == 0 else _mirrored(pts)
+
+
+def _step_up_left(q: float, p: dict[str, float]) -> dict[str, np.ndarray]:
     # q 0 -> 0.5: the left foot onto the box in front, the hips lower to the planted lead-knee
     # angle; 0.5 -> 1: up onto the box, standing on the left leg with the right foot beside it.
-    # The way down retraces it, so the lead knee bends twice per step-up (see the module's tests).
+    # The way down retraces it, so the lead knee bends twice per step-up while the hips rise
+    # above the floor once.
     stand_y = ANKLE_Y + SHIN + THIGH - 0.005
     k = np.radians(p["depth"])
     reach = np.sqrt(THIGH**2 + SHIN**2 - 2 * THIGH * SHIN * np.cos(k))
@@ -136,6 +159,38 @@ def _pose_step_up(q: float, p: dict[str, float], i: int) -> dict[str, np.ndarray
         pts[f"{side}_shoulder"] = mh + _v(s * SHOULDER_HALF, TRUNK, 0)
         _straight_arm(pts, side, _v(0, -1, 0.05), elbow_deg=170)
     _head(pts, _v(0, 1, 0), fwd)
+    return pts
+
+
+def _pose_alternating_lunge(q: float, p: dict[str, float], i: int) -> dict[str, np.ndarray]:
+    pts = _lunge_left(q, p)
+    return pts if i % 2 == 0 else _mirrored(pts)
+
+
+def _lunge_left(q: float, p: dict[str, float]) -> dict[str, np.ndarray]:
+    # A forward lunge with the left leg: q 0 -> 0.4, the left foot steps out in front (the back
+    # heel rising); 0.4 -> 1, the hips lower until the front knee reaches the planted angle (the
+    # split stance of `synthetic`'s lunge). The way back retraces it.
+    step, u = min(q / 0.4, 1.0), max((q - 0.4) / 0.6, 0.0)
+    knee = np.radians(175 - u * (175 - p["depth"]))
+    front_z = 0.22 * step
+    front = _v(HIP_HALF, ANKLE_Y + 0.04 * np.sin(np.pi * step), front_z)
+    back = _v(-HIP_HALF, ANKLE_Y + 0.06 * step, -0.30 * step)
+    reach = np.sqrt(THIGH**2 + SHIN**2 - 2 * THIGH * SHIN * np.cos(knee))
+    hy = ANKLE_Y + np.sqrt(max(reach**2 - front_z**2, 1e-6))
+    fwd = _v(0, 0, 1)
+    pts: dict[str, np.ndarray] = {"left_ankle": front, "right_ankle": back}
+    for side, s in (("left", 1), ("right", -1)):
+        hip = _v(s * HIP_HALF, hy, 0)
+        pts[f"{side}_hip"] = hip
+        pts[f"{side}_knee"] = _ik(hip, pts[f"{side}_ankle"], THIGH, SHIN, fwd)
+    lean = np.radians(q * p["trunk_lean_deg"])
+    up = _v(0, np.cos(lean), np.sin(lean))
+    mh = (pts["left_hip"] + pts["right_hip"]) / 2
+    for side, s in (("left", 1), ("right", -1)):
+        pts[f"{side}_shoulder"] = mh + TRUNK * up + _v(s * SHOULDER_HALF, 0, 0)
+        _straight_arm(pts, side, _v(0, -1, 0.05), elbow_deg=170)
+    _head(pts, up, fwd)
     return pts
 
 
@@ -260,6 +315,7 @@ POSES: dict[str, Pose] = {
     "burpee": _pose_burpee,
     "high_knees": _pose_high_knees,
     "step_up": _pose_step_up,
+    "alternating_lunge": _pose_alternating_lunge,
     "single_leg_deadlift": _pose_single_leg_deadlift,
     "glute_bridge": _pose_glute_bridge,
     "side_plank": _pose_side_plank,
@@ -343,7 +399,7 @@ def generate_exercise(
     if exercise in ("burpee", "glute_bridge", "side_plank"):
         scale = min(scale, 0.8 * width)
     # Not smoothed: the rule files' own smoothing is what these clips exercise.
-    return clip_from_body(
+    clip = clip_from_body(
         body,
         scale=scale,
         times=times,
@@ -362,3 +418,7 @@ def generate_exercise(
         track_id=track_id,
         params={"noise_px": noise_px, "seed": seed, **base},
     )
+    if exercise not in ALTERNATING:
+        return clip
+    sides = ["left" if k % 2 == 0 else "right" for k in range(len(clip.truth.reps))]
+    return replace(clip, truth=replace(clip.truth, reps=clip.truth.reps.assign(side=sides)))

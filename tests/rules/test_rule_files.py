@@ -215,8 +215,8 @@ def test_unknown_field_comes_before_the_missing_one_and_lists_the_fields(tmp_pat
     assert err.problems[0] == (
         9,
         "reps.tunr",
-        "unknown field; expected one of ['max_rep_s', 'min_range', 'min_rep_s', 'signal', "
-        "'smooth_s', 'turn', 'turn_phase']",
+        "unknown field; expected one of ['max_rep_s', 'min_range', 'min_rep_s', 'side', "
+        "'signal', 'smooth_s', 'turn', 'turn_phase']",
     )
     assert err.problems[1] == (6, "reps", "missing required field 'turn'")
 
@@ -245,3 +245,25 @@ def test_hold_file_conditions(tmp_path):
     rule = load_rule_file_text(text.replace("[150, 140]", "[140, 150]"))
     assert rule.kind == "hold" and rule.hold is not None
     assert (rule.hold.position[0].above, rule.hold.position[0].below) == (140.0, 150.0)
+
+
+def test_reps_side_loads_and_its_errors_name_line_and_field(tmp_path):
+    side = "  side: {left: knee_angle_left_deg, right: knee_angle_right_deg, pick: min}\n"
+    rule = load_rule_file(
+        write(tmp_path, GOOD.replace("  turn: valley\n", "  turn: valley\n" + side))
+    )
+    assert rule.reps is not None and rule.reps.side is not None
+    assert (rule.reps.side.left, rule.reps.side.right, rule.reps.side.pick) == (
+        "knee_angle_left_deg",
+        "knee_angle_right_deg",
+        "min",
+    )
+    err = error_of(tmp_path, GOOD.replace("  turn: valley\n", "  turn: valley\n"
+                                          + side.replace("pick: min", "pick: mean")))  # fmt: skip
+    assert (err.line, err.field) == (10, "reps.side.pick")
+    assert ":10: reps.side.pick: 'mean' is not one of ['max', 'min']" in str(err)
+    err = error_of(tmp_path, GOOD.replace("  turn: valley\n", "  turn: valley\n"
+                                          + side.replace("right: knee_angle_right_deg, ", "")))  # fmt: skip
+    assert err.field == "reps.side" and "missing required field 'right'" in str(err)
+    err = error_of(tmp_path, GOOD.replace("  turn: valley\n", "  turn: valley\n  side: left\n"))
+    assert err.field == "reps.side" and "expected a mapping, got str" in str(err)

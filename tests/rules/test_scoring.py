@@ -367,3 +367,30 @@ def test_a_rep_cut_by_the_clip_is_a_partial_row_not_counted_not_judged(tmp_path)
     reps = store.read("reps").set_index("video_id")
     assert reps.loc["v1", "partial"].isna().all()
     assert reps.loc["v2", "partial"].tolist() == [True, False, False]
+
+
+def test_reps_side_is_stored_and_old_files_read_it_as_null(tmp_path):
+    """Schema 7: reps.side (alternating exercises); a file from before it reads a null side."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analysis.testing.exercises import generate_exercise
+    from posecoach.schema import REPS
+
+    clip = generate_exercise("high_knees", view="front", reps=4)
+    result = score_keypoints(clip.points, "high_knees", view="front", library=LIB)
+    assert result.reps["side"].tolist() == ["left", "right", "left", "right"]
+    squat = score_keypoints(generate_clip("squat", reps=2).points, "squat", library=LIB)
+    assert squat.reps["side"].isna().all()  # no reps.side in the squat's rule file
+    store = Store(tmp_path / "store")
+    store.write("reps", result.reps.assign(video_id="v2"), video_id="v2", date="2026-12-01")
+    old = pa.schema([f for f in REPS if f.name != "side"])
+    table = pa.Table.from_pandas(result.reps.assign(video_id="v1")[old.names], schema=old)
+    path = store.file_path("reps", "v1", "2026-11-30")
+    store.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    with store.fs.open(path, "wb") as fh:
+        pq.write_table(table, fh)
+    reps = store.read("reps").set_index("video_id")
+    assert reps.loc["v1", "side"].isna().all()
+    assert reps.loc["v2", "side"].tolist() == ["left", "right", "left", "right"]
+    assert store.metadata("reps", "v2")["schema_version"] == SCHEMA_VERSION
