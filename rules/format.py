@@ -308,6 +308,20 @@ class SideDoc(_Mapping):
     pick: Annotated[str, BeforeValidator(_choice(PICKS))] = "max"
 
 
+class FallbackDoc(_Mapping):
+    """``reps.fallback``: a signal (per view or one metric) for where the primary one is not
+    measured, with its own prominence and turn (default: the primary's)."""
+
+    signal: Annotated[dict[SignalView, MetricRef], BeforeValidator(_as_any_view)]
+    min_range: Annotated[dict[SignalView, Positive], BeforeValidator(_as_any_view)]
+    turn: Annotated[str | None, BeforeValidator(_choice(("valley", "peak")))] = None
+
+    @model_validator(mode="after")
+    def _range_per_signal(self) -> FallbackDoc:
+        _check_ranges(self.signal, self.min_range)
+        return self
+
+
 def _check_ranges(signal: dict[str, str], min_range: dict[str, float]) -> None:
     missing = [v for v in signal if v not in min_range and "any" not in min_range]
     if missing:
@@ -318,7 +332,7 @@ def _check_ranges(signal: dict[str, str], min_range: dict[str, float]) -> None:
 
 class RepsDoc(_Mapping):
     """``reps``: the driving signal (per view or one metric), its turning point, a prominence;
-    optionally the side of each rep (``side``)."""
+    optionally the side of each rep (``side``) and a fallback signal (``fallback``)."""
 
     signal: Annotated[dict[SignalView, MetricRef], BeforeValidator(_as_any_view)]
     turn: Annotated[str, BeforeValidator(_choice(("valley", "peak")))]
@@ -328,6 +342,7 @@ class RepsDoc(_Mapping):
     max_rep_s: Positive = 20.0
     smooth_s: Number = 0.2
     side: Annotated[SideDoc | None, BeforeValidator(_mapping)] = None
+    fallback: Annotated[FallbackDoc | None, BeforeValidator(_mapping)] = None
 
     @model_validator(mode="after")
     def _range_per_signal(self) -> RepsDoc:

@@ -19,6 +19,10 @@ the turn lies inside the run and the signal comes back from it on the cut side b
 median amplitude of the set's uncut reps). Otherwise it is kept with ``partial=True`` and not
 counted, never dropped.
 
+Alternating sides and fallback signals: `rep_side` tells the side a rep is done with (the
+rule's ``reps.side``); `with_fallback` adds the reps of the rule's ``reps.fallback`` signal where
+the primary one is not measured (`measured`), one rep at a seam.
+
 Holds: the frames where the body is in the position (all position conditions true) are joined
 across drop-outs shorter than ``max_gap_s``; blips still shorter than 0.25 s are ignored; runs lasting
 at least ``min_hold_s`` are holds. Their time in target is the time within the hold where the
@@ -316,6 +320,42 @@ def rep_side(seg: Segment, left: np.ndarray, right: np.ndarray, pick: str = "max
     if larger is None or pick == "max":
         return larger
     return "right" if larger == "left" else "left"
+
+
+def measured(signal: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    """Per frame, whether a driving signal is known where `find_reps` looks (strays dropped,
+    short gaps filled): where it is not, a rule's fallback signal may count."""
+    fps = frame_rate(t_s)
+    if not np.isfinite(fps):
+        return np.zeros(len(signal), dtype=bool)
+    kept = drop_strays(signal, max(1, int(STRAY_S * fps)), max(2, int(STRAY_GAP_S * fps)))
+    return np.isfinite(fill_gaps(kept, int(MAX_GAP_S * fps)))
+
+
+def with_fallback(
+    primary: list[Segment], fallback: list[Segment], primary_known: np.ndarray
+) -> list[Segment]:
+    """The reps of the primary signal and, where it is not measured, those of the fallback.
+
+    A fallback rep is taken when its turn lies where the primary is not known
+    (``primary_known``, `measured`) and it overlaps no counted primary rep. At a seam, where a
+    primary rep is cut by the primary going missing, the two are one repetition: the fallback's
+    replaces the primary's partial one if it counts; otherwise the primary's stays. So a rep
+    is never counted twice, and a partial one is kept once, never dropped. In time order."""
+
+    def overlaps(a: Segment, b: Segment) -> bool:
+        return a.start <= b.end and b.start <= a.end
+
+    taken = [f for f in fallback if not primary_known[f.turn]]
+    taken = [f for f in taken if not any(overlaps(f, p) for p in primary if not p.partial)]
+    kept = []
+    for p in primary:
+        same = [f for f in taken if overlaps(f, p)]
+        if p.partial and any(not f.partial for f in same):
+            continue  # seen whole by the fallback
+        kept.append(p)
+    taken = [f for f in taken if not (f.partial and any(overlaps(f, p) for p in kept))]
+    return sorted(kept + taken, key=lambda s: s.turn)
 
 
 def find_holds(

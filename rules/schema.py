@@ -26,6 +26,8 @@ Format (see ``rules/library/*.yaml`` and docs/rules.md)::
       min_range: 35                 # prominence in the signal's unit
       side: {left: m_left, right: m_right, pick: max}   # optional: alternating exercises record
                                     # the side whose metric is the larger (max) / smaller (min)
+      fallback: {signal: trunk_to_vertical_deg, min_range: 30, turn: peak}  # optional: where
+                                    # the signal is not measured (its joints out of frame)
     hold:                           # ... or a hold exercise
       position: [{metric: body_line_deg, above: 150}]
       target: [{metric: hip_sag_deg, between: [-10, 10]}]
@@ -58,6 +60,7 @@ from rules.specs import (
     VIEWS,
     CheckSpec,
     Condition,
+    FallbackSpec,
     HoldSpec,
     MetricSpec,
     PoseSpec,
@@ -81,6 +84,7 @@ __all__ = [
     "HoldSpec",
     "MetricSpec",
     "PoseSpec",
+    "FallbackSpec",
     "RepSpec",
     "RuleFile",
     "SideSpec",

@@ -58,7 +58,15 @@ from rules.checks import evaluate_check
 from rules.loader import Library, load_library, rules_digest
 from rules.poses import flow_features, flow_metrics, score_flow_track
 from rules.records import Finding, Rep, to_frame
-from rules.reps import find_holds, find_reps, frame_rate, rep_side
+from rules.reps import (
+    Segment,
+    find_holds,
+    find_reps,
+    frame_rate,
+    measured,
+    rep_side,
+    with_fallback,
+)
 from rules.schema import VIEWS, Condition, RuleFile
 from rules.uncertainty import TrackNoise
 from rules.view_findings import rep_view_findings, rep_views, track_view_findings
@@ -181,6 +189,26 @@ def signal_metric(rule: RuleFile, view: str) -> str:
     return _signal_for(rule, view)[0]
 
 
+def _fallback_reps(
+    rule: RuleFile,
+    view: str,
+    metrics: dict[str, np.ndarray],
+    t_s: np.ndarray,
+    signal_name: str,
+    segments: list[Segment],
+) -> list[Segment]:
+    """``segments`` of the primary signal with the reps of the rule's fallback signal where the
+    primary is not measured (`rules.reps.with_fallback`)."""
+    assert rule.reps is not None
+    fb = rule.reps.fallback
+    name = fb.signal_for(view) if fb is not None else None
+    if fb is None or name is None:
+        return segments
+    spec = dataclasses.replace(rule.reps, turn=fb.turn or rule.reps.turn)
+    found = find_reps(metrics[name], t_s, spec, fb.range_for(view), with_partial=True)
+    return with_fallback(segments, found, measured(metrics[signal_name], t_s))
+
+
 def score_track(
     track: KeyPoints,
     rule: RuleFile,
@@ -218,6 +246,7 @@ def score_track(
         assert rule.reps is not None  # a rule file has reps or a hold (rules.validation)
         signal_name, prominence = _signal_for(rule, view)
         segments = find_reps(metrics[signal_name], t_s, rule.reps, prominence, with_partial=True)
+        segments = _fallback_reps(rule, view, metrics, t_s, signal_name, segments)
         if rule.reps.side is not None:
             side = rule.reps.side
             segments = [dataclasses.replace(seg, side=rep_side(seg, metrics[side.left],

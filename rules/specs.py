@@ -78,9 +78,27 @@ class SideSpec:
 
 
 @dataclass(frozen=True)
+class FallbackSpec:
+    """A signal used where the primary one is not measured (its joints out of frame): per view,
+    with its own prominence (its unit may differ from the primary's)."""
+
+    signal: dict[str, str]
+    min_range: dict[str, float]
+    turn: str | None = None  # valley | peak; None: the primary signal's
+
+    def signal_for(self, view: str) -> str | None:
+        return self.signal.get(view) or self.signal.get("any")
+
+    def range_for(self, view: str) -> float:
+        if view in self.min_range:
+            return self.min_range[view]
+        return self.min_range.get("any", next(iter(self.min_range.values())))
+
+
+@dataclass(frozen=True)
 class RepSpec:
     """How repetitions are found: a driving signal per view, its turning point, a prominence;
-    optionally the side each rep is done with (alternating exercises)."""
+    optionally the side each rep is done with (alternating exercises) and a fallback signal."""
 
     signal: dict[str, str]  # view (side/front/oblique/any) -> metric
     turn: str = "valley"
@@ -90,6 +108,7 @@ class RepSpec:
     max_rep_s: float = 20.0
     smooth_s: float = 0.2
     side: SideSpec | None = None
+    fallback: FallbackSpec | None = None
 
     def signal_for(self, view: str) -> str | None:
         """The driving signal's metric for a view (None: the file has none for it)."""

@@ -23,6 +23,7 @@ from rules.specs import (
     PHASES_REP,
     CheckSpec,
     Condition,
+    FallbackSpec,
     HoldSpec,
     MetricSpec,
     PoseSpec,
@@ -167,9 +168,13 @@ def to_rule_file(doc: RuleDoc, lines: LineMap, path: str, sha256: str = "") -> R
     if doc.reps is not None:
         r = doc.reps
         side = SideSpec(r.side.left, r.side.right, r.side.pick) if r.side else None
+        fallback = None
+        if r.fallback is not None:
+            fb = r.fallback
+            fallback = FallbackSpec(dict(fb.signal), dict(fb.min_range), fb.turn)
         reps = RepSpec(signal=dict(r.signal), turn=r.turn, turn_phase=r.turn_phase,
                        min_range=dict(r.min_range), min_rep_s=r.min_rep_s, max_rep_s=r.max_rep_s,
-                       smooth_s=r.smooth_s, side=side)  # fmt: skip
+                       smooth_s=r.smooth_s, side=side, fallback=fallback)  # fmt: skip
     if doc.hold is not None:
         h = doc.hold
         hold = HoldSpec(position=_conditions(h.position), target=_conditions(h.target or ()),

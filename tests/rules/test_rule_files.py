@@ -215,8 +215,8 @@ def test_unknown_field_comes_before_the_missing_one_and_lists_the_fields(tmp_pat
     assert err.problems[0] == (
         9,
         "reps.tunr",
-        "unknown field; expected one of ['max_rep_s', 'min_range', 'min_rep_s', 'side', "
-        "'signal', 'smooth_s', 'turn', 'turn_phase']",
+        "unknown field; expected one of ['fallback', 'max_rep_s', 'min_range', 'min_rep_s', "
+        "'side', 'signal', 'smooth_s', 'turn', 'turn_phase']",
     )
     assert err.problems[1] == (6, "reps", "missing required field 'turn'")
 
@@ -267,3 +267,25 @@ def test_reps_side_loads_and_its_errors_name_line_and_field(tmp_path):
     assert err.field == "reps.side" and "missing required field 'right'" in str(err)
     err = error_of(tmp_path, GOOD.replace("  turn: valley\n", "  turn: valley\n  side: left\n"))
     assert err.field == "reps.side" and "expected a mapping, got str" in str(err)
+
+
+def test_reps_fallback_loads_and_its_errors_name_line_and_field(tmp_path):
+    fb = "  fallback: {signal: {side: trunk_to_vertical_deg}, min_range: 20, turn: peak}\n"
+    rule = load_rule_file(
+        write(tmp_path, GOOD.replace("  turn: valley\n", "  turn: valley\n" + fb))
+    )
+    assert rule.reps is not None and rule.reps.fallback is not None
+    assert rule.reps.fallback.signal_for("side") == "trunk_to_vertical_deg"
+    assert rule.reps.fallback.signal_for("front") is None  # no fallback from the front
+    assert (rule.reps.fallback.range_for("side"), rule.reps.fallback.turn) == (20.0, "peak")
+    err = error_of(tmp_path, GOOD.replace("  turn: valley\n", "  turn: valley\n"
+                                          + fb.replace("turn: peak", "turn: top")))  # fmt: skip
+    assert (err.line, err.field) == (10, "reps.fallback.turn")
+    assert "'top' is not one of ['valley', 'peak']" in str(err)
+    err = error_of(tmp_path, GOOD.replace("  turn: valley\n", "  turn: valley\n"
+                                          + fb.replace("min_range: 20", "min_range: {front: 20}")))  # fmt: skip
+    assert err.field == "reps.fallback.min_range"
+    assert "no min_range for the 'side' signal" in str(err)
+    err = error_of(tmp_path, GOOD.replace("  turn: valley\n", "  turn: valley\n"
+                                          + fb.replace("trunk_to_vertical_deg", "trunk_wobble")))  # fmt: skip
+    assert err.field == "reps.fallback.signal.side" and "unknown metric 'trunk_wobble'" in str(err)

@@ -13,7 +13,7 @@ from analysis.testing.synthetic import generate_clip
 from posecoach.schema import SCHEMA_VERSION
 from posecoach.store import Store
 from posecoach.videos import VideoRow, write_video_row
-from rules.loader import load_library, rules_digest
+from rules.loader import Library, load_library, rules_digest
 from rules.scoring import score_keypoints, score_video
 
 LIB = load_library()
@@ -205,7 +205,7 @@ def test_score_video_writes_reps_and_findings_not_videos(tmp_path):
     assert reps["worst_severity"].tolist() == ["ok", "ok", "caution"]
     assert set(findings["rule_id"]) == {"squat"}
     meta = store.metadata("findings", "vid1")
-    assert meta["rule_id"] == "squat" and meta["rule_version"] == "1.0"
+    assert meta["rule_id"] == "squat" and meta["rule_version"] == LIB.find("squat").version
     assert meta["rules_digest"] == rules_digest()
     # query sees the tables
     worst = store.query("SELECT max(value) AS v FROM findings WHERE check_id = 'depth'")
@@ -248,7 +248,7 @@ def test_score_cli_rescores_with_another_rules_folder(tmp_path, capsys):
     store, row = _store_with_clip(tmp_path, reps=3, depth=[70, 70, 108])
     write_video_row(store, row)
     assert main(["score", "--store", str(tmp_path / "store")]) == 0
-    assert "squat v1.0  3 rep(s)  worst info" in capsys.readouterr().out
+    assert f"squat v{LIB.find('squat').version}  3 rep(s)  worst info" in capsys.readouterr().out
     rules = tmp_path / "rules"
     rules.mkdir()
     text = Path(LIB.find("squat").path).read_text()
@@ -394,3 +394,48 @@ def test_reps_side_is_stored_and_old_files_read_it_as_null(tmp_path):
     assert reps.loc["v1", "side"].isna().all()
     assert reps.loc["v2", "side"].tolist() == ["left", "right", "left", "right"]
     assert store.metadata("reps", "v2")["schema_version"] == SCHEMA_VERSION
+
+
+def _close_up(df, after_s: float, points=("knee", "ankle")):
+    # From after_s on, the named joints are out of frame (an upper-body close-up): the pose
+    # model scores them near zero.
+    df = df.copy()
+    cols = [f"{s}_{p}_score" for s in ("left", "right") for p in points]
+    df.loc[df["t_s"] >= after_s, cols] = 0.0
+    return df
+
+
+@pytest.mark.parametrize("noise_px", [0.0, 2.0])
+def test_a_hinge_whose_knees_leave_the_frame_counts_on_its_fallback_signal(noise_px):
+    """Issue 14: a good morning's last reps in a close-up without the knees (the hip angle, the
+    primary signal, needs them): the trunk's angle counts them, each rep once, also the one
+    the close-up cuts mid-descent."""
+    clip = generate_clip("hip_hinge", view="side", reps=5, noise_px=noise_px, seed=4)
+    truth = clip.truth.reps
+    for cut in (
+        float(truth["end_s"].iloc[2]) + 0.2,  # in the pause after the third rep
+        float(truth["start_s"].iloc[3]) + 0.3,
+    ):  # on the fourth rep's way down
+        kp = _close_up(clip.keypoints, cut)
+        result = score_keypoints(kp, "hip_hinge", view="side", library=LIB)
+        counted = result.reps[~result.reps["partial"]]
+        assert counted["turn_s"].to_numpy() == pytest.approx(truth["turn_s"].to_numpy(), abs=0.15)
+        assert len(result.reps) == 5  # no partial row beside a rep counted on the fallback
+        # The primary alone loses the close-up's reps.
+        rule = LIB.find("hip_hinge")
+        alone = dataclasses.replace(rule, reps=dataclasses.replace(rule.reps, fallback=None))
+        only = score_keypoints(kp, "hip_hinge", view="side", library=Library({"hip_hinge": alone}))
+        assert only.n_reps < 5
+
+
+def test_a_side_view_squat_whose_knees_leave_the_frame_counts_on_the_trunk():
+    clip = generate_clip("squat", view="side", reps=5, noise_px=2.0, seed=1)
+    truth = clip.truth.reps
+    kp = _close_up(clip.keypoints, float(truth["start_s"].iloc[3]) + 0.3)
+    result = score_keypoints(kp, "squat", view="side", library=LIB)
+    assert result.n_reps == 5 and not result.reps["partial"].any()
+    assert result.reps["turn_s"].to_numpy() == pytest.approx(truth["turn_s"].to_numpy(), abs=0.15)
+    # The close-up's reps are counted but their depth (the knee angle) is not judged.
+    depth = result.findings[(result.findings["check_id"] == "depth")]
+    late = depth[depth["rep_index"] >= 3]
+    assert len(late) == 2 and (late["severity"] == "not_assessable").all()
