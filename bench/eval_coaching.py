@@ -142,6 +142,28 @@ def run_real() -> list[dict[str, Any]]:
     return out
 
 
+def fault_tally(sc: Scenario, rule: Any, findings: pd.DataFrame, matched: dict[int, int],
+                by_rep: dict[int, int]) -> ev.FaultTally:  # fmt: skip
+    """The planted faults of a clip against the findings on the reps that matched them."""
+    total = ev.FaultTally()
+    if sc.fault is None or rule is None:
+        return total
+    check = next(c for c in rule.checks if c.id == sc.fault.check)
+    # The flag threshold: the band that starts flagging (caution, or risk where it is alone).
+    threshold = check.thresholds.get("caution", check.thresholds.get("risk", math.nan))
+    true_of = {by_rep[int(r)]: r for r in by_rep}  # detected position -> rep_index
+    found = {matched[d]: true_of[d] for d in matched}  # true rep index -> detected rep_index
+    mine = findings[findings["check_id"] == sc.fault.check].set_index("rep_index")
+    for k, _ in sorted(sc.expected):
+        row = mine.loc[found[k]] if k in found and found[k] in mine.index else None
+        total += ev.tally_fault(
+            sc.fault.value, threshold, check.comparison,
+            None if row is None else str(row["severity"]),
+            math.nan if row is None else float(row["uncertainty"]),
+        )  # fmt: skip
+    return total
+
+
 def run_generated(scenarios: list[Scenario]) -> list[dict[str, Any]]:
     """Score every generated clip without a declared view; one result row each."""
     library = load_library()
@@ -163,6 +185,7 @@ def run_generated(scenarios: list[Scenario]) -> list[dict[str, Any]]:
         rule = library.find(sc.exercise)
         checks = [c.id for c in rule.checks] if rule else []
         counts = ev.flag_counts(sc.expected, flagged, checks=checks)
+        faults = fault_tally(sc, rule, result.findings, matched, by_rep)
         views = set(result.views.values())
         if "view" in reps.columns:  # per-rep views (each rep's own segment), where stored
             views |= set(reps["view"].dropna())
@@ -184,6 +207,7 @@ def run_generated(scenarios: list[Scenario]) -> list[dict[str, Any]]:
                 "views": sorted(views),
                 "view_ok": views == {sc.view},
                 "flags": {c: vars(n) for c, n in counts.items()},
+                "faults": vars(faults),
             }
         )
     return out
@@ -267,6 +291,10 @@ def _counts(rows: list[dict[str, Any]]) -> dict[str, ev.FlagCounts]:
     return ev.pool({c: ev.FlagCounts(**n) for c, n in r["flags"].items()} for r in rows)
 
 
+def _faults(rows: list[dict[str, Any]]) -> ev.FaultTally:
+    return sum((ev.FaultTally(**r["faults"]) for r in rows), ev.FaultTally())
+
+
 def generated_tables(rows: list[dict[str, Any]]) -> str:
     parts = []
     # The camera grid's tables leave out the clips with edits (partial reps, cuts): those have
@@ -275,14 +303,16 @@ def generated_tables(rows: list[dict[str, Any]]) -> str:
     for key in ("setup", "view", "body_px", "jitter_px", "fps"):
         out = []
         for value, group in sorted(_group(plain, key).items()):
-            total = ev.overall(_counts(group))
+            total, faults = ev.overall(_counts(group)), _faults(group)
             out.append([f"{value:g}" if isinstance(value, float) else str(value),
                         str(len(group)),
                         ev.fmt_ratio(ev.rate(r["count_exact"] for r in group)),
                         ev.fmt_ratio(ev.rate(r["view_ok"] for r in group)),
-                        ev.fmt_ratio(total.precision), ev.fmt_ratio(total.recall),
-                        str(total.fp), str(total.fn)])  # fmt: skip
-        header = [key, "clips", "count exact", "view ok", "precision", "recall", "FP", "FN"]
+                        ev.fmt_ratio(total.precision), ev.fmt_ratio(faults.recall_clear),
+                        f"{faults.clear}/{faults.faults}", ev.fmt_ratio(total.recall),
+                        str(total.fp), str(faults.not_assessable), str(faults.missed)])  # fmt: skip
+        header = [key, "clips", "count exact", "view ok", "precision", "recall (clear)",
+                  "clear", "recall (all)", "FP", "n/a", "missed"]  # fmt: skip
         parts.append(_table(header, out))
     edits = [r for r in rows if r["partial"] or r["cut"]]
     if edits:
@@ -304,7 +334,7 @@ def generated_tables(rows: list[dict[str, Any]]) -> str:
 def summary(
     real: list[dict[str, Any]], gen: list[dict[str, Any]], hard: Sequence[dict[str, Any]] = ()
 ) -> dict[str, Any]:
-    total = ev.overall(_counts(gen))
+    total, faults = ev.overall(_counts(gen)), _faults(gen)
     judged = [r["view_ok"] for r in real if r["view_ok"] is not None]
     return {
         "real_counts_within_1": sum(r["count"] != "off" for r in real),
@@ -318,6 +348,11 @@ def summary(
         "generated_recall": total.recall,
         "hard_view_clips": len(hard),
         "hard_view_accuracy": ev.rate(r["view_ok"] for r in hard),
+        "generated_recall_clear": faults.recall_clear,
+        "generated_faults": faults.faults,
+        "generated_faults_clear": faults.clear,
+        "generated_faults_not_assessable": faults.not_assessable,
+        "generated_faults_missed": faults.missed,
     }
 
 
@@ -327,7 +362,11 @@ def summary_line(s: dict[str, Any]) -> str:
         f"{s['real_views_right']}/{s['real_views_judged']}; generated ({s['generated_clips']} "
         f"clips): count exact {ev.fmt_ratio(s['generated_count_exact'])}, view "
         f"{ev.fmt_ratio(s['generated_view_accuracy'])}, flags precision "
-        f"{ev.fmt_ratio(s['generated_precision'])} recall {ev.fmt_ratio(s['generated_recall'])}"
+        f"{ev.fmt_ratio(s['generated_precision'])}, recall of clear faults "
+        f"{ev.fmt_ratio(s['generated_recall_clear'])} ({s['generated_faults_clear']} of "
+        f"{s['generated_faults']} clear), of all {ev.fmt_ratio(s['generated_recall'])} "
+        f"({s['generated_faults_not_assessable']} not assessable, "
+        f"{s['generated_faults_missed']} missed)"
         f"; hard view cases ({s['hard_view_clips']}): view "
         f"{ev.fmt_ratio(s['hard_view_accuracy'])}"
     )
@@ -471,7 +510,11 @@ def main(argv: list[str] | None = None) -> int:
         print("Real clips (../shared/data/keypoints; truth: the measurable count, within 1)")
         print(real_table(real))
     gen = run_generated(grid(quick=args.quick))
-    print("\nGenerated clips (analysis.testing.scenarios; flags = caution or risk)")
+    print(
+        "\nGenerated clips (analysis.testing.scenarios; flags = caution or risk; recall (clear): "
+        "of the faults planted beyond the flag threshold by more than their finding's "
+        "uncertainty; n/a: faults judged not assessable; missed: faults judged ok or info)"
+    )
     print(generated_tables(gen))
     alternating = run_alternating(quick=args.quick)
     print("\nAlternating sides (analysis.testing.exercises; each rep's side against the truth)")

@@ -64,6 +64,7 @@ from rules.reps import (
     find_reps,
     frame_rate,
     measured,
+    prepare_signal,
     rep_side,
     with_fallback,
 )
@@ -231,7 +232,7 @@ def score_track(
     frames = grid["frame"].to_numpy()
     metrics = {c: grid[c].to_numpy(np.float64) for c in grid.columns if c not in GRID_COLUMNS}
     noise = TrackNoise.of(track_grid(track, fps), rule.min_score)  # the features' grid rows
-    in_position = None
+    in_position = rep_signal = None
     if rule.hold is not None:
         in_position = _conditions_mask(rule.hold.position, metrics)
         in_target = known = None
@@ -251,6 +252,7 @@ def score_track(
             side = rule.reps.side
             segments = [dataclasses.replace(seg, side=rep_side(seg, metrics[side.left],
                         metrics[side.right], side.pick)) for seg in segments]  # fmt: skip
+        rep_signal = prepare_signal(metrics[signal_name], frame_rate(t_s), rule.reps.smooth_s)
 
     findings: list[Finding] = []
     reps: list[Rep] = []
@@ -261,7 +263,7 @@ def score_track(
         judged = [c for c in rule.checks if rep_view in c.views]
         # A partial rep (cut by the clip) is listed but not judged: its phases are not all seen.
         rows = [evaluate_check(c, seg, i, rule, grid, metrics, rep_view, track_id, in_position,
-                               noise) for c in judged if not seg.partial]  # fmt: skip
+                               noise, rep_signal) for c in judged if not seg.partial]  # fmt: skip
         findings.extend(rows)
         if not seg.partial:
             findings.extend(rep_view_findings(rule, seg, i, rep_view, seen, t_s, track_id))

@@ -134,3 +134,45 @@ def rate(hits: Iterable[bool]) -> float:
 def fmt_ratio(value: float) -> str:
     """Two decimals, or ``-`` for an undefined (NaN) ratio."""
     return "-" if math.isnan(value) else f"{value:.2f}"
+
+
+@dataclass(frozen=True)
+class FaultTally:
+    """What became of planted faults: how many were *clear* (the planted value beyond the flag
+    threshold by more than the finding's own uncertainty: the issue's "no fault missed whose
+    value is clear of its threshold by more than its uncertainty"), how many of those were
+    flagged, and of all faults how many were judged not assessable or missed (judged ok or
+    info: a wrong call, where not assessable is an honest abstention)."""
+
+    faults: int = 0
+    clear: int = 0
+    clear_flagged: int = 0
+    not_assessable: int = 0
+    missed: int = 0
+
+    def __add__(self, other: FaultTally) -> FaultTally:
+        return FaultTally(*(a + b for a, b in zip(vars(self).values(), vars(other).values(),
+                                                   strict=True)))  # fmt: skip
+
+    @property
+    def recall_clear(self) -> float:
+        """clear_flagged / clear; NaN when no fault was clear."""
+        return self.clear_flagged / self.clear if self.clear else math.nan
+
+
+def tally_fault(planted: float, threshold: float, comparison: str, severity: str | None,
+                uncertainty: float) -> FaultTally:  # fmt: skip
+    """One planted fault of value ``planted`` against the check's flag ``threshold``
+    (``comparison`` above / below) and the finding on its rep (``severity`` None: no finding,
+    the rep was not found; ``uncertainty`` NaN: nothing measured, never clear)."""
+    margin = (planted - threshold) if comparison == "above" else (threshold - planted)
+    u = 0.0 if severity is None else uncertainty
+    clear = bool(margin > u) if not math.isnan(u) else False
+    flagged = severity is not None and is_flag(severity)
+    return FaultTally(
+        faults=1,
+        clear=int(clear),
+        clear_flagged=int(clear and flagged),
+        not_assessable=int(severity == "not_assessable"),
+        missed=int(not flagged and severity != "not_assessable"),
+    )

@@ -53,8 +53,9 @@ def test_judge_is_not_assessable_only_across_the_ok_limit():
     assert judge(VALGUS, 10.0, 2.0) == ("ok", 13.5)
     assert judge(VALGUS, 12.0, 2.0) is None  # 10-14: ok or caution
     assert judge(VALGUS, 15.0, 0.0) == ("caution", 13.5)
-    # 14-20: a fault for sure, caution or risk: the milder band, never "not assessable".
-    assert judge(VALGUS, 17.0, 3.0) == ("caution", 13.5)
+    # 14-20: a fault for sure, caution or risk: the value's own band, never "not assessable".
+    assert judge(VALGUS, 17.0, 3.0) == ("risk", 16.8)
+    assert judge(VALGUS, 15.0, 1.4) == ("caution", 13.5)
     assert judge(VALGUS, 25.0, 3.0) == ("risk", 16.8)
 
 

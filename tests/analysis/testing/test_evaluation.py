@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
+from analysis.testing import evaluation as ev
 from analysis.testing.evaluation import (
     FlagCounts,
     count_outcome,
@@ -83,3 +86,25 @@ def test_pool_and_overall_sum_counts():
 def test_rate():
     assert rate([True, False, True, True]) == 0.75
     assert math.isnan(rate([]))
+
+
+def test_a_fault_is_clear_only_beyond_its_threshold_by_more_than_its_uncertainty():
+    # valgus planted at 22 deg, flagged above 13.5: clear while u < 8.5
+    flagged = ev.tally_fault(22.0, 13.5, "above", "caution", 3.0)
+    assert (flagged.clear, flagged.clear_flagged, flagged.missed) == (1, 1, 0)
+    abstained = ev.tally_fault(22.0, 13.5, "above", "not_assessable", 9.0)
+    assert (abstained.clear, abstained.not_assessable, abstained.missed) == (0, 1, 0)
+    wrong = ev.tally_fault(22.0, 13.5, "above", "ok", 2.0)  # clear, and called ok: a miss
+    assert (wrong.clear, wrong.clear_flagged, wrong.missed) == (1, 0, 1)
+    assert ev.tally_fault(22.0, 13.5, "above", "info", 2.0).missed == 1
+    # below-comparisons: a lockout of 150 deg, flagged below 158
+    assert ev.tally_fault(150.0, 158.0, "below", "caution", 5.0).clear_flagged == 1
+    assert ev.tally_fault(150.0, 158.0, "below", "caution", 9.0).clear == 0
+    # nothing measured (NaN) is never clear; a rep not found at all is a clear miss
+    assert ev.tally_fault(22.0, 13.5, "above", "not_assessable", float("nan")).clear == 0
+    unfound = ev.tally_fault(22.0, 13.5, "above", None, float("nan"))
+    assert (unfound.clear, unfound.missed) == (1, 1)
+    total = flagged + abstained + wrong + unfound
+    assert (total.faults, total.clear, total.clear_flagged) == (4, 3, 1)
+    assert total.recall_clear == pytest.approx(1 / 3)
+    assert math.isnan(ev.FaultTally().recall_clear)
