@@ -83,6 +83,7 @@ class RepRow:
     view: str | None = None  # the camera view the rep was judged in (None: not recorded)
     partial: bool = False  # cut by the clip's first / last visible frame: listed, not counted
     pose: str | None = None  # a flow's hold: the pose held (its rule id, humanized)
+    side: str | None = None  # alternating-side exercises: the working side (left | right)
 
 
 @dataclass
@@ -160,6 +161,7 @@ def rep_table(reps: pd.DataFrame, findings: pd.DataFrame, rule_id: str | None = 
                 view=_view_of(rep),
                 partial=getattr(rep, "partial", None) is True,
                 pose=_pose_of(rep, rule_id),
+                side=_text_of(rep, "side"),
             )
         )
     return RepTable(columns, rows)
@@ -181,10 +183,27 @@ def not_assessable_reason(message: str) -> str:
     return m.group(1) if m else ""
 
 
+def _text_of(rep: Any, column: str) -> str | None:
+    """A reps row's text column; None where the file predates the column or it is null."""
+    value = getattr(rep, column, None)
+    return None if value is None or pd.isna(value) else str(value)
+
+
 def _view_of(rep: Any) -> str | None:
     """A reps row's view; None where the file predates the column or it is null."""
-    view = getattr(rep, "view", None)
-    return None if view is None or pd.isna(view) else str(view)
+    return _text_of(rep, "view")
+
+
+def side_counts(reps: pd.DataFrame) -> str:
+    """ " (5 left, 5 right)" for counted reps that record their side; "" where none does."""
+    if not len(reps) or "side" not in reps.columns:
+        return ""
+    counted = reps[(reps["kind"] == "rep") & ~partial(reps)]
+    by_side = counted["side"].dropna().value_counts()
+    if by_side.empty:
+        return ""
+    return " (" + ", ".join(f"{int(by_side[s])} {s}" for s in ("left", "right")
+                            if s in by_side.index) + ")"  # fmt: skip
 
 
 def track_findings(findings: pd.DataFrame) -> list[dict[str, str]]:
@@ -255,7 +274,7 @@ def summarize_track(
     hold_s = float(holds["duration_s"].sum()) if n_holds else 0.0
     parts = []
     if n_reps or not n_holds:
-        parts.append(_plural(n_reps, "rep"))
+        parts.append(_plural(n_reps, "rep") + side_counts(reps))
     if n_holds:
         parts.append(f"{_plural(n_holds, 'hold')} ({hold_s:.1f} s)")
     flags = []
