@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.kinematics.angles import DERIVED_SPECS, FEATURE_SPECS, MID_POINTS, torso_length
+from analysis.kinematics.features import shot_torso_unit
 from analysis.tracking.smoothing import SmoothingParams, effective_cutoff_hz
 from posecoach.keypoints import KEYPOINT_INDEX, KeyPoints
 from rules.specs import CheckSpec, MetricSpec
@@ -108,6 +109,9 @@ class TrackNoise:
     min_score: float
     #: The share of the jitter's power left in the smoothed points (1: not low-passed).
     kept: float = 1.0
+    #: Per grid row, the torso unit of its shot (`analysis.kinematics.features.shot_torso_unit`:
+    #: the unit the torso-length metrics were computed in); None: ``torso_px`` everywhere.
+    torso_rows: np.ndarray | None = None
 
     @classmethod
     def of(cls, grid: KeyPoints, min_score: float) -> TrackNoise:
@@ -119,7 +123,7 @@ class TrackNoise:
         if cutoff is not None and fps is not None and np.isfinite(grid.xy_raw).any():
             kept = min(1.0, 2.0 * cutoff / fps)
         return cls(grid, jitter_px(grid, min_score), torso_length(grid, min_score), min_score,
-                   kept)  # fmt: skip
+                   kept, shot_torso_unit(grid, min_score))  # fmt: skip
 
     def _point(self, name: str, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(xy (n, 2), sigma (n,)) of a point at grid rows ``idx``: score-weighted jitter."""
@@ -221,7 +225,8 @@ def metric_uncertainty(noise: TrackNoise, metric: str, defined: dict[str, Metric
         elif fn in ONE_SEGMENT:
             per_frame = segment_sigma_deg(sigma, lengths[0])
         else:
-            per_frame = sigma * math.sqrt(2.0) / noise.torso_px
+            torso = noise.torso_px if noise.torso_rows is None else noise.torso_rows[idx]
+            per_frame = sigma * math.sqrt(2.0) / torso
         if not np.isfinite(per_frame).any():
             continue
         value = COVERAGE * reduce * float(np.nanmedian(per_frame))

@@ -20,6 +20,7 @@ from rules.uncertainty import (
     angle_sigma_deg,
     jitter_px,
     judge,
+    metric_uncertainty,
     segment_sigma_deg,
 )
 
@@ -136,3 +137,23 @@ def test_valgus_across_sizes_jitter_and_frame_rates(monkeypatch):
     # clear (at the bottom of a 70 deg squat seen from the front the thigh is only 11-47 px
     # long, so the smaller or more jittery ones are rightly not assessable).
     assert clear >= 25
+
+
+def test_a_torso_unit_metric_is_as_uncertain_as_its_own_shots_torso(monkeypatch):
+    """A camera cut zooming in 1.8x makes the torso 1.8x longer in pixels: a height in torso
+    lengths read after it is that much less uncertain for the same pixel jitter (the metric is
+    computed in its own shot's unit, `shot_torso_unit`, and so is its uncertainty)."""
+    import analysis.testing.scenarios as scenarios
+    from analysis.testing.scenarios import Scenario, build
+
+    monkeypatch.setattr(scenarios, "CUT_ZOOM", 1.8)
+    clip = build(Scenario("squat", "front", 300, 2.0, 30.0, cut=True))
+    grid = track_grid(clip.points)
+    noise = TrackNoise.of(grid, 0.3)
+    assert noise.torso_rows is not None
+    first, last = np.arange(0, 30), np.arange(len(grid) - 30, len(grid))
+    ratio = noise.torso_rows[last].mean() / noise.torso_rows[first].mean()
+    assert ratio == pytest.approx(1.8, rel=0.05)  # the cut is seen, each shot has its unit
+    u_first = metric_uncertainty(noise, "hip_height", {}, first).value
+    u_last = metric_uncertainty(noise, "hip_height", {}, last).value
+    assert u_first / u_last == pytest.approx(ratio, rel=0.05)
