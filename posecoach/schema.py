@@ -9,7 +9,9 @@ between the packages: `analysis` writes ``videos`` and ``keypoints``, `rules` wr
 Versions: 1, the first store; 2, the ``features`` table and ``videos.error_kind``; 3,
 ``reps.partial``; 4, ``reps.view``; 5, ``findings.uncertainty``; 6, ``videos.view_source``
 (whether ``videos.view`` was declared or estimated; older rows get it where rows are read,
-`posecoach.videos`); 7, ``reps.side``. Nothing decides by the version a file carries: readers take
+`posecoach.videos`); 7, ``reps.side``; 8, the coaches' tables ``reviews`` (a coach's verdict on a
+finding) and ``track_athletes`` (who a tracked person in a video is), written by the web app
+(`posecoach.annotations`); a store without them reads as having no rows. Nothing decides by the version a file carries: readers take
 every version's files alike (a missing column reads as nulls, ``union_by_name``), so a store of
 mixed versions reads as one.
 """
@@ -21,7 +23,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 
 #: COCO-17 keypoint names, in the model's output order.
 COCO17: tuple[str, ...] = (
@@ -64,6 +66,10 @@ FLIP_PAIRS: tuple[tuple[int, int], ...] = (
 )
 
 TABLES = ("videos", "keypoints", "features", "reps", "findings")
+#: What coaches add (schema 8): kept apart from `TABLES` because re-analysing a video replaces
+#: its analysis tables, never what a coach said about it.
+COACH_TABLES = ("reviews", "track_athletes")
+VERDICTS = ("agree", "disagree")
 
 VIDEO_STATUS = ("ok", "empty", "failed")
 SEVERITIES = ("ok", "info", "caution", "risk", "not_assessable")
@@ -259,10 +265,41 @@ FINDINGS = pa.schema(
     ]
 )
 
+#: A coach's verdict on one finding (schema 8). A file per video holds one row per (finding,
+#: reviewer): a later review of the same finding by the same coach replaces the row.
+REVIEWS = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("track_id", pa.int32()),
+        ("rep_index", pa.int32()),
+        ("check_id", pa.string()),
+        ("rule_id", pa.string()),
+        ("rule_version", pa.string()),
+        ("reviewer", pa.string()),  # the web app's user name
+        ("verdict", pa.string()),  # agree | disagree
+        ("note", pa.string()),  # free text ("" for none), shown escaped
+        ("reviewed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+#: Who a tracked person of a video is (schema 8): that track's reps and findings belong to
+#: ``athlete`` instead of the video's ``videos.athlete``. One row per (video, track).
+TRACK_ATHLETES = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("track_id", pa.int32()),
+        ("athlete", pa.string()),
+        ("named_by", pa.string()),  # the web app's user name
+        ("named_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
 SCHEMAS: dict[str, pa.Schema] = {
     "videos": VIDEOS,
     "keypoints": KEYPOINTS,
     "features": FEATURES,
     "reps": REPS,
     "findings": FINDINGS,
+    "reviews": REVIEWS,
+    "track_athletes": TRACK_ATHLETES,
 }

@@ -30,7 +30,14 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from posecoach import __version__
-from posecoach.schema import METRIC_NAME, OPEN_COLUMNS, SCHEMA_VERSION, SCHEMAS, TABLES
+from posecoach.schema import (
+    COACH_TABLES,
+    METRIC_NAME,
+    OPEN_COLUMNS,
+    SCHEMA_VERSION,
+    SCHEMAS,
+    TABLES,
+)
 
 META_PREFIX = "posecoach."
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -44,7 +51,7 @@ class StoreError(Exception):
 
 def _check_table(table: str) -> None:
     if table not in SCHEMAS:
-        raise StoreError(f"unknown table {table!r}; tables are {', '.join(TABLES)}")
+        raise StoreError(f"unknown table {table!r}; tables are {', '.join(SCHEMAS)}")
 
 
 def _check_id(video_id: str) -> None:
@@ -226,7 +233,8 @@ class Store:
         dataset = self.dataset(table)
         flt = None
         if video_ids is not None:
-            flt = pads.field("video_id").isin(list(video_ids))
+            # typed, so that no ids (an empty list, of type null) selects no rows
+            flt = pads.field("video_id").isin(pa.array(list(video_ids), pa.string()))
         return dataset.to_table(filter=flt).to_pandas()
 
     def metadata(self, table: str, video_id: str) -> dict[str, Any]:
@@ -250,9 +258,10 @@ class Store:
 
     # -- query -----------------------------------------------------------------------------------
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with one view per table (``videos``, ``keypoints``...)."""
+        """An in-memory DuckDB connection with one view per table (``videos``, ``keypoints``...,
+        ``reviews``, ``track_athletes``)."""
         con = duckdb.connect()
-        for table in TABLES:
+        for table in (*TABLES, *COACH_TABLES):
             con.register(f"_{table}_ds", self.dataset(table))
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM _{table}_ds")
         return con
@@ -268,7 +277,7 @@ class Store:
 
 def query(sql: str, store: str | os.PathLike[str]) -> pd.DataFrame:
     """Run DuckDB SQL over a store's tables (``videos``, ``keypoints``, ``features``, ``reps``,
-    ``findings``)."""
+    ``findings``, ``reviews``, ``track_athletes``)."""
     return Store(store).query(sql)
 
 

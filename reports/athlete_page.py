@@ -12,7 +12,7 @@ from markupsafe import Markup
 from posecoach.store import Store
 from reports import charts, site, summaries
 from reports.night_page import video_rows
-from reports.reading import all_videos, scoring_metadata
+from reports.reading import athlete_rows, scoring_metadata
 from reports.site import text
 
 
@@ -89,13 +89,13 @@ def render_athlete(
     *,
     _ctx: site.Context | None = None,
 ) -> Path:
-    """Render one athlete's page: per exercise, each checked metric's trend across sessions."""
+    """Render one athlete's page: per exercise, each checked metric's trend across sessions.
+
+    The athlete's reps and findings include the tracks a coach named for them in others'
+    videos and leave out their own videos' tracks named for someone else (`athlete_rows`).
+    """
     ctx = _ctx or site.context(out_dir)
-    videos = all_videos(store)
-    videos = videos[(videos["athlete"] == athlete)]
-    ids = list(videos["video_id"])
-    reps = store.read("reps", ids)
-    findings = store.read("findings", ids)
+    videos, reps, findings = athlete_rows(store, athlete)
     page = site.athlete_page_path(ctx.out_dir, athlete)
     metas = scoring_metadata(store, videos)
     exercises = [

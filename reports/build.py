@@ -14,11 +14,12 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from posecoach.annotations import track_names
 from posecoach.store import Store
 from reports import site, summaries
 from reports.athlete_page import render_athlete
 from reports.night_page import render_night
-from reports.reading import all_videos
+from reports.reading import all_videos, athlete_names
 from reports.site import (
     athlete_page_path,
     athlete_slug,
@@ -68,7 +69,10 @@ def render_index(
         )
     nights.reverse()  # latest first
     athletes = []
-    for name, av in videos[videos["athlete"].notna()].groupby("athlete", sort=True):
+    named = track_names(store)
+    for name in athlete_names(store, videos):
+        theirs = {vid for (vid, _), a in named.items() if a == name}
+        av = videos[(videos["athlete"] == name) | videos["video_id"].isin(theirs)]
         athletes.append(
             {
                 "name": name,
@@ -118,7 +122,7 @@ def build_reports(
         videos = videos[videos["date"] == date]
     dates = sorted(set(videos["date"])) if len(videos) else ([date] if date else [])
     with_pages = videos[videos["status"] != "failed"]
-    athletes = sorted({a for a in videos["athlete"].dropna() if a})
+    athletes = athlete_names(store, videos)
     ctx.planned = {
         *(
             video_page_path(ctx.out_dir, v.date, v.video_id).resolve()

@@ -1,13 +1,21 @@
-"""Reading the store for the pages: one video's rows of a table, every video in page order."""
+"""Reading the store for the pages: one video's rows of a table, every video in page order,
+and whose reps and findings are whose.
+
+A video belongs to its ``videos.athlete``; in a group video a coach may name a tracked person
+(the ``track_athletes`` table, `posecoach.annotations`): that track's reps and findings then
+belong to the named athlete, on that athlete's page, and no longer to the video's athlete.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from posecoach.annotations import track_names
 from posecoach.store import Store
 
 _DATE_IN_PATH = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
@@ -45,3 +53,37 @@ def all_videos(store: Store) -> pd.DataFrame:
     return videos.sort_values(
         ["date", "recorded_at", "file_name"], kind="stable", na_position="last"
     )
+
+
+def athlete_names(store: Store, videos: pd.DataFrame) -> list[str]:
+    """The athletes of some videos: their ``videos.athlete`` and the names given to their
+    tracks, sorted."""
+    ids = [str(v) for v in videos["video_id"]] if len(videos) else []
+    named = set(track_names(store, ids).values()) if ids else set()
+    return sorted({str(a) for a in videos["athlete"].dropna() if a} | named)
+
+
+def athlete_rows(store: Store, athlete: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """An athlete's videos, reps and findings (in page order), honouring ``track_athletes``.
+
+    The videos are the athlete's own and those with a track named for the athlete; the reps and
+    findings those of the athlete's tracks: a named track's are its athlete's, any other
+    track's (and the video's notes, track -1) the video's athlete's.
+    """
+    videos = all_videos(store)
+    names = track_names(store)
+    named_here = {vid for (vid, _), name in names.items() if name == athlete}
+    videos = videos[(videos["athlete"] == athlete) | videos["video_id"].isin(named_here)]
+    ids = [str(v) for v in videos["video_id"]]
+    owners = dict(zip(videos["video_id"], videos["athlete"], strict=True))
+
+    def mine(rows: pd.DataFrame) -> pd.DataFrame:
+        if not len(rows) or not names:
+            return rows
+        owner = [
+            names.get((str(v), int(t)), owners.get(v))
+            for v, t in zip(rows["video_id"], rows["track_id"], strict=True)
+        ]
+        return rows[np.array([o == athlete for o in owner], dtype=bool)]
+
+    return videos, mine(store.read("reps", ids)), mine(store.read("findings", ids))

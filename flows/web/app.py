@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flows.web import api as api_routes
-from flows.web import pages, security
+from flows.web import pages, security, video_review
 from flows.web.context import WebConfig, WebState, current_session, login_redirect
 from flows.web.runner import AnalysisRunner, RunBatch
 from flows.web.uploads import PARTIAL_DIR
@@ -119,6 +119,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
 
     app.include_router(pages.router)
+    app.include_router(video_review.router)
     app.include_router(api_routes.router)
 
     @app.get("/reports/{path:path}", include_in_schema=False)

@@ -127,7 +127,7 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _session_and_form_ok(session: Session | None, form: dict[str, str]) -> bool:
+def session_and_form_ok(session: Session | None, form: dict[str, str]) -> bool:
     return session is not None and same_token(session.csrf_token, form.get("csrf_token"))
 
 
@@ -135,7 +135,7 @@ def _session_and_form_ok(session: Session | None, form: dict[str, str]) -> bool:
 async def logout(request: Request) -> Response:
     session = current_session(request)
     form = await form_of(request)
-    if not _session_and_form_ok(session, form):
+    if not session_and_form_ok(session, form):
         return forbidden(request, "Log out from the site's own button.")
     state_of(request).accounts.end_session(request.cookies[SESSION_COOKIE])
     response = RedirectResponse("/login", status_code=303)
@@ -241,7 +241,7 @@ async def admin_form(request: Request) -> tuple[Session | None, dict[str, str]]:
     """The admin's session when the post is an admin's, with the right CSRF token; its form."""
     session = current_session(request)
     form = await form_of(request)
-    if session is None or not session.user.is_admin or not _session_and_form_ok(session, form):
+    if session is None or not session.user.is_admin or not session_and_form_ok(session, form):
         return None, form
     return session, form
 
