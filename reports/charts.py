@@ -374,7 +374,12 @@ def trend_chart(
     layout = _layout(
         100 + 200 * n,
         {"l": 56, "r": 16, "t": 30, "b": 50},
-        {"type": "date", "anchor": f"y{n if n > 1 else ''}", "gridcolor": "#eceff1"},
+        {
+            "type": "date",
+            "anchor": f"y{n if n > 1 else ''}",
+            "gridcolor": "#eceff1",
+            **_day_axis(sessions["session"] if len(sessions) else pd.Series(dtype=str)),
+        },
     )
     for i, metric in enumerate(metrics):
         ax = "" if i == 0 else str(i + 1)
@@ -424,6 +429,24 @@ def trend_chart(
     layout["shapes"] = shapes
     layout["annotations"] = annotations
     return {"data": data, "layout": layout, "config": CONFIG}
+
+
+def _day_axis(sessions: pd.Series) -> dict:
+    """Day ticks and a range of a day either side when the sessions span less than a day.
+
+    Left to itself plotly zooms a single session (or one evening's) down to milliseconds around
+    it (``23:59:59.999 ... 00:00:00.0005``); a trend is read in days.
+    """
+    times = pd.to_datetime(sessions, errors="coerce", utc=True).dropna()
+    if not len(times) or times.max() - times.min() >= pd.Timedelta(days=1):
+        return {}
+    day = pd.Timedelta(days=1)
+    fmt = "%Y-%m-%d %H:%M:%S"
+    return {
+        "range": [(times.min() - day).strftime(fmt), (times.max() + day).strftime(fmt)],
+        "dtick": 86_400_000,  # one day, in plotly's milliseconds
+        "tickformat": "%e %b %Y",
+    }
 
 
 def _threshold_line(ax: str, threshold: float, color: str) -> dict:
