@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from posecoach.annotations import track_names
 from posecoach.keypoints import KeyPoints
 from posecoach.store import Store
 from posecoach.videos import declared_view
@@ -56,6 +57,8 @@ class TrackSection:
     keyframes: list[Keyframe]
     frames_seen: int
     scored: bool
+    named: str | None = None  # the athlete a coach named this person (track_athletes)
+    named_link: str | None = None  # that athlete's trend page
 
 
 def _time_of(row: pd.Series) -> float | None:
@@ -232,6 +235,7 @@ def render_video(
         notes.append(text(meta["note"]))
     findings = findings[findings["track_id"] >= 0] if len(findings) else findings
     track_ids, others = _tracks_to_show(keypoints, reps, findings)
+    names = track_names(store, [video_id])
 
     # Every thumbnail needed, grouped by frame so the video is read once, in order.
     jobs: dict[int, list[_Job]] = {}
@@ -277,6 +281,12 @@ def render_video(
                 keyframes=keyframes,
                 frames_seen=len(track),
                 scored=scored,
+                named=names.get((video_id, track_id)),
+                named_link=ctx.link(
+                    site.athlete_page_path(ctx.out_dir, names[(video_id, track_id)]), page
+                )
+                if (video_id, track_id) in names
+                else None,
             )
         )
 

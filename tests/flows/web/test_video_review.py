@@ -19,7 +19,7 @@ from posecoach.store import Store
 from reports.build import build_reports
 from reports.reading import athlete_rows
 from reports.sample import SAMPLE_RULE_ID, SampleTrack, SampleVideo, build_sample_store
-from reports.site import athlete_page_path
+from reports.site import athlete_page_path, video_page_path
 from tests.helpers import csrf_of, log_in
 
 README = Path(__file__).resolve().parents[3] / "README.md"
@@ -165,6 +165,9 @@ def test_naming_a_track_moves_its_reps_to_that_athletes_page(
     assert ben_line.startswith("5 reps") and "3 reps" not in ben_line
     assert ana_line.startswith("3 reps") and "5 reps" not in ana_line
     assert "ben" in (config.reports / "index.html").read_text()
+    report = video_page_path(config.reports, "2024-05-06", video_id).read_text()
+    assert 'Person #1: <span class="named">ben</span>' in report
+    assert 'Person #2: <span class="named">' not in report
     page = client.get(f"/videos/{video_id}").text
     assert re.search(r'Person 1: <span class="athlete">ben</span> \(named\)', page)
 
