@@ -204,4 +204,3 @@ def test_the_video_pages_need_a_login(make_app, video_id: str) -> None:
     assert f'href="/videos/{video_id}"' in listing and "group.mp4" in listing
     assert client.get("/videos/nosuchvideo").status_code == 404
     assert client.get("/videos/..%2f..%2fetc").status_code == 404
-
