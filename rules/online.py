@@ -1,0 +1,485 @@
+"""Online (causal) repetition counting and cues for live coaching (issue 16).
+
+The offline path (`rules.scoring.score_track`) sees a whole track and finds the repetitions'
+turning points by their prominence (`rules.reps.find_reps`). A live session sees one frame at a
+time. `OnlineCounter` follows one track with the same rule file:
+
+* the rep signal is the metric `rules.scoring.signal_metric` names for the view, computed per
+  frame (`rules.online_metrics`) and smoothed as offline (`rules.reps.smooth_signal`: a
+  median then a mean over ``reps.smooth_s``, `rules.online_metrics.centred_smooth`), centred,
+  so the counter runs one smoothing window behind the frames (0.2 s with the default);
+* a state machine with hysteresis counts on it, with the signal turned so that the rule's turn
+  is a peak: ``rest`` (the lowest value of the last `REST_WINDOW_S` is the rest level); once the
+  signal leaves it by `ENTER_FRACTION` of the running range estimate (the median of the last
+  `RANGE_REPS` reps' ranges, the view's ``min_range`` before the first): ``descent``; ``turn``
+  once past its highest value so far or no longer moving towards it; once it has come back
+  from the turn by `ENTER_FRACTION` of its travel, and that travel reaches ``min_range``:
+  ``ascent``. The rep is counted when the signal is back within `ENTER_FRACTION` of its travel
+  of the rest level, and judged once it has settled there (`SETTLE_S`), so that its rest point
+  (where a lockout is read) is the one offline finds; or when it turns again after coming back
+  by ``min_range`` (the next rep starts without a pause). A rep needs ``min_range`` on both
+  sides of its turn (offline: the prominence), at least half of ``min_rep_s`` and at most
+  ``max_rep_s``;
+* when a rep ends its bounds are read as offline (`rules.reps._run_reps`: the first / last frame
+  `ENTER_FRACTION` of the travel away from the rest points), and every check of the view is
+  evaluated over its frames with `rules.checks.evaluate_check`, the offline path's function, so
+  its findings (the cue) are those of the offline path wherever the rep's bounds and the
+  metrics are the same.
+
+Holds: the frames in the rule's position are joined across drop-outs up to ``max_gap_s``; a run
+longer than `rules.reps.MIN_BLIP_S` is the ``hold`` phase with its time running; a run that
+ends after ``min_hold_s`` is a hold, judged like a rep (the checks of the ``hold`` phase).
+
+Memory: the counter keeps the frames of the current rep (at most ``max_rep_s``) or of the
+current hold (at most `MAX_HOLD_BUFFER_S`), plus `REST_WINDOW_S` of rest and one smoothing
+window; a session of any length stays within that.
+
+Where it differs from offline: no fallback signal (`rules.reps.with_fallback`); one view for
+the session (the caller names it; offline each rep takes its view segment's); a rep cut by the
+session's start counts once it has come back by ``min_range``, one cut by its end once it has
+come back by `ENTER_FRACTION` of its travel (offline: `rules.reps.COUNT_FRACTION` of its range
+seen, `rules.reps.TURN_FRACTION` back); the uncertainty of a finding comes from the jitter of
+the buffered frames, not the whole track's; torso units are the shot's so far
+(`rules.online_metrics`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from posecoach.keypoints import KeyPoints
+from rules.checks import evaluate_check
+from rules.online_metrics import FrameMetrics, centred_smooth, rule_metric_names
+from rules.online_records import LiveRep, LiveState
+from rules.reps import ENTER_FRACTION, MIN_BLIP_S, Segment, rep_side
+from rules.schema import RuleFile
+from rules.uncertainty import TrackNoise
+
+#: The rest level is the lowest (turned) signal of this long a stretch of rest, seconds.
+REST_WINDOW_S = 2.0
+#: A rep's turn phase: the signal within this share of the rep's travel of its highest value.
+TURN_FRACTION = 0.05
+#: A rep back at rest is judged once its signal has stopped falling for this long (or rises
+#: again): its rest point, where the lockout is read, is then the one offline finds.
+#: Heuristic: longer than the smoothed jitter's wiggles, short enough for a cue that follows
+#: the rep (0.4 s after it with the smoothing).
+SETTLE_S = 0.3
+#: How many of the last reps' ranges the range estimate is the median of.
+RANGE_REPS = 5
+#: The frames of one hold kept for its checks: a longer hold is judged on its last ones.
+MAX_HOLD_BUFFER_S = 60.0
+#: Missing frames filled in (NaN rows) between two pushed frames, at most.
+MAX_FILL_FRAMES = 300
+
+
+@dataclass
+class _Sample:
+    frame: int
+    t_s: float
+    metrics: dict[str, float]
+    row: KeyPoints | None
+    raw: float = math.nan  # the turned signal
+    smooth: float = math.nan  # ... smoothed (NaN until its window is complete)
+
+
+@dataclass
+class _RepState:
+    phase: str = "rest"
+    rest_from: int = 0  # sample index where the current rest began
+    rb: int = -1
+    pk: int = -1
+    low: int = -1
+    cut_before: bool = False
+    settle_t: float = math.nan  # when the rep came back to rest
+    ranges: deque[float] = field(default_factory=lambda: deque(maxlen=RANGE_REPS))
+
+
+def _signal_of(rule: RuleFile, view: str) -> tuple[str, float]:
+    assert rule.reps is not None
+    if rule.reps.signal_for(view) is None:
+        view = next(iter(rule.reps.signal))
+    return rule.reps.signal_for(view) or "", rule.reps.range_for(view)
+
+
+class OnlineCounter:
+    """Counts the reps (or holds) of one track causally and judges each as it ends.
+
+    Args:
+        rule: the exercise's rule file.
+        view: the camera view (declared, or estimated by the caller): which signal and
+            ``min_range`` count reps, which checks apply.
+        track_id: recorded in the findings.
+        fps: the frame rate; default: estimated from the frames' times.
+
+    Feed it with `push` (a one-row `KeyPoints` of the track per frame) or `push_metrics` (the
+    metrics of a frame, without keypoints: no uncertainty then), in frame order; `finish` ends
+    the session.
+    """
+
+    def __init__(
+        self, rule: RuleFile, view: str, track_id: int = 0, fps: float | None = None
+    ) -> None:
+        self.rule, self.view, self.track_id = rule, view, track_id
+        self.signal_name, self.min_range = (
+            _signal_of(rule, view) if rule.reps is not None else ("", math.nan)
+        )
+        self.names = rule_metric_names(rule, [self.signal_name] if self.signal_name else [])
+        self.metrics = FrameMetrics(rule, self.names)
+        self.checks = [c for c in rule.checks if view in c.views]
+        self._fps = fps
+        self._dts: deque[float] = deque(maxlen=30)
+        self._buf: deque[_Sample] = deque()
+        self._first = 0  # the sample index of self._buf[0]
+        self._n = 0  # samples seen
+        self._done = 0  # samples the state machine has taken
+        self._rep = _RepState()
+        self._hold_from: int | None = None
+        self._hold_last = -1
+        self._hold_start = (0, math.nan)  # frame and time of the hold's first frame
+        self._target = [0, 0, 0, 0]  # frames on target, measured; the same at the last in position
+        self.reps: list[LiveRep] = []
+        self._turn = -1.0 if rule.reps is not None and rule.reps.turn == "valley" else 1.0
+        self.max_buffered = 0
+        self._first_seen = -1  # the first sample with a signal: a rep from it is cut
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    @property
+    def fps(self) -> float:
+        if self._fps:
+            return float(self._fps)
+        return 1.0 / float(np.median(self._dts)) if self._dts else 30.0
+
+    @property
+    def half(self) -> int:
+        """Half the smoothing window, samples: how far behind the state machine runs."""
+        if self.rule.reps is None:
+            return 0
+        return (int(round(self.rule.reps.smooth_s * self.fps)) | 1) // 2
+
+    @property
+    def buffered(self) -> int:
+        """Frames held now (bounded: see the module docstring)."""
+        return len(self._buf)
+
+    @property
+    def n_counted(self) -> int:
+        return len(self.reps)
+
+    def push(self, row: KeyPoints) -> LiveState:
+        """One frame of the track (a one-row `KeyPoints`); skipped frames become NaN rows."""
+        frame, t = int(row.frame[0]), float(row.t_s[0])
+        if self._buf:
+            last = self._buf[-1]
+            if frame <= last.frame:
+                raise ValueError(f"frame {frame}: frames must increase (last was {last.frame})")
+            missing = min(frame - last.frame - 1, MAX_FILL_FRAMES)
+            for k in range(1, missing + 1):
+                tk = last.t_s + (t - last.t_s) * k / (frame - last.frame)
+                gap = dataclasses.replace(row.at_frames([last.frame + k]), t_s=np.array([tk]))
+                self._add(last.frame + k, tk, dict.fromkeys(self.names, math.nan), gap)
+        return self._add(frame, t, self.metrics.values(row), row)
+
+    def push_metrics(self, frame: int, t_s: float, metrics: Mapping[str, float]) -> LiveState:
+        """One frame's metrics (every name in ``names`` the rule reads; a missing one is NaN)."""
+        return self._add(frame, t_s, {n: float(metrics.get(n, math.nan)) for n in self.names}, None)
+
+    def finish(self) -> list[LiveRep]:
+        """End the session: a rep on its way back or a hold in progress ends here."""
+        ended: list[LiveRep] = []
+        if self.rule.hold is not None:
+            ended += self._close_hold()
+        else:
+            while self._done < self._n:
+                self._smooth(self._done, final=True)
+                ended += self._step(self._done)
+                self._done += 1
+            st = self._rep
+            if st.phase in ("ascent", "settle"):
+                ended += self._end_rep(st.low, self._n - 1)
+        return ended
+
+    # -- the common path -------------------------------------------------------------------
+
+    def _add(
+        self, frame: int, t: float, values: dict[str, float], row: KeyPoints | None
+    ) -> LiveState:
+        if self._buf and t > self._buf[-1].t_s:
+            self._dts.append(t - self._buf[-1].t_s)
+        sample = _Sample(frame, t, values, row)
+        if self.signal_name:
+            sample.raw = self._turn * values.get(self.signal_name, math.nan)
+        self._buf.append(sample)
+        self._n += 1
+        ended: list[LiveRep] = []
+        if self.rule.hold is not None:
+            ended += self._hold_step(self._n - 1)
+            self._done = self._n
+        else:
+            while self._done < self._n - 2 * self.half:
+                self._smooth(self._done)
+                ended += self._step(self._done)
+                self._done += 1
+        self._trim()
+        self.max_buffered = max(self.max_buffered, len(self._buf))
+        counted = len(self.reps) + (self._rep.phase == "settle")
+        return LiveState(frame, t, counted, self._phase(), self._hold_s(), tuple(ended))
+
+    def _at(self, i: int) -> _Sample:
+        return self._buf[i - self._first]
+
+    def _trim(self) -> None:
+        margin = self.half + 3
+        if self.rule.hold is not None:
+            keep = self._n - margin
+            if self._hold_from is not None:
+                keep = max(self._hold_from, self._n - int(MAX_HOLD_BUFFER_S * self.fps))
+        else:
+            st = self._rep
+            rest = max(st.rest_from, self._done - int(REST_WINDOW_S * self.fps))
+            keep = (rest if st.phase == "rest" else min(st.rb, rest)) - margin
+            # An unsettled rep keeps its frames: a long pause ends it after SETTLE_S.
+            keep = min(keep, self._done - 4 * self.half - 1)
+        while self._buf and self._first < keep:
+            self._buf.popleft()
+            self._first += 1
+
+    # -- repetitions -----------------------------------------------------------------------
+
+    def _smooth(self, i: int, final: bool = False) -> None:
+        """The smoothed signal at sample ``i``, as `rules.reps.smooth_signal` has it (a centred
+        median then mean; the window cut at the session's start, and at its end when final)."""
+        h = self.half
+        lo, hi = max(self._first, i - 2 * h), min(self._n - 1, i + 2 * h)
+        raw = np.array([self._at(j).raw for j in range(lo, hi + 1)], dtype=np.float64)
+        filled = raw.copy()
+        ok = np.isfinite(raw)
+        if ok.sum() >= 2 and not ok.all():
+            where = np.arange(raw.size)
+            inside = (where > where[ok][0]) & (where < where[ok][-1])
+            filled[inside & ~ok] = np.interp(where[inside & ~ok], where[ok], raw[ok])
+        self._at(i).smooth = (
+            centred_smooth(filled, i - lo, h) if np.isfinite(raw[i - lo]) else math.nan
+        )
+        del final  # the window is cut where the samples end either way
+
+    def _range(self) -> float:
+        st = self._rep
+        if not st.ranges:
+            return self.min_range
+        w = sorted(st.ranges)
+        m = len(w) // 2
+        return w[m] if len(w) % 2 else (w[m - 1] + w[m]) / 2
+
+    def _x(self, i: int) -> float:
+        return self._at(i).smooth
+
+    def _rest_point(self, i: int) -> int:
+        lo = max(self._rep.rest_from, self._first, i - int(REST_WINDOW_S * self.fps))
+        xs = np.array([self._x(j) for j in range(lo, i + 1)])
+        return lo + int(np.nanargmin(xs)) if np.isfinite(xs).any() else i
+
+    def _step(self, i: int) -> list[LiveRep]:
+        st, x = self._rep, self._x(i)
+        if not math.isfinite(x):
+            return []
+        if self._first_seen < 0:
+            self._first_seen = i
+        t = self._at(i).t_s
+        spec = self.rule.reps
+        assert spec is not None
+        band = ENTER_FRACTION * self._range()
+        if st.phase == "rest":
+            rb = self._rest_point(i)
+            if x - self._x(rb) >= band:
+                st.phase, st.rb, st.pk = "descent", rb, i
+                st.cut_before = rb == self._first_seen
+            return []
+        base, peak = self._x(st.rb), self._x(st.pk)
+        if st.phase == "settle":
+            if x < self._x(st.low):
+                st.low = i
+            low = self._x(st.low)
+            risen = x - low >= TURN_FRACTION * (peak - low)
+            # A rest that drifts down on and on still ends the rep: 2 x SETTLE_S at most.
+            settled = t - self._at(st.low).t_s >= SETTLE_S or t - st.settle_t >= 2 * SETTLE_S
+            if risen or settled:
+                return self._end_rep(st.low, i)
+            return []
+        if st.phase in ("descent", "turn"):
+            if x >= peak:
+                st.pk, peak = i, x
+            travel = peak - base
+            if t - self._at(st.rb).t_s > spec.max_rep_s:
+                self._to_rest(i)
+            elif (travel >= self.min_range or st.cut_before) and peak - x >= ENTER_FRACTION * max(
+                travel, band / ENTER_FRACTION if st.cut_before else 0.0
+            ):
+                st.phase, st.low = "ascent", i
+            elif x - base <= band / 2:
+                self._to_rest(i)
+            else:
+                # At the turn: past the extreme, or no longer moving towards it (under
+                # TURN_FRACTION of the travel in the last smoothing window).
+                back = self._x(max(i - max(self.half, 1), st.rb))
+                slow = x - back <= TURN_FRACTION * travel
+                st.phase = "turn" if x < peak or slow else "descent"
+            return []
+        # ascent
+        if x < self._x(st.low):
+            st.low = i
+        low = self._x(st.low)
+        travel_b, travel_a = peak - base, peak - low
+        if x > peak:
+            st.phase, st.pk = "turn", i
+            return []
+        if t - self._at(st.rb).t_s > spec.max_rep_s:
+            self._to_rest(i)
+            return []
+        if travel_a >= self.min_range and x <= base + ENTER_FRACTION * travel_b:
+            st.phase, st.settle_t = "settle", t  # counted; judged once its rest is known
+            return []
+        if x - low >= ENTER_FRACTION * max(travel_a, self._range()):
+            if travel_a >= self.min_range:
+                rest = st.low
+                ended = self._end_rep(rest, i)
+                st.phase, st.rb, st.pk, st.cut_before = "descent", rest, i, False
+                return ended
+            st.phase = "descent"  # a dip on the way back: the same rep goes on
+        return []
+
+    def _to_rest(self, i: int) -> None:
+        st = self._rep
+        st.phase, st.rest_from, st.rb, st.pk, st.low = "rest", i, -1, -1, -1
+
+    def _end_rep(self, ra: int, i: int) -> list[LiveRep]:
+        """The rep whose turn is ``pk`` and rest after it ``ra`` ends (at sample ``i``)."""
+        st = self._rep
+        rb, pk = st.rb, st.pk
+        xs = np.array([self._x(j) for j in range(rb, ra + 1)])
+        base, peak, low = xs[0], xs[pk - rb], xs[ra - rb]
+        amp_b, amp_a = peak - base, peak - low
+        before = np.flatnonzero(xs[: pk - rb + 1] <= base + ENTER_FRACTION * amp_b)
+        after = np.flatnonzero(xs[pk - rb :] <= low + ENTER_FRACTION * amp_a)
+        start = rb + int(before[-1]) if before.size else rb
+        end = pk + int(after[0]) if after.size else ra
+        self._to_rest(i)
+        st.rest_from = ra
+        assert self.rule.reps is not None
+        duration = self._at(end).t_s - self._at(start).t_s
+        if duration < self.rule.reps.min_rep_s / 2 or duration > self.rule.reps.max_rep_s:
+            return []
+        st.ranges.append(amp_a if st.cut_before else min(amp_b, amp_a))
+        seg = Segment("rep", start, pk, end, rb, ra, math.nan, math.nan)
+        return [self._judge(seg)]
+
+    # -- holds -----------------------------------------------------------------------------
+
+    def _hold_step(self, i: int) -> list[LiveRep]:
+        hold = self.rule.hold
+        assert hold is not None
+        sample = self._at(i)
+        inside = all(c.holds(sample.metrics[c.metric]) for c in hold.position)
+        if inside and self._hold_from is None:
+            self._hold_from, self._hold_start = i, (sample.frame, sample.t_s)
+            self._target = [0, 0, 0, 0]
+        if self._hold_from is not None:
+            # Time in target as `rules.reps.find_holds` counts it: over the hold's frames
+            # (bridged drop-outs too), the share of those with the target measured that are on it.
+            known = all(math.isfinite(sample.metrics[c.metric]) for c in hold.target)
+            on = known and all(c.holds(sample.metrics[c.metric]) for c in hold.target)
+            self._target[0] += on
+            self._target[1] += known
+        if inside:
+            self._hold_last = i
+            self._target[2:] = self._target[:2]  # as of the hold's last frame in position
+            return []
+        if self._hold_from is not None and i - self._hold_last > hold.max_gap_s * self.fps:
+            return self._close_hold()
+        return []
+
+    def _close_hold(self) -> list[LiveRep]:
+        hold = self.rule.hold
+        assert hold is not None
+        a, b = self._hold_from, self._hold_last
+        self._hold_from = None
+        if a is None or (b + 1 - a) / self.fps < max(hold.min_hold_s, MIN_BLIP_S):
+            return []
+        duration = (b + 1 - a) / self.fps
+        on, known = self._target[2:]
+        share = 1.0 if not hold.target else (on / known if known else math.nan)
+        # A hold longer than the buffer is judged on its last MAX_HOLD_BUFFER_S.
+        kept = max(a, self._first)
+        rep = self._judge(Segment("hold", kept, (kept + b) // 2, b, kept, b, math.nan, math.nan))
+        frame, t = self._hold_start
+        rep = dataclasses.replace(rep, start_frame=frame, start_s=t, in_target_s=duration * share)
+        self.reps[-1] = rep
+        return [rep]
+
+    def _hold_s(self) -> float:
+        if self._hold_from is None:
+            return 0.0
+        return (self._hold_last + 1 - self._hold_from) / self.fps
+
+    def _phase(self) -> str:
+        if self.rule.hold is not None:
+            return "hold" if self._hold_s() >= MIN_BLIP_S else "rest"
+        return "rest" if self._rep.phase == "settle" else self._rep.phase
+
+    # -- judging ---------------------------------------------------------------------------
+
+    def _judge(self, seg: Segment) -> LiveRep:
+        """The rep (hold) on the buffer's rows: its side, its checks, as offline."""
+        samples = list(self._buf)
+        off = self._first
+        local = Segment(seg.kind, seg.start - off, seg.turn - off, seg.end - off,
+                        seg.rest_before - off, seg.rest_after - off, math.nan, math.nan)  # fmt: skip
+        grid = pd.DataFrame({"frame": [s.frame for s in samples], "t_s": [s.t_s for s in samples]})
+        metrics = {
+            n: np.array([s.metrics[n] for s in samples], dtype=np.float64) for n in self.names
+        }
+        in_position = signal = None
+        hold, spec = self.rule.hold, self.rule.reps
+        if hold is not None:
+            in_position = np.logical_and.reduce(
+                [np.array([c.holds(v) for v in metrics[c.metric]]) for c in hold.position]
+            )
+        elif spec is not None:
+            signal = self._turn * np.array([s.smooth for s in samples], dtype=np.float64)
+            if spec.side is not None:
+                side = rep_side(local, metrics[spec.side.left], metrics[spec.side.right],
+                                spec.side.pick)  # fmt: skip
+                local = Segment(**{**local.__dict__, "side": side})
+        noise = None
+        rows = [s.row for s in samples]
+        if all(r is not None for r in rows):  # fed keypoints, not only metrics
+            grid_kp = KeyPoints.concat(r for r in rows if r is not None)
+            noise = TrackNoise.of(grid_kp, self.rule.min_score)
+        index = len(self.reps)
+        findings = tuple(
+            evaluate_check(c, local, index, self.rule, grid, metrics, self.view, self.track_id,
+                           in_position, noise, signal)
+            for c in self.checks
+        )  # fmt: skip
+        rep = LiveRep(
+            kind=seg.kind,
+            index=index,
+            start_frame=samples[local.start].frame,
+            turn_frame=samples[local.turn].frame,
+            end_frame=samples[local.end].frame,
+            start_s=samples[local.start].t_s,
+            turn_s=samples[local.turn].t_s,
+            end_s=samples[local.end].t_s,
+            side=local.side,
+            in_target_s=local.in_target_s,
+            findings=findings,
+        )
+        self.reps.append(rep)
+        return rep

@@ -1,0 +1,63 @@
+"""The real clips (../shared/data/keypoints, MoveNet) streamed frame by frame count as offline.
+
+Issue 16: "Streamed frame by frame, the real clips in ../shared/data/keypoints give the same
+counts as the offline analysis." Each clip is imported and scored offline as
+tests/rules/test_real_keypoints.py does; its stored keypoints are then pushed one row at a time
+into `rules.online.OnlineCounter`, in the view the offline analysis estimated for the track (a
+live caller names the view). The offline counts are bench/eval_coaching.py's ``REAL``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flows.importing import import_keypoints
+from posecoach.store import Store
+from rules.loader import load_library
+from rules.online import OnlineCounter
+from rules.scoring import as_keypoints
+from tests.helpers import shared_path
+
+#: (clip, exercise, counted offline: reps, or holds)
+CASES = [
+    ("squats", "squat", 11),
+    ("jacks", "jumping_jacks", 19),
+    ("wall_push_ups", "wall_push_up", 5),
+    ("plank", "plank", 1),
+    ("jumping_jacks_front", "jumping_jacks", 13),
+    ("step_ups", "step_up", 2),
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return Store(tmp_path_factory.mktemp("online_real") / "store")
+
+
+@pytest.mark.parametrize(("name", "exercise", "count"), CASES)
+def test_streamed_counts_equal_offline(store, name, exercise, count):
+    path = shared_path("data", "keypoints", f"{name}.csv")
+    row = import_keypoints(path, store, athlete="real", exercise=exercise, date="2025-01-01")
+    reps = store.read("reps", [row.video_id])
+    offline = reps[~reps["partial"].eq(True)]
+    assert len(offline) == count  # the offline figure this test compares with
+    keypoints = as_keypoints(store.read("keypoints", [row.video_id]))
+    rule = load_library().find(exercise)
+    streamed = []
+    for tid in keypoints.track_ids():
+        track = keypoints.for_track(tid)
+        track = track.take(np.argsort(track.frame, kind="stable"))
+        of_track = reps[reps["track_id"] == tid]
+        view = str(of_track["view"].mode().iloc[0]) if len(of_track) else "side"
+        counter = OnlineCounter(rule, view, int(tid))
+        for i in range(len(track)):
+            counter.push(track.take([i]))
+        counter.finish()
+        streamed += counter.reps
+    print(f"{name}: online {len(streamed)}, offline {len(offline)}")
+    assert len(streamed) == len(offline)
+    assert {r.kind for r in streamed} == {rule.kind}
+    # Every streamed rep overlaps an offline one: the same reps, not only as many.
+    for rep in streamed:
+        assert ((offline["start_s"] <= rep.end_s) & (offline["end_s"] >= rep.start_s)).any()
