@@ -7,7 +7,7 @@ finding with agree / disagree buttons and a note, and the reviews given so far. 
 posts (``/videos/{id}/reviews``, ``/videos/{id}/tracks/{track}``) need a session and its CSRF
 token like every form of the app; they write the store's ``reviews`` and ``track_athletes``
 tables (`posecoach.annotations`). Naming a track rebuilds the reports it changes: the video's
-night, the athletes' pages, the index.
+page and night, the two athletes' pages, the index.
 """
 
 from __future__ import annotations
@@ -234,20 +234,30 @@ async def name_person(request: Request, video_id: str, track_id: int) -> Respons
     if athlete == context["athlete"]:
         athlete = ""  # the video's own athlete: no naming needed
     name_track(state.store, TrackName(video_id, track_id, athlete, session.user.name))
-    rebuild_reports(state, context["date"], previous=track["athlete"])
+    concerned = {a for a in (track["athlete"], athlete or context["athlete"]) if a}
+    rebuild_reports(state, video_id, context["date"], concerned)
     return RedirectResponse(f"/videos/{video_id}", status_code=303)
 
 
-def rebuild_reports(state: WebState, date: str, previous: str) -> None:
-    """Rebuild what naming a track changes: the video's night (its videos, its athletes' pages,
-    the index) and the page of the athlete the track belonged to before."""
-    from reports.athlete_page import render_athlete
-    from reports.build import build_reports
+def rebuild_reports(state: WebState, video_id: str, date: str, athletes: set[str]) -> None:
+    """Rebuild what naming a track changes, and only that (a night may hold many videos): the
+    video's page, its night, the pages of the athletes concerned (the track's before and
+    after), the index."""
+    from reports import site
+    from reports.build import render_athlete, render_index, render_night, render_video
 
     reports: Path = state.config.reports
+    ctx = site.context(reports, [state.config.inbox])
+    ctx.planned = {
+        site.video_page_path(ctx.out_dir, date, video_id).resolve(),
+        site.night_page_path(ctx.out_dir, date).resolve(),
+        *(site.athlete_page_path(ctx.out_dir, a).resolve() for a in athletes),
+    }
     try:
-        build_reports(state.store, reports, date, video_roots=[state.config.inbox])
-        if previous:
-            render_athlete(state.store, reports, previous)
+        render_video(state.store, video_id, reports, _ctx=ctx)
+        for athlete in sorted(athletes):
+            render_athlete(state.store, reports, athlete, _ctx=ctx)
+        render_night(state.store, reports, date, _ctx=ctx)
+        render_index(state.store, reports, _ctx=ctx)
     except Exception:  # the naming is stored either way; the next build shows it
-        log.exception("rebuilding the reports of %s failed", date)
+        log.exception("rebuilding the reports of video %s failed", video_id)
