@@ -30,7 +30,7 @@ from flows.web.security import same_token
 from flows.web.status import reports_url, video_status
 from flows.web.uploads import UploadError
 from flows.web.users import ROLES, SESSION_TTL_S, AccountError, Session
-from posecoach.videos import VideoRow
+from reports.reading import athlete_names
 from reports.site import athlete_page_path
 
 router = APIRouter()
@@ -159,10 +159,11 @@ def home(request: Request) -> Response:
         reverse=True,
     )
     athletes = []
-    for row in VideoRow.from_frame(state.store.read("videos")):
-        path = athlete_page_path(reports, row.athlete) if row.athlete else None
-        if path is not None and path.is_file():
-            athletes.append((row.athlete, reports_url(reports, path)))
+    # the videos' athletes and those a coach named in group videos (track_athletes)
+    for name in athlete_names(state.store, state.store.read("videos")):
+        path = athlete_page_path(reports, name)
+        if path.is_file():
+            athletes.append((name, reports_url(reports, path)))
     uploads = [
         (u, video_status(state.store, state.accounts, reports, u.video_id))
         for u in state.accounts.uploads(limit=20)

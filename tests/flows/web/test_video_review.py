@@ -165,6 +165,9 @@ def test_naming_a_track_moves_its_reps_to_that_athletes_page(
     assert ben_line.startswith("5 reps") and "3 reps" not in ben_line
     assert ana_line.startswith("3 reps") and "5 reps" not in ana_line
     assert "ben" in (config.reports / "index.html").read_text()
+    assert re.search(
+        r'<a href="/reports/athletes/ben-[0-9a-f]+\.html">ben</a>', client.get("/").text
+    )
     report = video_page_path(config.reports, "2024-05-06", video_id).read_text()
     assert 'Person #1: <span class="named">ben</span>' in report
     assert 'Person #2: <span class="named">' not in report
