@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from posecoach.annotations import track_names
 from posecoach.store import Store
 from reports import site, summaries, unjudged
 from reports.reading import all_videos, scoring_metadata
@@ -63,6 +64,24 @@ def video_rows(
     return rows
 
 
+def _named(
+    ctx: site.Context, names: Mapping[tuple[str, int], str], rows: list[dict[str, Any]], page: Path
+) -> list[list[dict[str, Any]]]:
+    """Per row, the named tracks of its video: track id, athlete, link to their page."""
+    return [
+        [
+            {
+                "track_id": track_id,
+                "athlete": athlete,
+                "link": ctx.link(site.athlete_page_path(ctx.out_dir, athlete), page),
+            }
+            for (vid, track_id), athlete in sorted(names.items())
+            if vid == row["video_id"]
+        ]
+        for row in rows
+    ]
+
+
 def render_night(
     store: Store,
     out_dir: str | os.PathLike[str],
@@ -79,6 +98,9 @@ def render_night(
     findings = store.read("findings", ids)
     page = site.night_page_path(ctx.out_dir, date)
     rows = video_rows(ctx, videos, reps, findings, page, scoring_metadata(store, videos))
+    # the people a coach named in group videos, after the video's athlete: "#2 ben"
+    for row, named in zip(rows, _named(ctx, track_names(store, ids), rows, page), strict=True):
+        row["named"] = named
     totals = summaries.severity_counts(findings)
     status_counts = videos["status"].fillna("unknown").value_counts().to_dict()
     html = ctx.env.get_template("night.html").render(

@@ -171,6 +171,10 @@ def test_naming_a_track_moves_its_reps_to_that_athletes_page(
     report = video_page_path(config.reports, "2024-05-06", video_id).read_text()
     assert 'Person #1: <span class="named">ben</span>' in report
     assert 'Person #2: <span class="named">' not in report
+    night = (config.reports / "2024-05-06" / "index.html").read_text()
+    assert re.search(
+        r'<div class="named">#1 <a href="../athletes/ben-[0-9a-f]+\.html">ben</a>', night
+    )
     page = client.get(f"/videos/{video_id}").text
     assert re.search(r'Person 1: <span class="athlete">ben</span> \(named\)', page)
 
