@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from posecoach.annotations import track_names
+from posecoach.annotations import track_names, video_reviews
 from posecoach.keypoints import KeyPoints
 from posecoach.store import Store
 from posecoach.videos import declared_view
@@ -59,6 +59,7 @@ class TrackSection:
     scored: bool
     named: str | None = None  # the athlete a coach named this person (track_athletes)
     named_link: str | None = None  # that athlete's trend page
+    reviews: list[dict[str, str]] = field(default_factory=list)  # coaches' verdicts (reviews)
 
 
 def _time_of(row: pd.Series) -> float | None:
@@ -95,6 +96,24 @@ def _tracks_to_show(
         return scored, len(set(all_tracks.index) - set(scored))
     longest = [int(t) for t in all_tracks.index[:MAX_UNSCORED_TRACKS]]
     return sorted(longest), max(0, len(all_tracks) - len(longest))
+
+
+def _reviews(reviews: pd.DataFrame) -> list[dict[str, str]]:
+    """A track's reviews, by rep and check: what they judge, who, the verdict, the note."""
+    out = []
+    for r in reviews.sort_values(["rep_index", "check_id", "reviewer"], kind="stable").itertuples():
+        rep = f"Rep {int(r.rep_index) + 1}" if r.rep_index >= 0 else "Whole set"
+        finding = f"{rep} · {summaries.humanize(str(r.check_id))}"
+        note = text(r.note)
+        out.append(
+            {
+                "finding": finding,
+                "reviewer": text(r.reviewer),
+                "verdict": text(r.verdict),
+                "note": note,
+            }
+        )
+    return out
 
 
 def _keyframes(
@@ -236,6 +255,7 @@ def render_video(
     findings = findings[findings["track_id"] >= 0] if len(findings) else findings
     track_ids, others = _tracks_to_show(keypoints, reps, findings)
     names = track_names(store, [video_id])
+    reviews = video_reviews(store, video_id)
 
     # Every thumbnail needed, grouped by frame so the video is read once, in order.
     jobs: dict[int, list[_Job]] = {}
@@ -282,6 +302,9 @@ def render_video(
                 frames_seen=len(track),
                 scored=scored,
                 named=names.get((video_id, track_id)),
+                reviews=_reviews(
+                    reviews[reviews["track_id"] == track_id] if len(reviews) else reviews
+                ),
                 named_link=ctx.link(
                     site.athlete_page_path(ctx.out_dir, names[(video_id, track_id)]), page
                 )

@@ -6,8 +6,9 @@ thumbnail from the video's report, the athlete it belongs to, a form to name it)
 finding with agree / disagree buttons and a note, and the reviews given so far. The two form
 posts (``/videos/{id}/reviews``, ``/videos/{id}/tracks/{track}``) need a session and its CSRF
 token like every form of the app; they write the store's ``reviews`` and ``track_athletes``
-tables (`posecoach.annotations`). Naming a track rebuilds the reports it changes: the video's
-page and night, the two athletes' pages, the index.
+tables (`posecoach.annotations`). A review renders the video's report page again (it lists
+the reviews); naming a track rebuilds the reports it changes: the video's page and night, the
+two athletes' pages, the index.
 """
 
 from __future__ import annotations
@@ -209,6 +210,7 @@ async def review(request: Request, video_id: str) -> Response:
         )
     except (ValueError, StoreError) as exc:
         return _video_error(request, video_id, str(exc))
+    refresh_video_report(state, video_id)
     anchor = f"f-{track_id}-{rep_index}-{check_id}"
     return RedirectResponse(f"/videos/{video_id}#{anchor}", status_code=303)
 
@@ -237,6 +239,16 @@ async def name_person(request: Request, video_id: str, track_id: int) -> Respons
     concerned = {a for a in (track["athlete"], athlete or context["athlete"]) if a}
     rebuild_reports(state, video_id, context["date"], concerned)
     return RedirectResponse(f"/videos/{video_id}", status_code=303)
+
+
+def refresh_video_report(state: WebState, video_id: str) -> None:
+    """Render a video's report page again (it lists the reviews), where one was built."""
+    from reports.build import render_video
+
+    try:
+        render_video(state.store, video_id, state.config.reports, video_roots=[state.config.inbox])
+    except Exception:  # the review is stored either way; the next build shows it
+        log.exception("rebuilding the report of video %s failed", video_id)
 
 
 def rebuild_reports(state: WebState, video_id: str, date: str, athletes: set[str]) -> None:

@@ -83,6 +83,9 @@ def test_a_review_needs_the_csrf_token_is_stored_and_shown_escaped(
     html = client.get(url).text
     assert "&lt;b&gt;deep enough&lt;/b&gt;" in html and "<b>deep enough" not in html
     assert "bob: disagree" in html
+    # and on the video's report page, rendered again
+    report = video_page_path(config.reports, "2024-05-06", video_id).read_text()
+    assert "Rep 1 · depth: bob disagrees: <q>&lt;b&gt;deep enough&lt;/b&gt;</q>" in report
 
     # the latest review of a finding by the same coach replaces the earlier one
     again = finding(2, 0, "depth", verdict="agree", csrf_token=token)
