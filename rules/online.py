@@ -36,9 +36,10 @@ window; a session of any length stays within that.
 
 Where it differs from offline: no fallback signal (`rules.reps.with_fallback`); one view for
 the session (the caller names it; offline each rep takes its view segment's); a rep cut by the
-session's start counts once it has come back by ``min_range``, one cut by its end once it has
-come back by `ENTER_FRACTION` of its travel (offline: `rules.reps.COUNT_FRACTION` of its range
-seen, `rules.reps.TURN_FRACTION` back); the uncertainty of a finding comes from the jitter of
+session's start counts once it has come back by ``min_range``, one cut by its end once its
+travel reached ``min_range`` and it has come back by `rules.reps.TURN_FRACTION` of it (offline:
+its turn and `rules.reps.COUNT_FRACTION` of its range seen; the same counts on generated clips
+cut anywhere); the uncertainty of a finding comes from the jitter of
 the buffered frames, not the whole track's; torso units are the shot's so far
 (`rules.online_metrics`).
 """
@@ -59,6 +60,7 @@ from rules.checks import evaluate_check
 from rules.online_metrics import FrameMetrics, centred_smooth, rule_metric_names
 from rules.online_records import LiveRep, LiveState
 from rules.reps import ENTER_FRACTION, MIN_BLIP_S, Segment, rep_side
+from rules.reps import TURN_FRACTION as CUT_TURN_FRACTION
 from rules.schema import RuleFile
 from rules.uncertainty import TrackNoise
 
@@ -169,10 +171,6 @@ class OnlineCounter:
         """Frames held now (bounded: see the module docstring)."""
         return len(self._buf)
 
-    @property
-    def n_counted(self) -> int:
-        return len(self.reps)
-
     def push(self, row: KeyPoints) -> LiveState:
         """One frame of the track (a one-row `KeyPoints`); skipped frames become NaN rows."""
         frame, t = int(row.frame[0]), float(row.t_s[0])
@@ -198,13 +196,30 @@ class OnlineCounter:
             ended += self._close_hold()
         else:
             while self._done < self._n:
-                self._smooth(self._done, final=True)
+                self._smooth(self._done)
                 ended += self._step(self._done)
                 self._done += 1
             st = self._rep
+            if st.phase in ("descent", "turn"):
+                self._turned_at_end()
             if st.phase in ("ascent", "settle"):
                 ended += self._end_rep(st.low, self._n - 1)
         return ended
+
+    def _turned_at_end(self) -> None:
+        """A rep the session ends just after the turn of is counted as offline counts one cut by
+        the clip's end: its travel reaches ``min_range`` and the signal has come back from the
+        turn by `rules.reps.TURN_FRACTION` of it."""
+        st = self._rep
+        after = [(self._x(j), j) for j in range(st.pk + 1, self._n) if math.isfinite(self._x(j))]
+        if not after:
+            return
+        low, j = min(after)
+        travel = self._x(st.pk) - self._x(st.rb)
+        if (travel >= self.min_range or st.cut_before) and self._x(st.pk) - low >= (
+            CUT_TURN_FRACTION * travel
+        ):
+            st.phase, st.low = "ascent", j
 
     # -- the common path -------------------------------------------------------------------
 
@@ -253,9 +268,9 @@ class OnlineCounter:
 
     # -- repetitions -----------------------------------------------------------------------
 
-    def _smooth(self, i: int, final: bool = False) -> None:
+    def _smooth(self, i: int) -> None:
         """The smoothed signal at sample ``i``, as `rules.reps.smooth_signal` has it (a centred
-        median then mean; the window cut at the session's start, and at its end when final)."""
+        median then mean; the window cut where the samples end: the session's start and end)."""
         h = self.half
         lo, hi = max(self._first, i - 2 * h), min(self._n - 1, i + 2 * h)
         raw = np.array([self._at(j).raw for j in range(lo, hi + 1)], dtype=np.float64)
@@ -268,7 +283,6 @@ class OnlineCounter:
         self._at(i).smooth = (
             centred_smooth(filled, i - lo, h) if np.isfinite(raw[i - lo]) else math.nan
         )
-        del final  # the window is cut where the samples end either way
 
     def _range(self) -> float:
         st = self._rep

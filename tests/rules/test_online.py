@@ -190,3 +190,23 @@ def test_a_long_hold_keeps_a_bounded_buffer_and_its_whole_time(library):
     assert hold.in_target_s == pytest.approx(120.0, abs=0.1)
     assert max(states, key=lambda s: s.hold_s).hold_s == pytest.approx(180.0, abs=0.05)
     assert max(held) <= MAX_HOLD_BUFFER_S * fps + 10
+
+
+@pytest.mark.parametrize(("exercise", "view"), [("squat", "side"), ("jumping_jacks", "front")])
+def test_a_session_cut_mid_rep_counts_as_offline(library, exercise, view):
+    """Sessions that start and end anywhere in a rep (0-36 % of a 3-rep clip cut off the start,
+    0-52 frames off the end; 52 ends a squat just after its last turn): the counter counts what
+    offline counts of the same frames (a cut rep whose turn and most of its range are seen,
+    `rules.reps`)."""
+    track = generate_clip(exercise, view=view, reps=3).points
+    n = len(track)
+    wrong = []
+    for start in range(0, int(0.37 * n), int(0.09 * n)):
+        for cut_end in range(0, 53, 13):
+            part = track.take(slice(start, n - cut_end))
+            offline = score_keypoints(part, exercise, view=view, library=library).n_reps
+            counter = OnlineCounter(library.find(exercise), view)
+            stream(counter, part)
+            if len(counter.reps) != offline:
+                wrong.append((start, cut_end, offline, len(counter.reps)))
+    assert wrong == []
