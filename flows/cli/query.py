@@ -12,7 +12,11 @@ from posecoach.store import Store, StoreError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sql", help="SQL over the views videos, keypoints, reps, findings")
+    parser.add_argument(
+        "sql",
+        help="SQL over the views videos, keypoints, features, reps, findings, reviews, "
+        "track_athletes",
+    )
     parser.add_argument("--store", required=True, help="store folder or fsspec URL")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
