@@ -28,7 +28,8 @@ time. `OnlineCounter` follows one track with the same rule file:
 
 Holds: the frames in the rule's position are joined across drop-outs up to ``max_gap_s``; a run
 longer than `rules.reps.MIN_BLIP_S` is the ``hold`` phase with its time running; a run that
-ends after ``min_hold_s`` is a hold, judged like a rep (the checks of the ``hold`` phase).
+ends after ``min_hold_s`` is a hold, judged like a rep (the checks of the ``hold`` phase), with
+its whole time and time in target (`rules.online_holds`).
 
 Memory: the counter keeps the frames of the current rep (at most ``max_rep_s``) or of the
 current hold (at most `MAX_HOLD_BUFFER_S`), plus `REST_WINDOW_S` of rest and one smoothing
@@ -57,6 +58,7 @@ import pandas as pd
 
 from posecoach.keypoints import KeyPoints
 from rules.checks import evaluate_check
+from rules.online_holds import HoldRun, HoldTracker
 from rules.online_metrics import FrameMetrics, centred_smooth, rule_metric_names
 from rules.online_records import LiveRep, LiveState
 from rules.reps import ENTER_FRACTION, MIN_BLIP_S, Segment, rep_side
@@ -142,10 +144,7 @@ class OnlineCounter:
         self._n = 0  # samples seen
         self._done = 0  # samples the state machine has taken
         self._rep = _RepState()
-        self._hold_from: int | None = None
-        self._hold_last = -1
-        self._hold_start = (0, math.nan)  # frame and time of the hold's first frame
-        self._target = [0, 0, 0, 0]  # frames on target, measured; the same at the last in position
+        self._hold = HoldTracker(rule.hold) if rule.hold is not None else None
         self.reps: list[LiveRep] = []
         self._turn = -1.0 if rule.reps is not None and rule.reps.turn == "valley" else 1.0
         self.max_buffered = 0
@@ -192,8 +191,8 @@ class OnlineCounter:
     def finish(self) -> list[LiveRep]:
         """End the session: a rep on its way back or a hold in progress ends here."""
         ended: list[LiveRep] = []
-        if self.rule.hold is not None:
-            ended += self._close_hold()
+        if self._hold is not None:
+            ended += self._judge_hold(self._hold.close())
         else:
             while self._done < self._n:
                 self._smooth(self._done)
@@ -234,8 +233,8 @@ class OnlineCounter:
         self._buf.append(sample)
         self._n += 1
         ended: list[LiveRep] = []
-        if self.rule.hold is not None:
-            ended += self._hold_step(self._n - 1)
+        if self._hold is not None:
+            ended += self._judge_hold(self._hold.step(self._n - 1, frame, t, values, self.fps))
             self._done = self._n
         else:
             while self._done < self._n - 2 * self.half:
@@ -254,8 +253,8 @@ class OnlineCounter:
         margin = self.half + 3
         if self.rule.hold is not None:
             keep = self._n - margin
-            if self._hold_from is not None:
-                keep = max(self._hold_from, self._n - int(MAX_HOLD_BUFFER_S * self.fps))
+            if self._hold is not None and self._hold.run is not None:
+                keep = max(self._hold.run.first, self._n - int(MAX_HOLD_BUFFER_S * self.fps))
         else:
             st = self._rep
             rest = max(st.rest_from, self._done - int(REST_WINDOW_S * self.fps))
@@ -396,51 +395,23 @@ class OnlineCounter:
 
     # -- holds -----------------------------------------------------------------------------
 
-    def _hold_step(self, i: int) -> list[LiveRep]:
+    def _judge_hold(self, run: HoldRun | None) -> list[LiveRep]:
+        """An ended run in the position: a hold if it lasted ``min_hold_s``."""
         hold = self.rule.hold
         assert hold is not None
-        sample = self._at(i)
-        inside = all(c.holds(sample.metrics[c.metric]) for c in hold.position)
-        if inside and self._hold_from is None:
-            self._hold_from, self._hold_start = i, (sample.frame, sample.t_s)
-            self._target = [0, 0, 0, 0]
-        if self._hold_from is not None:
-            # Time in target as `rules.reps.find_holds` counts it: over the hold's frames
-            # (bridged drop-outs too), the share of those with the target measured that are on it.
-            known = all(math.isfinite(sample.metrics[c.metric]) for c in hold.target)
-            on = known and all(c.holds(sample.metrics[c.metric]) for c in hold.target)
-            self._target[0] += on
-            self._target[1] += known
-        if inside:
-            self._hold_last = i
-            self._target[2:] = self._target[:2]  # as of the hold's last frame in position
+        if run is None or run.duration_s(self.fps) < max(hold.min_hold_s, MIN_BLIP_S):
             return []
-        if self._hold_from is not None and i - self._hold_last > hold.max_gap_s * self.fps:
-            return self._close_hold()
-        return []
-
-    def _close_hold(self) -> list[LiveRep]:
-        hold = self.rule.hold
-        assert hold is not None
-        a, b = self._hold_from, self._hold_last
-        self._hold_from = None
-        if a is None or (b + 1 - a) / self.fps < max(hold.min_hold_s, MIN_BLIP_S):
-            return []
-        duration = (b + 1 - a) / self.fps
-        on, known = self._target[2:]
-        share = 1.0 if not hold.target else (on / known if known else math.nan)
         # A hold longer than the buffer is judged on its last MAX_HOLD_BUFFER_S.
-        kept = max(a, self._first)
-        rep = self._judge(Segment("hold", kept, (kept + b) // 2, b, kept, b, math.nan, math.nan))
-        frame, t = self._hold_start
-        rep = dataclasses.replace(rep, start_frame=frame, start_s=t, in_target_s=duration * share)
+        a, b = max(run.first, self._first), run.last
+        rep = self._judge(Segment("hold", a, (a + b) // 2, b, a, b, math.nan, math.nan))
+        rep = dataclasses.replace(rep, start_frame=run.start_frame, start_s=run.start_s,
+                                  in_target_s=run.in_target_s(self.fps, bool(hold.target)))  # fmt: skip
         self.reps[-1] = rep
         return [rep]
 
     def _hold_s(self) -> float:
-        if self._hold_from is None:
-            return 0.0
-        return (self._hold_last + 1 - self._hold_from) / self.fps
+        run = self._hold.run if self._hold is not None else None
+        return run.duration_s(self.fps) if run is not None else 0.0
 
     def _phase(self) -> str:
         if self.rule.hold is not None:
