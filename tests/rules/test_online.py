@@ -210,3 +210,47 @@ def test_a_session_cut_mid_rep_counts_as_offline(library, exercise, view):
             if len(counter.reps) != offline:
                 wrong.append((start, cut_end, offline, len(counter.reps)))
     assert wrong == []
+
+
+def test_a_session_counts_each_person_on_its_own(library):
+    """Two people in one camera's frames (track 1: 3 squats, track 2: 5, starting 1 s later),
+    pushed a frame at a time: each track's count is its own, as offline counts each track."""
+    from posecoach.keypoints import KeyPoints
+    from rules.online_session import OnlineSession
+
+    one = generate_clip("squat", view="side", reps=3, track_id=1).points
+    two = generate_clip("squat", view="side", reps=5, track_id=2, seed=1).points
+    two = KeyPoints(**{**two.__dict__, "frame": two.frame + 30, "t_s": two.t_s + 1.0})
+    both = KeyPoints.concat([one, two])
+    offline = score_keypoints(both, "squat", view="side", library=library)
+    by_track = offline.reps[~offline.reps["partial"].eq(True)].groupby("track_id").size()
+    session = OnlineSession(library.find("squat"), "side")
+    seen = {}
+    for f in np.unique(both.frame):
+        for tid, state in session.push(both.take(both.frame == f)).items():
+            seen[tid] = state.reps
+    reps = session.finish()
+    assert {t: len(r) for t, r in reps.items()} == {1: 3, 2: 5} == by_track.to_dict()
+    assert seen == {1: 3, 2: 5}
+    assert session.counters == {}
+
+
+def test_a_person_who_leaves_is_finished_and_forgotten(library):
+    """Track 1 squats 3 times and leaves; track 2 comes 12 s after: once track 1 has been
+    unseen for DROP_TRACK_S its counter is gone, its reps kept."""
+    from posecoach.keypoints import KeyPoints
+    from rules.online_session import DROP_TRACK_S, OnlineSession
+
+    one = generate_clip("squat", view="side", reps=3, track_id=1).points
+    two = generate_clip("squat", view="side", reps=2, track_id=2).points
+    later = float(one.t_s.max()) + DROP_TRACK_S + 2.0
+    shift = int(round(later * 30))
+    two = KeyPoints(**{**two.__dict__, "frame": two.frame + shift, "t_s": two.t_s + later})
+    both = KeyPoints.concat([one, two])
+    session = OnlineSession(library.find("squat"), "side")
+    tracked = []
+    for f in np.unique(both.frame):
+        session.push(both.take(both.frame == f))
+        tracked.append(sorted(session.counters))
+    assert [1] in tracked and [2] in tracked and [1, 2] not in tracked
+    assert {t: len(r) for t, r in session.finish().items()} == {1: 3, 2: 2}
