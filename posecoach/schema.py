@@ -114,7 +114,7 @@ VIDEOS = pa.schema(
         ),  # declared (sidecar, --view) or estimated: side | front | oblique | unknown
         ("view_source", pa.string()),  # declared | estimated (null: no view); schema 6
         ("recorded_at", pa.timestamp("us", tz="UTC")),
-        ("source", pa.string()),  # video | image | images | import
+        ("source", pa.string()),  # video | image | images | import | live
         ("codec", pa.string()),
         ("fps", pa.float64()),
         ("frames", pa.int64()),

@@ -22,8 +22,10 @@ from fastapi.responses import FileResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flows.web import api as api_routes
+from flows.web import live as live_routes
 from flows.web import pages, security, video_review
 from flows.web.context import WebConfig, WebState, current_session, login_redirect
+from flows.web.live_session import LiveSetup
 from flows.web.runner import AnalysisRunner, RunBatch
 from flows.web.uploads import PARTIAL_DIR
 from flows.web.users import Accounts
@@ -74,11 +76,14 @@ def create_app(
     run_batch: RunBatch | None = None,
     api: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
     throttle: security.LoginThrottle | None = None,
+    live: LiveSetup | None = None,
 ) -> FastAPI:
     """The app over ``config``'s store, inbox and reports.
 
     ``run_batch`` (default: the nightly flow) and ``api`` (default: the configured Prefect API or
     a temporary server, see `flows.prefect_api`) are the analysis; tests may replace them.
+    ``live``: the pose estimator and clock of ``/api/live`` (`flows.web.live`); without one,
+    live sessions are refused.
     """
     from flows.prefect_api import prefect_api
     from rules.loader import load_library
@@ -99,6 +104,7 @@ def create_app(
         throttle=throttle or security.LoginThrottle(),
         exercises=load_library(config.rules_dir).exercises(),
         templates=templates,
+        live=live or LiveSetup(),
     )
     config.inbox.mkdir(parents=True, exist_ok=True)
     config.reports.mkdir(parents=True, exist_ok=True)
@@ -121,6 +127,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(video_review.router)
     app.include_router(api_routes.router)
+    app.include_router(live_routes.router)
 
     @app.get("/reports/{path:path}", include_in_schema=False)
     def reports(request: Request, path: str) -> Response:

@@ -16,6 +16,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from flows.web.live_session import LiveSetup
 from flows.web.runner import AnalysisRunner
 from flows.web.security import LoginThrottle
 from flows.web.users import Accounts, Session, User
@@ -51,6 +52,7 @@ class WebState:
     throttle: LoginThrottle
     exercises: tuple[str, ...]
     templates: jinja2.Environment
+    live: LiveSetup = field(default_factory=LiveSetup)
 
 
 def state_of(request: Request) -> WebState:

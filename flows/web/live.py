@@ -1,0 +1,173 @@
+"""``GET /api/live?athlete=A&exercise=E[&view=V]``: live coaching over a WebSocket.
+
+Authorised by the browser's session cookie or ``Authorization: Bearer TOKEN``; otherwise, or
+for an unknown exercise, the connection is closed before it is accepted (code 1008). Each binary
+message is one JPEG frame; each processed frame gets one JSON reply (`LiveRecorder.process`,
+with ``latency_ms`` from arrival to reply and ``dropped``: the frames dropped since the last
+reply). A receiving task keeps at most `LiveSetup.queue_frames` frames waiting, dropping the
+oldest for a newer one, so a client that sends faster than the estimator runs is never queued
+without bound. ``{"type": "end"}`` or a closed connection ends the session: it is stored
+(`store_live`) and, if the client is still there, answered ``{"type": "saved", "video_id"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import time
+from collections import deque
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, WebSocket
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketDisconnect
+
+from flows.web.context import SESSION_COOKIE, WebState
+from flows.web.live_session import LiveRecorder, is_jpeg, store_live
+from rules.loader import load_library
+
+router = APIRouter(prefix="/api")
+
+POLICY_VIOLATION = 1008
+VIEWS = ("side", "front", "oblique")
+
+
+def authorised(websocket: WebSocket, state: WebState) -> bool:
+    session_id = websocket.cookies.get(SESSION_COOKIE)
+    if session_id and state.accounts.session(session_id) is not None:
+        return True
+    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    return state.accounts.token_user(token.strip()) is not None
+
+
+class _Link:
+    """The session's side of the socket: sends serialised, and none once the client has gone."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.lock = asyncio.Lock()
+        self.gone = False
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.gone:
+            return
+        async with self.lock:
+            try:
+                await self.websocket.send_text(json.dumps(message))
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                self.gone = True
+
+
+@router.websocket("/live")
+async def live(websocket: WebSocket, athlete: str = "", exercise: str = "", view: str = "") -> None:
+    state: WebState = websocket.app.state.web
+    setup = state.live
+    if not authorised(websocket, state):
+        await websocket.close(code=POLICY_VIOLATION, reason="log in or send a Bearer token")
+        return
+    rule = load_library(state.config.rules_dir).find(exercise) if exercise else None
+    problem = (
+        "no pose estimator configured for live sessions" if setup.pose is None
+        else f"unknown exercise {exercise!r}" if rule is None
+        else "athlete= is needed" if not athlete.strip()
+        else f"view {view!r}: expected one of {', '.join(VIEWS)}" if view and view not in VIEWS
+        else ""
+    )  # fmt: skip
+    if problem or rule is None or setup.pose is None:
+        await websocket.close(code=POLICY_VIOLATION, reason=problem)
+        return
+    await websocket.accept()
+    link = _Link(websocket)
+    recorder = LiveRecorder(rule, view or "side", setup.pose)
+    started = dt.datetime.now(dt.UTC)
+    waiting: deque[tuple[int, float, float, bytes]] = deque()
+    dropped: list[int] = []
+    wake = asyncio.Event()
+    ended = False  # by the client, connected or not
+    t0: float | None = None
+
+    async def receive() -> None:
+        nonlocal ended, t0
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    link.gone = True
+                    return
+                data, text = message.get("bytes"), message.get("text")
+                if data is not None:
+                    if not is_jpeg(data):
+                        await link.send({"type": "error", "error": "not a JPEG frame"})
+                        continue
+                    now = setup.clock()
+                    t0 = now if t0 is None else t0
+                    frame = recorder.received(data, now - t0)
+                    if len(waiting) >= setup.queue_frames:
+                        dropped.append(waiting.popleft()[0])
+                    waiting.append((frame, now - t0, time.perf_counter(), data))
+                    wake.set()
+                elif _is_end(text):
+                    return
+                else:
+                    await link.send(
+                        {"type": "error", "error": 'expected JPEG frames or {"type": "end"}'}
+                    )
+        finally:
+            ended = True
+            wake.set()
+
+    async def answer() -> None:
+        while True:
+            wake.clear()
+            if waiting:
+                frame, t_s, arrived, data = waiting.popleft()
+                reply = await run_in_threadpool(recorder.process, frame, t_s, data)
+                if isinstance(reply, str):
+                    await link.send({"type": "error", "frame": frame, "error": reply})
+                    continue
+                latency = (time.perf_counter() - arrived) * 1000.0
+                await link.send({**reply, "latency_ms": round(latency, 1), "dropped": dropped[:]})
+                dropped.clear()
+            elif ended:
+                return
+            else:
+                await wake.wait()
+
+    receiver = asyncio.create_task(receive())
+    try:
+        await answer()
+    finally:
+        # A server (or test client) that cancels the handler once the client has gone must not
+        # cut off the storing of what was received.
+        with anyio.CancelScope(shield=True):
+            if not receiver.done():
+                receiver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await receiver
+            video_id = await run_in_threadpool(
+                store_live,
+                state.store,
+                recorder,
+                athlete=athlete.strip(),
+                exercise=exercise,
+                view=view or None,
+                started=started,
+                rules_dir=state.config.rules_dir,
+            )
+            await link.send({"type": "saved", "video_id": video_id, "dropped": dropped})
+            if not link.gone:
+                with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                    await websocket.close()
+
+
+def _is_end(text: str | None) -> bool:
+    try:
+        message = json.loads(text or "")
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("type") == "end"

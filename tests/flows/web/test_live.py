@@ -1,0 +1,197 @@
+"""``/api/live`` with the test client's WebSocket and a fake pose estimator.
+
+The fake knows a generated squat set (3 reps, the second shallow): frame n of the set is sent
+as a JPEG n + 16 pixels wide, and the fake answers that frame's keypoints. Frame times come
+from a clock that moves 1/30 s per frame, the set's own rate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import time
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from analysis.testing.synthetic import generate_clip
+from flows.web.app import create_app
+from flows.web.context import SESSION_COOKIE
+from flows.web.live_session import LiveSetup
+from flows.web.security import LoginThrottle
+from posecoach.store import Store
+
+FPS = 30.0
+URL = "/api/live?athlete=eve&exercise=squat&view=side"
+
+
+@pytest.fixture(scope="module")
+def squats() -> Any:
+    clip = generate_clip("squat", view="side", reps=3, depth=[90, 125, 90], fps=FPS)
+    return clip.points
+
+
+def jpeg(n: int) -> bytes:
+    ok, data = cv2.imencode(".jpg", np.zeros((8, n + 16, 3), dtype=np.uint8))
+    assert ok
+    return data.tobytes()
+
+
+def fake_pose(points: Any, delay_s: float = 0.0) -> Any:
+    def pose(image: np.ndarray) -> list[tuple[int, Any, np.ndarray]]:
+        i = image.shape[1] - 16
+        time.sleep(delay_s)
+        kp = np.concatenate([points.xy[i], points.scores[i][:, None]], axis=1)
+        return [(7, points.box[i].tolist(), kp)]
+
+    return pose
+
+
+def frame_clock() -> Any:
+    ticks = itertools.count()
+    return lambda: next(ticks) / FPS
+
+
+@pytest.fixture
+def live_app(config, accounts, squats):
+    def make(delay_s: float = 0.0, queue_frames: int = 2) -> TestClient:
+        setup = LiveSetup(fake_pose(squats, delay_s), frame_clock(), queue_frames)
+        app = create_app(
+            config,
+            accounts=accounts,
+            run_batch=lambda paths: {"outcomes": []},
+            api=contextlib.nullcontext,
+            throttle=LoginThrottle(),
+            live=setup,
+        )
+        return TestClient(app)
+
+    return make
+
+
+def bearer(accounts) -> dict[str, str]:
+    return {"Authorization": f"Bearer {accounts.create_token('bob')[1]}"}
+
+
+def until_saved(ws) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    replies = []
+    while (message := ws.receive_json()).get("type") != "saved":
+        replies.append(message)
+    return replies, message
+
+
+def refused_code(client: TestClient, url: str = URL, **headers: str) -> int:
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect(url, headers=headers),
+    ):
+        pass
+    return refused.value.code
+
+
+def test_without_a_session_or_token_the_socket_is_refused(live_app, accounts) -> None:
+    client = live_app()
+    token = accounts.create_token("bob")[1]
+    assert refused_code(client) == 1008
+    assert refused_code(client, Authorization=f"Bearer {token}x") == 1008
+    assert refused_code(client, Authorization=token) == 1008
+    client.cookies.set(SESSION_COOKIE, "made-up")
+    assert refused_code(client) == 1008
+    # Authorised, but for no known exercise.
+    assert (
+        refused_code(client, "/api/live?athlete=eve&exercise=juggling", **bearer(accounts)) == 1008
+    )
+
+
+def test_a_streamed_set_is_counted_cued_and_stored(live_app, accounts, config, squats) -> None:
+    client = live_app()
+    sid, _ = accounts.create_session(accounts.user("ana"))
+    client.cookies.set(SESSION_COOKIE, sid)
+    replies = []
+    with client.websocket_connect(URL) as ws:
+        for n in range(len(squats)):
+            ws.send_bytes(jpeg(n))
+            replies.append(ws.receive_json())
+        ws.send_json({"type": "end"})
+        rest, saved = until_saved(ws)
+    assert rest == []
+    assert [r["frame"] for r in replies] == list(range(len(squats)))
+    assert all(r["dropped"] == [] and r["latency_ms"] >= 0 for r in replies)
+    assert [r["t_s"] for r in replies] == [round(n / FPS, 3) for n in range(len(squats))]
+    people = [r["people"][0] for r in replies]
+    assert {p["track_id"] for p in people} == {7}
+    assert people[50]["keypoints"][0][:2] == [round(float(v), 1) for v in squats.xy[50, 0]]
+    # The count rises one by one to 3; each rep's cue comes once it has settled at rest (at
+    # most 0.75 s after it is counted) and stands until the next rep's: the shallow second
+    # rep's, then none for the third.
+    counts = [p["reps"] for p in people]
+    assert counts == sorted(counts) and counts[-1] == 3
+    cues = [p["cue"] for p in people]
+    cued = next(i for i, cue in enumerate(cues) if cue)
+    assert counts.index(2) < cued <= counts.index(2) + 0.75 * FPS
+    assert "Shallow squat" in cues[cued]
+    assert set(cues) == {"", cues[cued]} and cues[-1] == ""
+
+    store = Store(config.store)
+    video_id = saved["video_id"]
+    video = store.read("videos", video_ids=[video_id]).iloc[0]
+    assert (video["source"], video["athlete"], video["exercise"]) == ("live", "eve", "squat")
+    assert video["frames"] == len(squats)
+    assert len(store.read("keypoints", video_ids=[video_id])) == len(squats)
+    assert len(store.read("reps", video_ids=[video_id])) == 3
+
+
+def test_a_message_that_is_no_jpeg_is_answered_and_the_session_goes_on(live_app, accounts) -> None:
+    client = live_app()
+    with client.websocket_connect(URL, headers=bearer(accounts)) as ws:
+        ws.send_bytes(jpeg(0))
+        assert ws.receive_json()["frame"] == 0
+        ws.send_bytes(b"GIF89a not a jpeg")
+        assert ws.receive_json()["type"] == "error"
+        ws.send_text("hello")
+        assert ws.receive_json()["type"] == "error"
+        ws.send_bytes(b"\xff\xd8\xff but cut off")
+        assert ws.receive_json() == {
+            "type": "error",
+            "frame": 1,
+            "error": "not a decodable JPEG frame",
+        }
+        ws.send_bytes(jpeg(2))
+        reply = ws.receive_json()
+        assert (reply["frame"], len(reply["people"])) == (2, 1)
+
+
+def test_a_flood_of_frames_drops_the_older_and_says_which(live_app, accounts, squats) -> None:
+    client = live_app(delay_s=0.02, queue_frames=1)
+    frames = [jpeg(n) for n in range(60)]
+    with client.websocket_connect(URL, headers=bearer(accounts)) as ws:
+        for data in frames:  # no reply read meanwhile
+            ws.send_bytes(data)
+        ws.send_json({"type": "end"})
+        replies, saved = until_saved(ws)
+    answered = [r["frame"] for r in replies]
+    dropped = [n for r in replies for n in r["dropped"]] + saved["dropped"]
+    assert dropped and len(answered) < 60
+    assert answered == sorted(answered)
+    assert sorted(answered + dropped) == list(range(60))
+    # The newest frame is never dropped, and a reply lists the frames dropped while it was
+    # made: each older than the frame answered next.
+    assert answered[-1] == 59
+    assert all(max(r["dropped"], default=-1) < answered[i + 1] for i, r in enumerate(replies[:-1]))
+
+
+def test_a_client_that_goes_away_has_what_was_received_stored(
+    live_app, accounts, config, squats
+) -> None:
+    client = live_app()
+    with client.websocket_connect(URL, headers=bearer(accounts)) as ws:
+        for n in range(100):
+            ws.send_bytes(jpeg(n))
+            ws.receive_json()
+    videos = Store(config.store).read("videos")
+    assert list(videos["source"]) == ["live"] and list(videos["frames"]) == [100]
+    assert len(Store(config.store).read("keypoints")) == 100
