@@ -4,7 +4,8 @@ in `flows.web.api`.
 Everything except ``/login`` and ``/static`` is behind a login: a browser session (cookie
 ``posecoach_session``: HttpOnly, SameSite=Lax, Secure when the request came over HTTPS, as a
 reverse proxy says with ``X-Forwarded-Proto``) for the pages and the reports, an API token
-(``Authorization: Bearer``) for ``/api``. Every response carries the security headers of
+(``Authorization: Bearer``) for ``/api``; the live WebSocket ``/api/live`` (`flows.web.live`)
+takes either. Every response carries the security headers of
 `flows.web.security`. Uploads are analysed by `flows.web.runner.AnalysisRunner`, started and
 stopped with the app.
 """
