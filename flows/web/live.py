@@ -1,8 +1,8 @@
 """``GET /api/live?athlete=A&exercise=E[&view=V]``: live coaching over a WebSocket.
 
-Authorised by the browser's session cookie or ``Authorization: Bearer TOKEN``; otherwise, or
-for an unknown exercise, the connection is closed before it is accepted (code 1008). Each binary
-message is one JPEG frame; each processed frame gets one JSON reply (`LiveRecorder.process`,
+Authorised by the browser's session cookie (from a page of this site: `same_origin`) or
+``Authorization: Bearer TOKEN``; otherwise, or for an unknown exercise, the connection is closed
+before it is accepted (code 1008). Each binary message is one JPEG frame; each processed frame gets one JSON reply (`LiveRecorder.process`,
 with ``latency_ms`` from arrival to reply and ``dropped``: the frames dropped since the last
 reply). A receiving task keeps at most `LiveSetup.queue_frames` frames waiting, dropping the
 oldest for a newer one, so a client that sends faster than the estimator runs is never queued
@@ -19,6 +19,7 @@ import json
 import time
 from collections import deque
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 from fastapi import APIRouter, WebSocket
@@ -35,9 +36,19 @@ POLICY_VIOLATION = 1008
 VIEWS = ("side", "front", "oblique")
 
 
+def same_origin(websocket: WebSocket) -> bool:
+    """Whether a browser's handshake comes from a page of this site (no ``Origin``: no browser).
+
+    A browser sends the session cookie with a WebSocket handshake whatever page opened it (the
+    same-origin policy does not cover WebSockets), so a cookie counts only from this site.
+    """
+    origin = websocket.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
+
+
 def authorised(websocket: WebSocket, state: WebState) -> bool:
     session_id = websocket.cookies.get(SESSION_COOKIE)
-    if session_id and state.accounts.session(session_id) is not None:
+    if session_id and same_origin(websocket) and state.accounts.session(session_id) is not None:
         return True
     scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

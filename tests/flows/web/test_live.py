@@ -101,6 +101,13 @@ def test_without_a_session_or_token_the_socket_is_refused(live_app, accounts) ->
     assert refused_code(client, Authorization=token) == 1008
     client.cookies.set(SESSION_COOKIE, "made-up")
     assert refused_code(client) == 1008
+    # A real session's cookie, but sent by another site's page.
+    sid, _ = accounts.create_session(accounts.user("ana"))
+    client.cookies.set(SESSION_COOKIE, sid)
+    assert refused_code(client, origin="https://evil.example") == 1008
+    with client.websocket_connect(URL, headers={"origin": "http://testserver"}) as ws:
+        ws.send_json({"type": "end"})
+        assert ws.receive_json()["type"] == "saved"
     # Authorised, but for no known exercise.
     assert (
         refused_code(client, "/api/live?athlete=eve&exercise=juggling", **bearer(accounts)) == 1008
