@@ -36,7 +36,7 @@ from posecoach.keypoints import KeyPoints
 from posecoach.schema import KEYPOINT_INDEX
 from rules.checks import evaluate_check
 from rules.records import Finding, Rep
-from rules.reps import Segment, find_holds, frame_rate
+from rules.reps import Segment, conditions_mask, find_holds, frame_rate
 from rules.specs import VIEWS, Condition, MetricSpec, RuleFile
 from rules.uncertainty import TrackNoise
 from rules.view_findings import rep_view_findings
@@ -78,22 +78,6 @@ def flow_features(
     """A track's features with every pose's own metrics (`flow_metrics`)."""
     min_score = min((r.min_score for r in poses), default=0.3)
     return track_features(track, fps, definitions=flow_metrics(poses), min_score=min_score)
-
-
-def conditions_mask(conditions: Sequence[Condition], metrics: dict[str, np.ndarray]) -> np.ndarray:
-    """Per frame, whether every condition holds (a NaN value fails it)."""
-    n = len(next(iter(metrics.values())))
-    mask = np.ones(n, dtype=bool)
-    for cond in conditions:
-        v = metrics[cond.metric]
-        with np.errstate(invalid="ignore"):
-            ok = np.isfinite(v)
-            if cond.above is not None:
-                ok &= v >= cond.above
-            if cond.below is not None:
-                ok &= v <= cond.below
-        mask &= ok
-    return mask
 
 
 def pose_conditions(rule: RuleFile) -> tuple[Condition, ...]:

@@ -35,6 +35,7 @@ the track was absent or the signal could not be measured).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -42,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import find_peaks
 
-from rules.specs import HoldSpec, RepSpec
+from rules.specs import Condition, HoldSpec, RepSpec
 
 #: Hysteresis band: a rep starts / ends this fraction of its amplitude away from rest.
 ENTER_FRACTION = 0.10
@@ -356,6 +357,22 @@ def with_fallback(
         kept.append(p)
     taken = [f for f in taken if not (f.partial and any(overlaps(f, p) for p in kept))]
     return sorted(kept + taken, key=lambda s: s.turn)
+
+
+def conditions_mask(conditions: Sequence[Condition], metrics: dict[str, np.ndarray]) -> np.ndarray:
+    """Per frame, whether every condition holds (a NaN value fails it)."""
+    n = len(next(iter(metrics.values())))
+    mask = np.ones(n, dtype=bool)
+    for cond in conditions:
+        v = metrics[cond.metric]
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(v)
+            if cond.above is not None:
+                ok &= v >= cond.above
+            if cond.below is not None:
+                ok &= v <= cond.below
+        mask &= ok
+    return mask
 
 
 def find_holds(

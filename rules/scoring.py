@@ -60,6 +60,7 @@ from rules.poses import flow_features, flow_metrics, score_flow_track
 from rules.records import Finding, Rep, to_frame
 from rules.reps import (
     Segment,
+    conditions_mask,
     find_holds,
     find_reps,
     frame_rate,
@@ -68,7 +69,7 @@ from rules.reps import (
     rep_side,
     with_fallback,
 )
-from rules.schema import VIEWS, Condition, RuleFile
+from rules.schema import VIEWS, RuleFile
 from rules.uncertainty import TrackNoise
 from rules.view_findings import rep_view_findings, rep_views, track_view_findings
 
@@ -155,23 +156,6 @@ def rule_features(
     return track_features(track, fps, definitions=rule.metrics, min_score=rule.min_score)
 
 
-def _conditions_mask(
-    conditions: tuple[Condition, ...], metrics: dict[str, np.ndarray]
-) -> np.ndarray:
-    n = len(next(iter(metrics.values())))
-    mask = np.ones(n, dtype=bool)
-    for cond in conditions:
-        v = metrics[cond.metric]
-        with np.errstate(invalid="ignore"):
-            ok = np.isfinite(v)
-            if cond.above is not None:
-                ok &= v >= cond.above
-            if cond.below is not None:
-                ok &= v <= cond.below
-        mask &= ok
-    return mask
-
-
 # -- one track, one video -----------------------------------------------------------------------
 
 
@@ -234,10 +218,10 @@ def score_track(
     noise = TrackNoise.of(track_grid(track, fps), rule.min_score)  # the features' grid rows
     in_position = rep_signal = None
     if rule.hold is not None:
-        in_position = _conditions_mask(rule.hold.position, metrics)
+        in_position = conditions_mask(rule.hold.position, metrics)
         in_target = known = None
         if rule.hold.target:
-            in_target = _conditions_mask(rule.hold.target, metrics)
+            in_target = conditions_mask(rule.hold.target, metrics)
             known = np.logical_and.reduce(
                 [np.isfinite(metrics[c.metric]) for c in rule.hold.target]
             )
