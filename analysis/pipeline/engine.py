@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from analysis.io.video import Frame, VideoInfo, open_source
+from analysis.models.detections import Detections
 from analysis.pipeline.boxes import boxes_from_keypoints, select_boxes, window_chains
 from analysis.pipeline.config import Detector, EngineConfig, PoseEstimator, default_det_interval
 from analysis.tracking.smoothing import effective_cutoff_hz, smooth_track
@@ -238,13 +239,8 @@ class PoseEngine:
         t0 = time.perf_counter()
         chain_boxes: list[np.ndarray] = []
         for frame, found in zip(heads, detected, strict=True):
-            boxes = select_boxes(found.as_array(), cfg.tracker.low_score, len(found))
             t_s = frame.t_s if np.isfinite(frame.t_s) else None
-            ids = tracker.update(boxes, t_s, frame=frame.index)
-            # select_boxes sorted by score, so the first max_people kept are the best.
-            confident = boxes[:, 4] >= cfg.det_score_thr
-            kept = np.flatnonzero(confident | (ids >= 0) if cfg.pose_low_score_boxes else confident)
-            kept = kept[: cfg.max_people]
+            boxes, _, kept = track_detections(found, tracker, cfg, t_s, frame.index)
             kept_of[frame.index] = kept
             chain_boxes.append(boxes[kept])
         times.track += time.perf_counter() - t0
@@ -269,12 +265,7 @@ class PoseEngine:
             for c in active:
                 frame = chains[c][step]
                 boxes = chain_boxes[c]
-                if c in outputs:
-                    kpts = np.asarray(outputs[c][0], dtype=np.float32).reshape(-1, len(COCO17), 2)
-                    scs = np.asarray(outputs[c][1], dtype=np.float32).reshape(-1, len(COCO17))
-                else:
-                    kpts = np.zeros((0, len(COCO17), 2), np.float32)
-                    scs = np.zeros((0, len(COCO17)), np.float32)
+                kpts, scs = pose_arrays(outputs.get(c))
                 results[c].append(
                     _FramePoses(frame.index, frame.t_s, boxes, kpts, scs, step == 0, heads[c].index)
                 )
@@ -340,6 +331,31 @@ class PoseEngine:
             xy_raw=raw,
         )
         return keypoints, {"untracked_rows": untracked, "lr_swaps": swaps}
+
+
+def track_detections(
+    found: Detections, tracker: BoxTracker, cfg: EngineConfig, t_s: float | None, frame: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Track one detection frame: its boxes (N, 5) best first, their ids known now (-1: none
+    yet) and the indices of the boxes the pose model gets.
+
+    ByteTrack uses low-score boxes to continue tracks; the pose model runs on the confident
+    boxes (and, with ``pose_low_score_boxes``, on those continuing a track).
+    """
+    boxes = select_boxes(found.as_array(), cfg.tracker.low_score, len(found))
+    ids = tracker.update(boxes, t_s, frame=frame)
+    # select_boxes sorted by score, so the first max_people kept are the best.
+    confident = boxes[:, 4] >= cfg.det_score_thr
+    kept = np.flatnonzero(confident | (ids >= 0) if cfg.pose_low_score_boxes else confident)
+    return boxes, ids, kept[: cfg.max_people]
+
+
+def pose_arrays(output: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's pose output as (N, 17, 2) keypoints and (N, 17) scores (None: nobody)."""
+    if output is None:
+        return np.zeros((0, len(COCO17), 2), np.float32), np.zeros((0, len(COCO17)), np.float32)
+    kpts = np.asarray(output[0], dtype=np.float32).reshape(-1, len(COCO17), 2)
+    return kpts, np.asarray(output[1], dtype=np.float32).reshape(-1, len(COCO17))
 
 
 def _jsonable(value: Any) -> Any:

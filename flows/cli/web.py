@@ -14,10 +14,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from flows.cli.options import add_model_arguments, engine_options
 from flows.cli.run import _absolute
 from flows.web.context import WebConfig
+from flows.web.live_session import LiveSetup
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +76,30 @@ def config_of(args: argparse.Namespace) -> WebConfig:
     )
 
 
+def live_setup(options: dict[str, Any]) -> LiveSetup | None:
+    """The live sessions' estimators over the models of ``options``, loaded once here.
+
+    Models that cannot be loaded (random weights included, unless ``--allow-random-weights``)
+    turn live coaching off, said on stderr: the app's uploads are analysed by its workers.
+    """
+    from analysis.pipeline.config import EngineConfig
+    from analysis.pipeline.engine import PoseEngine
+    from analysis.pipeline.live import live_estimators
+
+    try:
+        engine = PoseEngine(EngineConfig(**options))
+    except Exception as exc:  # model resolution errors carry their own explanation
+        print(f"posecoach web: live coaching off: cannot load the models: {exc}", file=sys.stderr)
+        return None
+    if engine.random_weights:
+        print(
+            "WARNING: live coaching runs with RANDOM (untrained) weights: keypoints are "
+            "meaningless",
+            file=sys.stderr,
+        )
+    return LiveSetup(new_pose=live_estimators(engine))
+
+
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     import uvicorn
@@ -83,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_of(args)
     try:
-        app = create_app(config)
+        app = create_app(config, live=live_setup(config.engine))
     except AccountError as exc:
         print(f"posecoach web: {exc}", file=sys.stderr)
         return 1

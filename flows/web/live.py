@@ -82,19 +82,20 @@ async def live(websocket: WebSocket, athlete: str = "", exercise: str = "", view
         await websocket.close(code=POLICY_VIOLATION, reason="log in or send a Bearer token")
         return
     rule = load_library(state.config.rules_dir).find(exercise) if exercise else None
+    pose = setup.session_pose()
     problem = (
-        "no pose estimator configured for live sessions" if setup.pose is None
+        "no pose estimator configured for live sessions" if pose is None
         else f"unknown exercise {exercise!r}" if rule is None
         else "athlete= is needed" if not athlete.strip()
         else f"view {view!r}: expected one of {', '.join(VIEWS)}" if view and view not in VIEWS
         else ""
     )  # fmt: skip
-    if problem or rule is None or setup.pose is None:
+    if problem or rule is None or pose is None:
         await websocket.close(code=POLICY_VIOLATION, reason=problem)
         return
     await websocket.accept()
     link = _Link(websocket)
-    recorder = LiveRecorder(rule, view or "side", setup.pose)
+    recorder = LiveRecorder(rule, view or "side", pose)
     started = dt.datetime.now(dt.UTC)
     waiting: deque[tuple[int, float, float, bytes]] = deque()
     dropped: list[int] = []

@@ -45,11 +45,18 @@ class LiveSetup:
     ``pose``: the estimator (None: live sessions are refused). ``clock``: a frame's time, read
     once as each frame arrives (seconds; the session's first frame is 0). ``queue_frames``:
     frames waiting for the estimator at most; an older one is dropped for a newer.
+    ``new_pose``: makes a session's own estimator (one that tracks, as
+    `analysis.pipeline.live.LiveEstimator`, keeps state per session); used instead of ``pose``.
     """
 
     pose: LivePose | None = None
     clock: Callable[[], float] = time.monotonic
     queue_frames: int = 2
+    new_pose: Callable[[], LivePose] | None = None
+
+    def session_pose(self) -> LivePose | None:
+        """The estimator of a new session (None: live sessions are refused)."""
+        return self.new_pose() if self.new_pose is not None else self.pose
 
 
 def is_jpeg(data: bytes) -> bool:

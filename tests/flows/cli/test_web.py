@@ -52,3 +52,34 @@ def test_the_upload_limit_must_be_positive(capsys) -> None:
     with pytest.raises(SystemExit):
         _parse(["--store", "s", "--inbox", "i", "--reports", "r", "--max-upload-mb", "0"])
     assert "must be more than 0" in capsys.readouterr().err
+
+
+def test_live_sessions_get_their_own_estimator_and_random_weights_are_said(
+    monkeypatch, capsys
+) -> None:
+    import analysis.pipeline.engine
+    from analysis.pipeline.live import LiveEstimator
+    from tests.helpers import RectDetector, RectPose
+
+    def load(config):
+        pose = RectPose()
+        pose.info = {**pose.info, "random_weights": True}
+        return RectDetector(), pose
+
+    monkeypatch.setattr(analysis.pipeline.engine, "_load_models", load)
+    setup = web.live_setup({"allow_random_weights": True, "det_interval": 2})
+    assert setup is not None
+    first, second = setup.session_pose(), setup.session_pose()
+    assert isinstance(first, LiveEstimator) and first is not second
+    assert first.interval == 2
+    assert "RANDOM" in capsys.readouterr().err
+
+
+def test_live_coaching_is_off_without_trained_weights(tmp_path: Path, capsys) -> None:
+    """No pose checkpoint and no --allow-random-weights: refused (said), never random."""
+    from tests.helpers import DET_CKPT, shared_path
+
+    options = {"detector": str(shared_path(*DET_CKPT)), "models_dir": str(tmp_path)}
+    assert web.live_setup(options) is None
+    err = capsys.readouterr().err
+    assert "live coaching off: cannot load the models" in err and "RANDOM" not in err
