@@ -5,7 +5,8 @@
 ``--workers``, ``--dispatch`` and ``--batch-size``). Uploads are analysed by the nightly flow on the configured Prefect API, or on a
 temporary local server started with the first upload (see `flows.prefect_api`). Behind a
 reverse proxy on this machine, uvicorn trusts its ``X-Forwarded-Proto`` / ``-For`` headers
-(``FORWARDED_ALLOW_IPS`` lists the proxies' addresses when it runs elsewhere).
+(``FORWARDED_ALLOW_IPS`` lists the proxies' addresses when it runs elsewhere). Live sessions
+(``/api/live``) run on the model options' models, loaded here once (`live_setup`).
 """
 
 from __future__ import annotations
