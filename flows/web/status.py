@@ -51,10 +51,13 @@ def video_status(
 ) -> dict[str, Any] | None:
     """The ``videos`` row of ``video_id`` as JSON values, with ``status`` and ``report_url``;
     None when neither the store nor the uploads know the video."""
-    rows = read_video_rows(store, [video_id])
-    row = rows[0] if rows else None
+    # The upload first, then the row: the runner writes the row before it marks the upload
+    # done, so an upload read as done always finds its row (read the other way round, a poll
+    # between the two writes saw no row and a done upload: "recorded no result").
     uploads = accounts.uploads(video_id=video_id, limit=1)
     upload = uploads[0] if uploads else None
+    rows = read_video_rows(store, [video_id])
+    row = rows[0] if rows else None
     if upload is None and row is None:
         return None
     if row is not None and not _upload_is_newer(upload, row):
