@@ -89,10 +89,24 @@ def _backend_label(pose_info: dict[str, Any], configured: str) -> str:
     return label if precision == "fp32" else f"{label}-{precision}"
 
 
+def model_columns(engine: PoseEngine) -> dict[str, Any]:
+    """The ``videos`` columns that say which models made a video's keypoints (and whether
+    their weights were random), for every path that stores keypoints of this engine."""
+    det, pose = engine.detector.info, engine.pose.info
+    return {
+        "preset": model_label(engine.config.preset, engine.config.detector, engine.config.pose),
+        "backend": _backend_label(pose, engine.config.backend),
+        "detector": det.get("name"),
+        "detector_sha256": det.get("sha256"),
+        "pose_model": pose.get("name"),
+        "pose_sha256": pose.get("sha256"),
+        "random_weights": engine.random_weights,
+    }
+
+
 def _base_row(
     path: str, meta: VideoMeta, engine: PoseEngine, sha: str, size: int | None
 ) -> VideoRow:
-    det, pose = engine.detector.info, engine.pose.info
     return VideoRow(
         video_id=video_id_for(sha),
         date=session_date(path, meta.recorded_at),
@@ -105,13 +119,7 @@ def _base_row(
         view=meta.view,
         view_source="declared" if meta.view else None,
         recorded_at=meta.recorded_at,
-        preset=model_label(engine.config.preset, engine.config.detector, engine.config.pose),
-        backend=_backend_label(pose, engine.config.backend),
-        detector=det.get("name"),
-        detector_sha256=det.get("sha256"),
-        pose_model=pose.get("name"),
-        pose_sha256=pose.get("sha256"),
-        random_weights=engine.random_weights,
+        **model_columns(engine),
         pipeline_version=PIPELINE_VERSION,
     )
 

@@ -83,6 +83,7 @@ def live_setup(options: dict[str, Any]) -> LiveSetup | None:
     Models that cannot be loaded (random weights included, unless ``--allow-random-weights``)
     turn live coaching off, said on stderr: the app's uploads are analysed by its workers.
     """
+    from analysis.ingest.analyze import model_columns
     from analysis.pipeline.config import EngineConfig
     from analysis.pipeline.engine import PoseEngine
     from analysis.pipeline.live import live_estimators
@@ -98,7 +99,7 @@ def live_setup(options: dict[str, Any]) -> LiveSetup | None:
             "meaningless",
             file=sys.stderr,
         )
-    return LiveSetup(new_pose=live_estimators(engine))
+    return LiveSetup(new_pose=live_estimators(engine), models=model_columns(engine))
 
 
 def run(args: argparse.Namespace) -> int:

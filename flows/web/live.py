@@ -7,7 +7,8 @@ with ``latency_ms`` from arrival to reply and ``dropped``: the frames dropped si
 reply). A receiving task keeps at most `LiveSetup.queue_frames` frames waiting, dropping the
 oldest for a newer one, so a client that sends faster than the estimator runs is never queued
 without bound. ``{"type": "end"}`` or a closed connection ends the session: it is stored
-(`store_live`) and, if the client is still there, answered ``{"type": "saved", "video_id"}``.
+(`store_live`), its reports are built (`report_live`) and, if the client is still there, it
+is answered ``{"type": "saved", "video_id", "video_url", "report_url"}``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from starlette.websockets import WebSocketDisconnect
 
 from flows.web.context import SESSION_COOKIE, WebState
 from flows.web.live_session import LiveRecorder, is_jpeg, store_live
+from flows.web.status import report_url
+from flows.web.video_review import rebuild_reports
+from posecoach.videos import read_video_rows
 from rules.loader import load_library
 
 router = APIRouter(prefix="/api")
@@ -170,11 +174,32 @@ async def live(websocket: WebSocket, athlete: str = "", exercise: str = "", view
                 view=view or None,
                 started=started,
                 rules_dir=state.config.rules_dir,
+                models=setup.models,
             )
-            await link.send({"type": "saved", "video_id": video_id, "dropped": dropped})
+            report = await run_in_threadpool(report_live, state, video_id)
+            await link.send(
+                {
+                    "type": "saved",
+                    "video_id": video_id,
+                    "video_url": f"/videos/{video_id}",
+                    "report_url": report,
+                    "dropped": dropped,
+                }
+            )
             if not link.gone:
                 with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                     await websocket.close()
+
+
+def report_live(state: WebState, video_id: str) -> str | None:
+    """Build the reports a stored session adds to, as naming a person does (its page, its
+    night, its athlete's page, the index); the URL of its page, None if none was built."""
+    rows = read_video_rows(state.store, [video_id])
+    if not rows:
+        return None
+    row = rows[0]
+    rebuild_reports(state, video_id, row.date, {row.athlete} if row.athlete else set())
+    return report_url(state.config.reports, row)
 
 
 def _is_end(text: str | None) -> bool:

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,12 +47,16 @@ class LiveSetup:
     frames waiting for the estimator at most; an older one is dropped for a newer.
     ``new_pose``: makes a session's own estimator (one that tracks, as
     `analysis.pipeline.live.LiveEstimator`, keeps state per session); used instead of ``pose``.
+    ``models``: the ``videos`` columns of the estimator's models
+    (`analysis.ingest.analyze.model_columns`: names, hashes, ``random_weights``), stored with
+    each session as an analysed video's are.
     """
 
     pose: LivePose | None = None
     clock: Callable[[], float] = time.monotonic
     queue_frames: int = 2
     new_pose: Callable[[], LivePose] | None = None
+    models: Mapping[str, Any] = field(default_factory=dict)
 
     def session_pose(self) -> LivePose | None:
         """The estimator of a new session (None: live sessions are refused)."""
@@ -155,10 +159,12 @@ def store_live(
     view: str | None,
     started: dt.datetime,
     rules_dir: str | None = None,
+    models: Mapping[str, Any] | None = None,
 ) -> str:
     """Store a finished session as a video with ``source = 'live'``, scored; its video id.
 
-    The id is that of the received JPEG bytes' sha256, as a file's is of its bytes.
+    The id is that of the received JPEG bytes' sha256, as a file's is of its bytes. ``models``:
+    the row's model columns (`LiveSetup.models`).
     """
     from rules.scoring import score_video
 
@@ -193,6 +199,7 @@ def store_live(
         backend="live",
         pipeline_version=PIPELINE_VERSION,
     )
+    row = dataclasses.replace(row, **(models or {}))
     meta = {"video_id": video_id, "source": "live"}
     store.write(
         "keypoints", keypoints.to_frame(video_id), video_id=video_id, date=row.date, metadata=meta

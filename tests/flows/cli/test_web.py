@@ -72,6 +72,7 @@ def test_live_sessions_get_their_own_estimator_and_random_weights_are_said(
     first, second = setup.session_pose(), setup.session_pose()
     assert isinstance(first, LiveEstimator) and first is not second
     assert first.interval == 2
+    assert setup.models["random_weights"] is True  # stored with each session's videos row
     assert "RANDOM" in capsys.readouterr().err
 
 

@@ -58,8 +58,8 @@ def frame_clock() -> Any:
 
 @pytest.fixture
 def live_app(config, accounts, squats):
-    def make(delay_s: float = 0.0, queue_frames: int = 2) -> TestClient:
-        setup = LiveSetup(fake_pose(squats, delay_s), frame_clock(), queue_frames)
+    def make(delay_s: float = 0.0, queue_frames: int = 2, **models: Any) -> TestClient:
+        setup = LiveSetup(fake_pose(squats, delay_s), frame_clock(), queue_frames, models=models)
         app = create_app(
             config,
             accounts=accounts,
@@ -114,8 +114,10 @@ def test_without_a_session_or_token_the_socket_is_refused(live_app, accounts) ->
     )
 
 
-def test_a_streamed_set_is_counted_cued_and_stored(live_app, accounts, config, squats) -> None:
-    client = live_app()
+def test_a_streamed_set_is_counted_cued_stored_and_reported(
+    live_app, accounts, config, squats
+) -> None:
+    client = live_app(pose_model="fake-pose", random_weights=True)
     sid, _ = accounts.create_session(accounts.user("ana"))
     client.cookies.set(SESSION_COOKIE, sid)
     replies = []
@@ -148,8 +150,16 @@ def test_a_streamed_set_is_counted_cued_and_stored(live_app, accounts, config, s
     video = store.read("videos", video_ids=[video_id]).iloc[0]
     assert (video["source"], video["athlete"], video["exercise"]) == ("live", "eve", "squat")
     assert video["frames"] == len(squats)
+    # Keypoints of a model on random weights are marked, as an analysed video's are.
+    assert (video["pose_model"], bool(video["random_weights"])) == ("fake-pose", True)
     assert len(store.read("keypoints", video_ids=[video_id])) == len(squats)
     assert len(store.read("reps", video_ids=[video_id])) == 3
+    # Reported like any video: its page, linked from the reply, lists its 3 reps.
+    assert saved["video_url"] == f"/videos/{video_id}"
+    page = client.get(saved["report_url"])
+    assert page.status_code == 200 and video_id in saved["report_url"]
+    assert "3 reps" in page.text
+    assert client.get(f"/reports/{video['date']}/index.html").status_code == 200
 
 
 def test_a_message_that_is_no_jpeg_is_answered_and_the_session_goes_on(live_app, accounts) -> None:
