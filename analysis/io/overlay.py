@@ -20,7 +20,7 @@ from analysis.io.video import open_source
 from posecoach.keypoints import KeyPoints
 
 
-def _pick_codec() -> str:
+def pick_codec() -> str:
     import av
 
     for name in ("libx264", "h264", "mpeg4"):
@@ -89,7 +89,7 @@ def write_overlay(
     tmp = out_path.with_name(f".{out_path.name}.tmp-{uuid.uuid4().hex}.mp4")
     source = open_source(source_path)
     rate = fps or source.info.fps or 10.0
-    codec = _pick_codec()
+    codec = pick_codec()
     try:
         with source, av.open(str(tmp), "w") as container:
             stream = container.add_stream(codec, rate=Fraction(rate).limit_denominator(1001))

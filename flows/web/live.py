@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from flows.web.context import SESSION_COOKIE, WebState
-from flows.web.live_session import LiveRecorder, is_jpeg, store_live
+from flows.web.live_session import LiveRecorder, is_jpeg, live_video_dir, store_live
 from flows.web.status import report_url
 from flows.web.video_review import rebuild_reports
 from posecoach.videos import read_video_rows
@@ -99,7 +99,7 @@ async def live(websocket: WebSocket, athlete: str = "", exercise: str = "", view
         return
     await websocket.accept()
     link = _Link(websocket)
-    recorder = LiveRecorder(rule, view or "side", pose)
+    recorder = LiveRecorder(rule, view or "side", pose, live_video_dir(state.config.store))
     started = dt.datetime.now(dt.UTC)
     waiting: deque[tuple[int, float, float, bytes]] = deque()
     dropped: list[int] = []

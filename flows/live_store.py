@@ -1,0 +1,229 @@
+"""A live session's record, shared by ``/api/live`` and ``posecoach live``: frames in, stored.
+
+`LiveRecording.push` takes one processed frame (the decoded image, its number as received and
+its time): it runs the session's pose estimator (`LivePose`), feeds the people to a
+`rules.online_session.OnlineSession`, writes the frame to the session's video
+(`analysis.io.recording.FrameRecorder`) and answers the frame's reply. `store_live` stores the
+session as a video with ``source = 'live'``: its re-encoded video file (renamed into place), its
+``keypoints`` and ``videos`` rows, scored as any video.
+
+The stored keypoints number frames as the recorded video does (the processed frames, 0, 1, ...;
+a frame dropped unprocessed is in neither) and time them as it stamps them (milliseconds from
+the first), so the reports find a keypoints row's frame in the file. Replies number frames as
+received.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.io.recording import FrameRecorder, time_ms
+from posecoach import PIPELINE_VERSION
+from posecoach.keypoints import KeyPoints
+from posecoach.store import Store, video_id_for
+from posecoach.videos import VideoRow, write_video_row
+from rules.online_session import OnlineSession
+from rules.schema import RuleFile
+
+#: One person of a frame as a pose estimator gives it: track id, box ``x1, y1, x2, y2[, score]``
+#: and the 17 COCO keypoints ``x, y, score`` in the frame's pixels.
+Person = tuple[int, Sequence[float], np.ndarray]
+#: The live pose estimator: a decoded BGR frame -> its people (tracked across calls).
+LivePose = Callable[[np.ndarray], Sequence[Person]]
+
+#: Where a local store keeps its live sessions' videos: ``<store>/_live/<date>/<video_id>.mp4``.
+LIVE_VIDEOS = "_live"
+
+
+def live_video_dir(store: str | os.PathLike[str]) -> Path | None:
+    """The folder of a store's live videos; None for a store that is not a local folder (its
+    sessions are stored without a video)."""
+    text = os.fspath(store)
+    if "://" in text and not text.startswith("file://"):
+        return None
+    return Path(text.removeprefix("file://")).resolve() / LIVE_VIDEOS
+
+
+def _finite(value: float, digits: int) -> float | None:
+    return round(float(value), digits) if math.isfinite(value) else None
+
+
+def people_rows(frame: int, t_s: float, people: Sequence[Person]) -> KeyPoints:
+    """The keypoints rows of one frame's people."""
+    n = len(people)
+    box = np.full((n, 5), 1.0, dtype=np.float32)
+    kp = np.full((n, 17, 3), np.nan, dtype=np.float32)
+    for k, (_, bbox, points) in enumerate(people):
+        values = np.asarray(bbox, dtype=np.float32).reshape(-1)
+        box[k, : min(len(values), 5)] = values[:5]
+        kp[k] = np.asarray(points, dtype=np.float32).reshape(17, 3)
+    return KeyPoints(
+        frame=np.full(n, frame),
+        t_s=np.full(n, t_s),
+        track_id=np.array([int(p[0]) for p in people], dtype=np.int64),
+        box=box,
+        xy=kp[:, :, :2],
+        scores=kp[:, :, 2],
+        xy_raw=kp[:, :, :2].copy(),
+    )
+
+
+@dataclass
+class LiveRecording:
+    """A session's counters and what it has seen so far (rows, video, the bytes' hash).
+
+    ``video_dir``: where the session's video is written (None: no video is kept).
+    """
+
+    rule: RuleFile
+    view: str
+    pose: LivePose
+    video_dir: Path | None = None
+    session: OnlineSession = field(init=False)
+    video: FrameRecorder | None = field(init=False, default=None)
+    rows: list[KeyPoints] = field(default_factory=list)
+    cues: dict[int, str] = field(default_factory=dict)
+    digest: Any = field(default_factory=hashlib.sha256)
+    size_bytes: int = 0
+    frames: int = 0  # frames received (processed or dropped)
+    processed: int = 0  # frames processed: the recorded video's frames
+    last_t_s: float = 0.0
+    shape: tuple[int, int] | None = None  # width, height of the last processed frame
+    _first_ms: int | None = field(init=False, default=None)
+    _last_ms: int = field(init=False, default=-1)
+
+    def __post_init__(self) -> None:
+        self.session = OnlineSession(self.rule, self.view)
+        if self.video_dir is not None:
+            self.video = FrameRecorder(self.video_dir)
+
+    def received(self, data: bytes, t_s: float) -> int:
+        """Count a frame's bytes as they arrive (before any drop): its frame number."""
+        self.digest.update(data)
+        self.size_bytes += len(data)
+        self.last_t_s = t_s
+        self.frames += 1
+        return self.frames - 1
+
+    def _stamp(self, t_s: float) -> float:
+        """The frame's time as recorded: whole ms from the first processed frame, increasing."""
+        ms = time_ms(t_s)
+        self._first_ms = ms if self._first_ms is None else self._first_ms
+        ms = max(ms - self._first_ms, self._last_ms + 1)
+        self._last_ms = ms
+        return ms / 1000.0
+
+    def push(self, frame: int, t_s: float, image: np.ndarray) -> dict[str, Any]:
+        """Process one decoded frame: its reply (without ``latency_ms`` and ``dropped``)."""
+        self.shape = (int(image.shape[1]), int(image.shape[0]))
+        people = self.pose(image)
+        stamp = self._stamp(t_s)
+        if self.video is not None:
+            self.video.write(image, stamp)
+        rows = people_rows(self.processed, stamp, people)
+        self.processed += 1
+        self.rows.append(rows)
+        states = self.session.push(rows)
+        replies = []
+        for k in range(len(rows)):
+            tid = int(rows.track_id[k])
+            state = states[tid]
+            for rep in state.ended:
+                self.cues[tid] = rep.cue
+            points = [
+                [_finite(x, 1), _finite(y, 1), _finite(s, 3)]
+                for (x, y), s in zip(rows.xy[k], rows.scores[k], strict=True)
+            ]
+            replies.append(
+                {
+                    "track_id": tid,
+                    "bbox": [_finite(v, 1) for v in rows.box[k]],
+                    "keypoints": points,
+                    "reps": state.reps,
+                    "phase": state.phase,
+                    "cue": self.cues.get(tid, ""),
+                }
+            )
+        return {"frame": frame, "t_s": round(t_s, 3), "people": replies}
+
+    def close(self) -> None:
+        """Drop the session's video (a session that is not stored)."""
+        if self.video is not None:
+            self.video.abort()
+
+
+def store_live(
+    store: Store,
+    recording: LiveRecording,
+    *,
+    athlete: str,
+    exercise: str,
+    view: str | None,
+    started: dt.datetime,
+    rules_dir: str | None = None,
+    models: Mapping[str, Any] | None = None,
+) -> str:
+    """Store a finished session as a video with ``source = 'live'``, scored; its video id.
+
+    The id is that of the received bytes' sha256, as a file's is of its bytes. ``models``: the
+    row's model columns (`analysis.ingest.analyze.model_columns`). The video file,
+    when one was recorded, is renamed to ``<video_dir>/<date>/<video_id>.mp4`` before any row
+    names it; a session whose video could not be written is stored without one.
+    """
+    from rules.scoring import score_video
+
+    recording.session.finish()
+    keypoints = KeyPoints.concat(recording.rows) if recording.rows else KeyPoints.empty()
+    sha = recording.digest.hexdigest()
+    video_id = video_id_for(sha)
+    date = started.astimezone(dt.UTC).date().isoformat()
+    path: Path | None = None
+    if recording.video is not None and recording.video_dir is not None:
+        path = recording.video.finish(recording.video_dir / date / f"{video_id}.mp4")
+    n_tracks = len(np.unique(keypoints.track_id))
+    frames = recording.processed
+    duration = (recording._last_ms / 1000.0) if frames else 0.0
+    row = VideoRow(
+        video_id=video_id,
+        date=date,
+        path=str(path) if path is not None else f"live:{video_id}",
+        sha256=sha,
+        size_bytes=recording.size_bytes,
+        athlete=athlete,
+        exercise=exercise,
+        view=view,
+        view_source="declared" if view else None,
+        recorded_at=pd.Timestamp(started),
+        source="live",
+        codec=recording.video.codec if path is not None and recording.video else None,
+        fps=(frames - 1) / duration if duration > 0 else None,
+        frames=frames,
+        duration_s=duration,
+        width=recording.shape[0] if recording.shape else None,
+        height=recording.shape[1] if recording.shape else None,
+        rotation=0,
+        n_tracks=n_tracks,
+        status="ok" if n_tracks else "empty",
+        error=None if n_tracks else f"no person seen in {recording.frames} frame(s)",
+        backend="live",
+        pipeline_version=PIPELINE_VERSION,
+    )
+    row = dataclasses.replace(row, **(models or {}))
+    meta = {"video_id": video_id, "source": "live"}
+    store.write(
+        "keypoints", keypoints.to_frame(video_id), video_id=video_id, date=date, metadata=meta
+    )
+    score_video(store, video_id, rules_dir, video=row.to_dict(), keypoints=keypoints)
+    write_video_row(store, dataclasses.replace(row, processed_at=pd.Timestamp.now(tz="UTC")))
+    return video_id

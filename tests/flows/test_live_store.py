@@ -1,0 +1,96 @@
+"""A live session's record (shared by the web and the command line): counted, re-encoded to a
+video as it goes, stored so that a keypoints row's frame is found in that video.
+
+The fake estimator answers a generated 3-squat set's keypoints in call order; each processed
+frame is a flat grey of its own (by its number in the set), so the video's frames can be told
+apart. Every third received frame is dropped unprocessed, as a server behind its camera does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pytest
+
+from analysis.testing.synthetic import generate_clip
+from flows.live_store import LiveRecording, live_video_dir, store_live
+from posecoach.keypoints import KeyPoints
+from posecoach.store import Store
+from reports.thumbnails import FrameReader
+from rules.loader import load_library
+
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def squats() -> Any:
+    return generate_clip("squat", view="side", reps=3, depth=[90, 125, 90], fps=FPS).points
+
+
+def grey(i: int) -> int:
+    return 20 + 10 * (i % 20)
+
+
+def test_a_session_is_stored_with_its_video_and_rows_that_find_their_frames(
+    tmp_path, squats
+) -> None:
+    kept = [i for i in range(len(squats)) if i % 3 != 2]
+    order = iter(kept)
+
+    def pose(image: np.ndarray) -> list[tuple[int, Any, np.ndarray]]:
+        i = next(order)
+        assert abs(float(image.mean()) - grey(i)) < 1  # the frame pushed
+        kp = np.concatenate([squats.xy[i], squats.scores[i][:, None]], axis=1)
+        return [(4, squats.box[i].tolist(), kp)]
+
+    store = Store(tmp_path / "store")
+    video_dir = live_video_dir(tmp_path / "store")
+    assert video_dir == (tmp_path / "store" / "_live").resolve()
+    assert live_video_dir("s3://bucket/store") is None
+    recording = LiveRecording(load_library().find("squat"), "side", pose, video_dir)
+    replies = []
+    for i in range(len(squats)):
+        t_s = i / FPS + 0.0004 * (i % 3)  # arrival jitter below a millisecond
+        frame = recording.received(bytes([i % 256]) * 10, t_s)
+        if i % 3 != 2:
+            image = np.full((120, 160, 3), grey(i), np.uint8)
+            replies.append(recording.push(frame, t_s, image))
+    assert [r["frame"] for r in replies] == kept  # replies number frames as received
+    assert replies[-1]["people"][0]["reps"] == 3
+
+    started = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
+    video_id = store_live(
+        store, recording, athlete="eve", exercise="squat", view="side", started=started
+    )
+    row = store.read("videos", video_ids=[video_id]).iloc[0]
+    path = video_dir / "2026-12-01" / f"{video_id}.mp4"
+    assert row["path"] == str(path) and path.exists()
+    assert [p.name for p in video_dir.rglob("*")] == ["2026-12-01", path.name]  # no temporary
+    assert (row["source"], row["codec"], row["frames"]) == ("live", "h264", len(kept))
+    assert (row["width"], row["height"]) == (160, 120)
+    assert row["fps"] == pytest.approx(FPS * 2 / 3, rel=0.05)  # the processed frames' rate
+    assert len(store.read("reps", video_ids=[video_id])) == 3
+
+    points = KeyPoints.from_frame(store.read("keypoints", video_ids=[video_id]))
+    assert list(points.frame) == list(range(len(kept)))  # the video's own frame numbers
+    expected_ms = [round(1000 * (i / FPS + 0.0004 * (i % 3))) for i in kept]
+    assert list(np.round(points.t_s * 1000).astype(int)) == expected_ms
+    # The reports' frame reader finds each row's frame, in order and by seeking back.
+    with FrameReader(str(path), 160, 120) as reader:
+        for k in [0, 1, 2, 40, 41, 150, 3, len(kept) - 1]:
+            image = reader.read(int(points.frame[k]), float(points.t_s[k]))
+            assert image is not None and abs(float(image.mean()) - grey(kept[k])) < 6, k
+
+
+def test_a_session_that_is_not_stored_leaves_no_file(tmp_path, squats) -> None:
+    video_dir = tmp_path / "live"
+
+    def pose(image: np.ndarray) -> list[tuple[int, Any, np.ndarray]]:
+        return []
+
+    recording = LiveRecording(load_library().find("squat"), "side", pose, video_dir)
+    recording.push(recording.received(b"x", 0.0), 0.0, np.zeros((16, 16, 3), np.uint8))
+    recording.close()
+    assert [p for p in video_dir.rglob("*") if p.is_file()] == []
