@@ -38,7 +38,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,7 @@ sys.path.insert(0, str(REPO))
 
 from analysis.testing import evaluation as ev  # noqa: E402
 from analysis.testing.exercises import ALTERNATING, generate_exercise  # noqa: E402
+from analysis.testing.real_clips import REAL_CLIPS  # noqa: E402
 from analysis.testing.scenarios import Scenario, build, grid  # noqa: E402
 from analysis.testing.view_clips import hard_view_cases  # noqa: E402
 from analysis.testing.yoga import FlowScenario, build_flow, flow_grid  # noqa: E402
@@ -76,30 +76,7 @@ def n_partial(reps: pd.DataFrame) -> int:
 KEYPOINTS = SHARED / "data" / "keypoints"
 
 
-@dataclass(frozen=True)
-class RealClip:
-    """One real clip and what its README says: reps counted by eye, the measurable ones, the
-    camera view(s) in order (two for a clip whose camera moves)."""
-
-    name: str
-    exercise: str
-    by_eye: int
-    measurable: int
-    views: tuple[str, ...]
-    kind: str = "rep"
-
-
-REAL = (
-    RealClip("squats", "squat", 11, 11, ("side",)),
-    RealClip("jacks", "jumping_jacks", 19, 19, ("front", "side")),
-    RealClip("wall_push_ups", "wall_push_up", 5, 5, ("side",)),
-    RealClip("plank", "plank", 1, 1, ("side",), kind="hold"),
-    # The close-up (12.2-15.5 s) hides the hips but shows the wrists and shoulders the jacks'
-    # signal needs, at the close-up's own torso scale: all 13 can be measured.
-    RealClip("jumping_jacks_front", "jumping_jacks", 13, 13, ("front",)),
-    # Step-ups: the README gives no view; the shoulders and hips overlap in full view (side).
-    RealClip("step_ups", "step_up", 4, 2, ("side",)),
-)
+REAL = REAL_CLIPS
 
 
 def run_real() -> list[dict[str, Any]]:

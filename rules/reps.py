@@ -244,6 +244,7 @@ def find_reps(
     min_range: float | None = None,
     *,
     with_partial: bool = False,
+    prepared: np.ndarray | None = None,
 ) -> list[Segment]:
     """Repetitions of a driving signal on a regular frame grid.
 
@@ -254,13 +255,16 @@ def find_reps(
         min_range: the prominence (default: the spec's for any view).
         with_partial: also return the partial repetitions (cut by the clip, not counted), in
             time order among the counted ones; by default only the counted ones.
+        prepared: the signal already through `prepare_signal` at this spec's smoothing, for a
+            caller that needs it too (the turn windows); computed here when not given.
     """
     prominence = min_range if min_range is not None else spec.range_for("any")
     signal = np.asarray(signal, dtype=np.float64)
     fps = frame_rate(t_s)
     if signal.size < 3 or not np.isfinite(fps):
         return []
-    prepared = prepare_signal(signal, fps, spec.smooth_s)
+    if prepared is None:
+        prepared = prepare_signal(signal, fps, spec.smooth_s)
     x = prepared if spec.turn == "peak" else -prepared
     out: list[Segment] = []
     min_len = max(3, int(spec.min_rep_s * fps))

@@ -230,13 +230,14 @@ def score_track(
     else:
         assert rule.reps is not None  # a rule file has reps or a hold (rules.validation)
         signal_name, prominence = _signal_for(rule, view)
-        segments = find_reps(metrics[signal_name], t_s, rule.reps, prominence, with_partial=True)
+        rep_signal = prepare_signal(metrics[signal_name], frame_rate(t_s), rule.reps.smooth_s)
+        segments = find_reps(metrics[signal_name], t_s, rule.reps, prominence, with_partial=True,
+                             prepared=rep_signal)  # fmt: skip
         segments = _fallback_reps(rule, view, metrics, t_s, signal_name, segments)
         if rule.reps.side is not None:
             side = rule.reps.side
             segments = [dataclasses.replace(seg, side=rep_side(seg, metrics[side.left],
                         metrics[side.right], side.pick)) for seg in segments]  # fmt: skip
-        rep_signal = prepare_signal(metrics[signal_name], frame_rate(t_s), rule.reps.smooth_s)
 
     findings: list[Finding] = []
     reps: list[Rep] = []

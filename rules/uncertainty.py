@@ -34,6 +34,7 @@ from analysis.kinematics.angles import DERIVED_SPECS, FEATURE_SPECS, MID_POINTS,
 from analysis.kinematics.features import shot_torso_unit
 from analysis.tracking.smoothing import SmoothingParams, effective_cutoff_hz
 from posecoach.keypoints import KEYPOINT_INDEX, KeyPoints
+from rules.reps import frame_rate
 from rules.specs import CheckSpec, MetricSpec
 
 #: Vocabulary functions by the segments they read: an angle between two segments (a, b, c),
@@ -117,8 +118,8 @@ class TrackNoise:
     def of(cls, grid: KeyPoints, min_score: float) -> TrackNoise:
         """The noise of a track laid on its frame grid (`analysis.kinematics.features.track_grid`)."""
         kept = 1.0
-        dt = np.diff(grid.t_s[np.isfinite(grid.t_s)])
-        fps = 1.0 / float(np.median(dt)) if dt.size and np.median(dt) > 0 else None
+        rate = frame_rate(grid.t_s)
+        fps = rate if math.isfinite(rate) else None
         cutoff = effective_cutoff_hz(SMOOTHING, fps)
         if cutoff is not None and fps is not None and np.isfinite(grid.xy_raw).any():
             kept = min(1.0, 2.0 * cutoff / fps)

@@ -4,7 +4,7 @@ Issue 16: "Streamed frame by frame, the real clips in ../shared/data/keypoints g
 counts as the offline analysis." Each clip is imported and scored offline as
 tests/rules/test_real_keypoints.py does; its stored keypoints are then pushed one row at a time
 into `rules.online.OnlineCounter`, in the view the offline analysis estimated for the track (a
-live caller names the view). The offline counts are bench/eval_coaching.py's ``REAL``.
+live caller names the view). The offline counts are analysis.testing.real_clips' ``REAL_CLIPS``.
 
 All six match, so nothing here is an expected failure. Bounds do not all match: step_ups.csv's
 first rep streams as 10.8-16.6 s (offline 10.8-11.9 s, then a partial one at 16.5 s), since the
@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from analysis.testing.real_clips import REAL_CLIPS
 from flows.importing import import_keypoints
 from posecoach.store import Store
 from rules.loader import load_library
@@ -25,14 +26,7 @@ from rules.scoring import as_keypoints
 from tests.helpers import shared_path
 
 #: (clip, exercise, counted offline: reps, or holds)
-CASES = [
-    ("squats", "squat", 11),
-    ("jacks", "jumping_jacks", 19),
-    ("wall_push_ups", "wall_push_up", 5),
-    ("plank", "plank", 1),
-    ("jumping_jacks_front", "jumping_jacks", 13),
-    ("step_ups", "step_up", 2),
-]
+CASES = [(c.name, c.exercise, c.measurable) for c in REAL_CLIPS]
 
 
 @pytest.fixture(scope="module")

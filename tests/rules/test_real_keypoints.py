@@ -1,21 +1,20 @@
 """Real exercise keypoints (../shared/data/keypoints, MoveNet) imported and scored.
 
-Counts by eye (README there): squats 11, jumping jacks 19, wall push-ups 5, plank held ~10 s.
+Counts by eye (README there; the table is analysis.testing.real_clips): squats 11, jumping jacks
+19, wall push-ups 5, plank held ~10 s.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from analysis.testing.real_clips import REAL_CLIPS
 from flows.importing import import_keypoints
 from posecoach.store import Store
 from tests.helpers import shared_path
 
-CASES = [
-    ("squats", "squat", 11),
-    ("jacks", "jumping_jacks", 19),
-    ("wall_push_ups", "wall push-up", 5),
-]
+# The clips counted in reps (the plank is a hold, below); measurable is what a good count gives.
+CASES = [(c.name, c.exercise, c.measurable) for c in REAL_CLIPS if c.kind == "rep"]
 
 
 @pytest.fixture(scope="module")
