@@ -5,7 +5,7 @@ Everything except ``/login`` and ``/static`` is behind a login: a browser sessio
 ``posecoach_session``: HttpOnly, SameSite=Lax, Secure when the request came over HTTPS, as a
 reverse proxy says with ``X-Forwarded-Proto``) for the pages and the reports, an API token
 (``Authorization: Bearer``) for ``/api``; the live WebSocket ``/api/live`` (`flows.web.live`)
-takes either. Every response carries the security headers of
+takes either, and the Live page ``/live`` (`flows.web.live_page`) opens it. Every response carries the security headers of
 `flows.web.security`. Uploads are analysed by `flows.web.runner.AnalysisRunner`, started and
 stopped with the app.
 """
@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flows.web import api as api_routes
 from flows.web import live as live_routes
-from flows.web import pages, security, video_review
+from flows.web import live_page, pages, security, video_review
 from flows.web.context import WebConfig, WebState, current_session, login_redirect
 from flows.web.live_session import LiveSetup
 from flows.web.runner import AnalysisRunner, RunBatch
@@ -129,6 +129,7 @@ def create_app(
     app.include_router(video_review.router)
     app.include_router(api_routes.router)
     app.include_router(live_routes.router)
+    app.include_router(live_page.router)
 
     @app.get("/reports/{path:path}", include_in_schema=False)
     def reports(request: Request, path: str) -> Response:
@@ -139,6 +140,11 @@ def create_app(
         if file is None:
             return Response("not found", status_code=404, media_type="text/plain")
         return FileResponse(file)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        # The reports (pages that also open from a folder) name no icon: no 404 for theirs.
+        return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(request: Request, name: str) -> Response:

@@ -1,6 +1,7 @@
 """``GET /api/live?athlete=A&exercise=E[&view=V]``: live coaching over a WebSocket.
 
-Authorised by the browser's session cookie (from a page of this site: `same_origin`) or
+The athlete, exercise and view are checked as an upload's are (`live_fields`). Authorised by
+the browser's session cookie (from a page of this site: `same_origin`) or
 ``Authorization: Bearer TOKEN``; otherwise, or for an unknown exercise, the connection is closed
 before it is accepted (code 1008). Each binary message is one JPEG frame; each processed frame gets one JSON reply (`LiveRecorder.process`,
 with ``latency_ms`` from arrival to reply and ``dropped``: the frames dropped since the last
@@ -19,6 +20,7 @@ import datetime as dt
 import json
 import time
 from collections import deque
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +32,7 @@ from starlette.websockets import WebSocketDisconnect
 from flows.web.context import SESSION_COOKIE, WebState
 from flows.web.live_session import LiveRecorder, is_jpeg, live_video_dir, store_live
 from flows.web.status import report_url
+from flows.web.uploads import UploadError, folder_label
 from flows.web.video_review import rebuild_reports
 from posecoach.videos import read_video_rows
 from rules.loader import load_library
@@ -48,6 +51,22 @@ def same_origin(websocket: WebSocket) -> bool:
     """
     origin = websocket.headers.get("origin")
     return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
+
+
+def live_fields(
+    athlete: str, exercise: str, view: str, exercises: Collection[str]
+) -> tuple[str, str, str | None]:
+    """A session's athlete, exercise and declared view (None), checked as an upload's are;
+    `UploadError` says why not."""
+    athlete = folder_label("athlete", athlete)
+    exercise = folder_label("exercise", exercise)
+    if exercise not in exercises:
+        known = ", ".join(sorted(exercises))
+        raise UploadError(422, f"unknown exercise {exercise!r}; known: {known}")
+    view = view.strip()
+    if view and view not in VIEWS:
+        raise UploadError(422, f"view {view!r}: expected one of {', '.join(VIEWS)}")
+    return athlete, exercise, view or None
 
 
 def authorised(websocket: WebSocket, state: WebState) -> bool:
@@ -85,21 +104,20 @@ async def live(websocket: WebSocket, athlete: str = "", exercise: str = "", view
     if not authorised(websocket, state):
         await websocket.close(code=POLICY_VIOLATION, reason="log in or send a Bearer token")
         return
-    rule = load_library(state.config.rules_dir).find(exercise) if exercise else None
-    pose = setup.session_pose()
-    problem = (
-        "no pose estimator configured for live sessions" if pose is None
-        else f"unknown exercise {exercise!r}" if rule is None
-        else "athlete= is needed" if not athlete.strip()
-        else f"view {view!r}: expected one of {', '.join(VIEWS)}" if view and view not in VIEWS
-        else ""
-    )  # fmt: skip
-    if problem or rule is None or pose is None:
+    try:
+        athlete, exercise, declared = live_fields(athlete, exercise, view, state.exercises)
+    except UploadError as exc:
+        await websocket.close(code=POLICY_VIOLATION, reason=exc.message)
+        return
+    rule = load_library(state.config.rules_dir).find(exercise)
+    pose = setup.session_pose() if rule is not None else None
+    if rule is None or pose is None:
+        problem = "no rule file" if rule is None else "no pose estimator for live sessions"
         await websocket.close(code=POLICY_VIOLATION, reason=problem)
         return
     await websocket.accept()
     link = _Link(websocket)
-    recorder = LiveRecorder(rule, view or "side", pose, live_video_dir(state.config.store))
+    recorder = LiveRecorder(rule, declared or "side", pose, live_video_dir(state.config.store))
     started = dt.datetime.now(dt.UTC)
     waiting: deque[tuple[int, float, float, bytes]] = deque()
     dropped: list[int] = []
@@ -169,9 +187,9 @@ async def live(websocket: WebSocket, athlete: str = "", exercise: str = "", view
                 store_live,
                 state.store,
                 recorder,
-                athlete=athlete.strip(),
+                athlete=athlete,
                 exercise=exercise,
-                view=view or None,
+                view=declared,
                 started=started,
                 rules_dir=state.config.rules_dir,
                 models=setup.models,

@@ -5,7 +5,8 @@
   memory: one ``posecoach web`` process serves the site, and a restart forgets at most a window.
 - `same_token`: the CSRF check (a constant-time comparison; a missing token never matches).
 - `security_headers`: the response headers of every page (a Content-Security-Policy with no
-  inline scripts or handlers, no framing, no MIME sniffing, no referrer leaks).
+  inline scripts or handlers, no framing, no MIME sniffing, no referrer leaks, no camera);
+  `live_page_headers` the Live page's (the camera and its WebSocket allowed).
 - `report_file`: the file under the reports folder that a URL path names, or None for any path
   that could leave it (``..``, encoded slashes or backslashes, NUL, hidden names, symlinks).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hmac
 import math
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -29,6 +31,7 @@ PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+_HOST = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 #: The reports (built to open from a shared folder too): the same, but plotly's charts set
 #: inline style attributes, and the pages post no forms. No inline scripts either way.
 REPORT_CSP = (
@@ -51,6 +54,20 @@ def security_headers(*, report: bool = False, https: bool = False) -> dict[str, 
     if https:
         headers["Strict-Transport-Security"] = "max-age=31536000"
     return headers
+
+
+def live_page_headers(host: str, *, https: bool = False) -> dict[str, str]:
+    """The Live page's own policy: the camera allowed (for this site's pages only), and its
+    WebSocket named in ``connect-src`` besides ``'self'`` (older Safaris do not count ``ws:``
+    as ``'self'``). ``host``: the request's ``Host``, the site the page came from."""
+    # Only a plain host[:port] goes into the policy: nothing else can add a directive.
+    socket = f" {'wss' if https else 'ws'}://{host}" if _HOST.fullmatch(host) else ""
+    return {
+        "Content-Security-Policy": PAGE_CSP.replace(
+            "connect-src 'self'", f"connect-src 'self'{socket}"
+        ),
+        "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+    }
 
 
 def same_token(expected: str | None, given: str | None) -> bool:
