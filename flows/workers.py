@@ -7,7 +7,8 @@ plain function so that it can be tested, and called by ``posecoach analyze``-lik
 an orchestrator.
 
 Order of writes for one video (so that a crash at any point is harmless): claim file ->
-keypoints (atomic) -> ``videos`` row (atomic, the "done" marker) -> reps/findings -> claim
+progress records while it is analysed (`flows.progress`, atomic) -> keypoints (atomic) ->
+reps/findings -> ``videos`` row (atomic, the "done" marker) -> progress record removed -> claim
 released. A crash before the row leaves no row: the next run analyses the video again and
 replaces its keypoints file (same video id, same name) instead of adding a second one.
 """
@@ -26,6 +27,7 @@ from typing import Any
 from flows.claims import DEFAULT_STALE_AFTER_S, claimed
 from flows.inbox import InboxItem, verify_inside
 from flows.plan import attempt_number, is_done
+from flows.progress import ProgressRecorder, clear_progress
 from posecoach import failures, model_label
 from posecoach.failures import ModelLoadError, TransientError
 from posecoach.store import Store
@@ -202,16 +204,26 @@ def process_video(
         if is_done(previous, preset, retry_failed=retry_failed):
             return outcome(entry, "skipped", started=started)
         path = verify_inside(entry)
-        row = analyze_into_store(get_engine(engine_options), path, store, video_meta(entry))
-        row = dataclasses.replace(row, attempts=attempt_number(previous, preset))
-        if os.environ.get(CRASH_ENV) in ("1", os.path.basename(entry.rel_path)):
-            os._exit(75)  # see CRASH_ENV: keypoints written, videos row not yet
-        if reason := transient_reason(row):
-            raise TransientError(reason)  # no row: the task's retries (or the next run) redo it
-        score_error = None
-        if row.status == "ok":
-            score_error = score(store, row.video_id, rules_dir, video=row)
-        write_video_row(store, row)  # last: the "done" marker
+        clear_progress(store, entry.video_id)  # a crashed run's record would read as ours
+        try:
+            row = analyze_into_store(
+                get_engine(engine_options),
+                path,
+                store,
+                video_meta(entry),
+                progress=ProgressRecorder(store, entry.video_id),
+            )
+            row = dataclasses.replace(row, attempts=attempt_number(previous, preset))
+            if os.environ.get(CRASH_ENV) in ("1", os.path.basename(entry.rel_path)):
+                os._exit(75)  # see CRASH_ENV: keypoints written, videos row not yet
+            if reason := transient_reason(row):
+                raise TransientError(reason)  # no row: the task's retries (or the next run) redo it
+            score_error = None
+            if row.status == "ok":
+                score_error = score(store, row.video_id, rules_dir, video=row)
+            write_video_row(store, row)  # last: the "done" marker
+        finally:
+            clear_progress(store, entry.video_id)
     return outcome(
         entry,
         "analyzed",

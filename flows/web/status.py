@@ -5,6 +5,11 @@ record says where the video is: ``queued``, ``running`` (a worker holds its clai
 ``failed`` when the flow itself failed. An upload still pending wins over an older row of the same content (a failed video
 uploaded again is analysed again only if the failure policy says so, and then shows as
 queued meanwhile). ``report_url`` is set once the video's page exists in the reports folder.
+
+``progress`` (0..1) and ``frames_done``: while ``running``, from the progress record the worker
+writes into the store (`flows.progress`; 0 before its first window, while the models load),
+with ``frames`` the count the video is expected to have; 1 and the row's ``frames`` once
+``ok`` or ``empty``; null while ``queued`` and when ``failed``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flows.claims import claim_path
+from flows.progress import Progress, read_progress
 from flows.web.users import Accounts, Upload
 from posecoach.schema import VIDEOS
 from posecoach.store import Store
@@ -63,17 +69,24 @@ def video_status(
     if row is not None and not _upload_is_newer(upload, row):
         out = {k: _json_value(v) for k, v in row.to_dict().items()}
         out["report_url"] = report_url(reports_dir, row)
+        finished = row.status in ("ok", "empty")
+        out["progress"] = 1.0 if finished else None
+        out["frames_done"] = out.get("frames") if finished else None
         return out
     assert upload is not None
     analysing = store.fs.exists(claim_path(store, video_id))
-    return upload_status(upload, analysing=analysing)
+    progress = read_progress(store, video_id) if analysing else None
+    return upload_status(upload, analysing=analysing, progress=progress)
 
 
-def upload_status(upload: Upload, *, analysing: bool = False) -> dict[str, Any]:
+def upload_status(
+    upload: Upload, *, analysing: bool = False, progress: Progress | None = None
+) -> dict[str, Any]:
     """A not yet analysed upload as a ``videos`` row: its known columns, the rest null.
 
     ``running`` only while a worker holds the video's claim (`flows.claims`): in a batch of
-    uploads the others are still ``queued``, waiting for their turn.
+    uploads the others are still ``queued``, waiting for their turn. ``progress``: the
+    worker's record, if it wrote one yet.
     """
     out: dict[str, Any] = {name: None for name in VIDEOS.names}
     out.update(
@@ -93,6 +106,11 @@ def upload_status(upload: Upload, *, analysing: bool = False) -> dict[str, Any]:
         date=None,
         report_url=None,
     )
+    out.update(progress=None, frames_done=None)
+    if out["status"] == "running":
+        out["progress"] = round(progress.fraction, 4) if progress else 0.0
+        if progress is not None:
+            out.update(frames_done=progress.frames_done, frames=progress.frames_total)
     if upload.status == "done":  # the flow ran and wrote no row: say so rather than "ok"
         out["error"] = "the analysis recorded no result for this video"
     return out

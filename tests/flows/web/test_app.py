@@ -282,6 +282,7 @@ def test_the_upload_form_queues_a_video_and_explains_a_refusal(client: TestClien
     log_in(client, "bob")
     form = client.get("/upload").text
     assert 'accept="video/*,image/*"' in form and '<option value="squat">' in form
+    assert "capture" not in form  # the camera roll too, not only the camera
     token = csrf_of(form)
     fields = {"csrf_token": token, "athlete": "Zoë", "exercise": "squat", "view": ""}
     response = client.post("/upload", data=fields, files={"file": ("set 1.mp4", video)})
@@ -299,3 +300,26 @@ def test_the_upload_form_queues_a_video_and_explains_a_refusal(client: TestClien
     assert refused.status_code == 422
     assert "unknown exercise &#39;&lt;b&gt;curl&#39;" in refused.text
     assert not (config.inbox / "Zoë" / "squat" / "set_2.mp4").exists()
+
+
+def test_the_start_page_shows_a_running_uploads_progress(
+    client: TestClient, accounts, config
+) -> None:
+    from flows.claims import claim_path
+    from flows.progress import write_progress
+    from posecoach.store import Store
+
+    vid = "0123456789abcdef"
+    upload = accounts.add_upload(vid, "Ana/squat/a.mp4", "Ana", "squat", "bob")
+    accounts.set_upload_status([upload.upload_id], "running")
+    store = Store(config.store)
+    claim = Path(claim_path(store, vid))
+    claim.parent.mkdir(parents=True)
+    claim.write_text("{}")
+    write_progress(store, vid, 30, 120)
+    log_in(client, "bob")
+    row = re.search(rf'<tr id="upload-{upload.upload_id}">.*?</tr>', client.get("/").text, re.S)
+    assert row is not None
+    cell = " ".join(row.group(0).split())
+    assert '<progress max="1" value="0.25">' in cell
+    assert '<span class="percent">25 %</span>' in cell and "(30 of 120 frames)" in cell

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from flows.claims import claim_path
+from flows.progress import clear_progress, write_progress
 from flows.web.status import video_status
 from flows.web.users import Accounts
 from posecoach.store import Store
@@ -74,3 +76,41 @@ def test_a_finished_upload_without_a_row_is_failed_with_a_reason(store, accounts
     status = _status(store, accounts, config.reports)
     assert status is not None and status["status"] == "failed"
     assert status["error"] == "the analysis recorded no result for this video"
+
+
+def test_progress_is_read_from_the_workers_record_while_running(store, accounts, config) -> None:
+    upload = accounts.add_upload(VID, "Ana/squat/a.mp4", "Ana", "squat", "bob")
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["progress"] is None  # queued
+    accounts.set_upload_status([upload.upload_id], "running")
+    write_progress(store, VID, 30, 120)  # no claim: not this video's turn yet
+    assert _status(store, accounts, config.reports)["progress"] is None  # type: ignore[index]
+    claim = Path(claim_path(store, VID))
+    claim.parent.mkdir(parents=True, exist_ok=True)
+    claim.write_text("{}")
+    clear_progress(store, VID)
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["status"] == "running"
+    assert (status["progress"], status["frames_done"]) == (0.0, None)  # the models load
+    for done in (30, 90):
+        write_progress(store, VID, done, 120)
+        status = _status(store, accounts, config.reports)
+        assert status is not None
+        assert (status["progress"], status["frames_done"], status["frames"]) == (
+            done / 120,
+            done,
+            120,
+        )
+    row = dataclasses.replace(
+        _row("ok", dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)), frames=118
+    )
+    write_video_row(store, row)
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["status"] == "ok"
+    assert (status["progress"], status["frames_done"], status["frames"]) == (1.0, 118, 118)
+
+
+def test_a_failed_video_has_no_progress(store, accounts, config) -> None:
+    write_video_row(store, _row("failed", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "bad file"))
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["progress"] is None and status["frames_done"] is None
