@@ -27,11 +27,16 @@ from typing import Any
 
 import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from reports import summaries
 
 TEMPLATES = Path(__file__).parent / "templates"
 ASSETS = ("report.css", "report.js")
+#: Where a page's navigation may take links to the web app: an HTML comment, so a page opened
+#: from a shared folder shows nothing there; ``posecoach web`` puts its links in when serving
+#: the page (`flows.web.app`), whoever built it (the web app's runs or the nightly job).
+APP_LINKS_MARKER = "<!--posecoach:app-links-->"
 
 
 # -- formatting ------------------------------------------------------------------------------------
@@ -152,6 +157,7 @@ def environment() -> jinja2.Environment:
     env.filters["num"] = num
     env.filters["when"] = when
     env.filters["humanize"] = summaries.humanize
+    env.globals["app_links_marker"] = Markup(APP_LINKS_MARKER)
     return env
 
 

@@ -13,13 +13,14 @@ stopped with the app.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import jinja2
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flows.web import api as api_routes
@@ -31,7 +32,7 @@ from flows.web.runner import AnalysisRunner, RunBatch
 from flows.web.uploads import PARTIAL_DIR
 from flows.web.users import Accounts
 from posecoach.store import Store
-from reports.site import when
+from reports.site import APP_LINKS_MARKER, when
 
 HERE = Path(__file__).parent
 
@@ -55,6 +56,23 @@ def nightly_batch(config: WebConfig) -> RunBatch:
         )
 
     return run
+
+
+# A video's page: <date>/<video_id>.html (a night's is <date>/index.html).
+_VIDEO_PAGE = re.compile(r"^\d{4}-\d{2}-\d{2}/(?!index\.html$)([A-Za-z0-9_-]{1,64})\.html$")
+
+
+def with_app_links(html: str, page: PurePath) -> str:
+    """A report page as the app serves it: links back to the app where the page keeps room.
+
+    The reports are built to be read from a shared folder too (`reports.site.APP_LINKS_MARKER`),
+    so the links go in when the app serves them, not when they are built: a page built by the
+    nightly job gets them as well, and one opened from the folder shows none.
+    """
+    links = ['<a class="app" href="/">PoseCoach app</a>']
+    if match := _VIDEO_PAGE.match(page.as_posix()):
+        links.append(f'<a class="app" href="/videos/{match.group(1)}">Name people, review</a>')
+    return html.replace(APP_LINKS_MARKER, " ".join(links), 1)
 
 
 def remove_partial_uploads(inbox: Path) -> int:
@@ -139,6 +157,10 @@ def create_app(
         file = security.report_file(state.config.reports, raw, path)
         if file is None:
             return Response("not found", status_code=404, media_type="text/plain")
+        if file.suffix == ".html":
+            html = file.read_text(encoding="utf-8", errors="replace")
+            page = file.relative_to(state.config.reports.resolve())
+            return HTMLResponse(with_app_links(html, page))
         return FileResponse(file)
 
     @app.get("/favicon.ico", include_in_schema=False)

@@ -19,7 +19,7 @@ from posecoach.store import Store
 from reports.build import build_reports
 from reports.reading import athlete_rows
 from reports.sample import SAMPLE_RULE_ID, SampleTrack, SampleVideo, build_sample_store
-from reports.site import athlete_page_path, video_page_path
+from reports.site import APP_LINKS_MARKER, athlete_page_path, video_page_path
 from tests.helpers import csrf_of, log_in
 
 README = Path(__file__).resolve().parents[3] / "README.md"
@@ -214,3 +214,24 @@ def test_the_video_pages_need_a_login(make_app, video_id: str) -> None:
     assert f'href="/videos/{video_id}"' in listing and "group.mp4" in listing
     assert client.get("/videos/nosuchvideo").status_code == 404
     assert client.get("/videos/..%2f..%2fetc").status_code == 404
+
+
+def test_reports_served_by_the_app_link_back_to_it_and_the_folders_do_not(
+    client: TestClient, config: WebConfig, video_id: str
+) -> None:
+    page = video_page_path(config.reports, "2024-05-06", video_id)
+    built = page.read_text()
+    assert APP_LINKS_MARKER in built and 'class="app"' not in built  # read from a share
+    served = client.get(f"/reports/2024-05-06/{video_id}.html").text
+    nav = re.search(r"<nav>(.*?)</nav>", served, re.S)
+    assert nav is not None and APP_LINKS_MARKER not in served
+    assert re.findall(r'<a class="app" href="([^"]*)">', nav.group(1)) == [
+        "/",
+        f"/videos/{video_id}",
+    ]
+    night = client.get("/reports/2024-05-06/index.html").text
+    assert re.findall(r'<a class="app" href="([^"]*)">', night) == ["/"]
+    assert (
+        client.get("/reports/assets/report.css").text
+        == (config.reports / "assets" / "report.css").read_text()
+    )
