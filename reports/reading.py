@@ -9,6 +9,7 @@ belong to the named athlete, on that athlete's page, and no longer to the video'
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,10 @@ from posecoach.annotations import track_names
 from posecoach.store import Store
 
 _DATE_IN_PATH = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
+#: The people of a video who may be named beside those scored (bystanders without reps): the
+#: longest tracks. In a crowd a tracker breaks people into many short tracks; a thumbnail and a
+#: name form for each would bury the ones that matter.
+MAX_BYSTANDERS = 8
 
 
 def video_rows(store: Store, table: str, video_id: str) -> tuple[pd.DataFrame, str | None]:
@@ -38,6 +43,27 @@ def video_rows(store: Store, table: str, video_id: str) -> tuple[pd.DataFrame, s
     match = _DATE_IN_PATH.search(files[-1])
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return df, match.group(1) if match else None
+
+
+def track_frames(store: Store, video_id: str) -> pd.Series:
+    """Frames seen per track of a video (index: track id), most first; only the ``track_id``
+    column of its keypoints is read."""
+    counts = pd.Series(dtype="int64")
+    for path in store.files("keypoints", video_id):
+        with store.fs.open(path, "rb") as fh:
+            ids = pq.read_table(fh, columns=["track_id"]).column("track_id").to_pandas()
+        counts = counts.add(ids.value_counts(), fill_value=0).astype("int64")
+    return counts.sort_values(ascending=False, kind="stable")
+
+
+def nameable_tracks(frames_per_track: pd.Series, scored: Iterable[int]) -> list[int]:
+    """The tracks a coach may name, in track order: every scored one and the longest
+    `MAX_BYSTANDERS` others (``frames_per_track``: as `track_frames` gives)."""
+    scored = {int(t) for t in scored}
+    others = frames_per_track[~frames_per_track.index.isin(list(scored))]
+    # longest first; a tie goes to the earlier track
+    ranked = sorted(((-int(n), int(t)) for t, n in others.items()))[:MAX_BYSTANDERS]
+    return sorted(scored | {t for _, t in ranked})
 
 
 def scoring_metadata(store: Store, videos: pd.DataFrame) -> dict[str, dict[str, Any]]:

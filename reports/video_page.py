@@ -24,7 +24,7 @@ from posecoach.keypoints import KeyPoints
 from posecoach.store import Store
 from posecoach.videos import declared_view
 from reports import charts, series, site, summaries, thumbnails, unjudged
-from reports.reading import video_rows
+from reports.reading import nameable_tracks, video_rows
 from reports.site import text
 
 MAX_KEYFRAMES_PER_TRACK = 24
@@ -85,6 +85,19 @@ def _identity_row(track: pd.DataFrame) -> pd.Series | None:
     area = ((track["bbox_x2"] - track["bbox_x1"]) * (track["bbox_y2"] - track["bbox_y1"])).fillna(0)
     key = np.round(quality, 2) * 1e9 + area.to_numpy()
     return track.iloc[int(np.argmax(key))]
+
+
+def _queue_identity(
+    jobs: dict[int, list[_Job]], video_id: str, track_id: int, track: pd.DataFrame
+) -> str | None:
+    """Queue a track's identity thumbnail (``img/<video_id>-t<track>-id.jpg``, the picture the
+    web app names a person by); its page-relative path, or None for a track with no rows."""
+    ident = _identity_row(track)
+    if ident is None:
+        return None
+    name = f"{video_id}-t{track_id}-id.jpg"
+    jobs.setdefault(int(ident["frame"]), []).append((name, ident, frozenset(), track_id, True))
+    return f"img/{name}"
 
 
 def _tracks_to_show(
@@ -275,14 +288,7 @@ def render_video(
         scored = bool(len(t_reps) or len(t_find))
         if not scored:
             summary.line = "not scored"
-        thumb = None
-        ident = _identity_row(track)
-        if ident is not None:
-            name = f"{video_id}-t{track_id}-id.jpg"
-            jobs.setdefault(int(ident["frame"]), []).append(
-                (name, ident, frozenset(), track_id, True)
-            )
-            thumb = f"img/{name}"
+        thumb = _queue_identity(jobs, video_id, track_id, track)
         keyframes = _keyframes(video_id, track_id, track, t_find, stored, jobs)
         chart_json = chart_note = None
         if len(track) and scored:
@@ -312,6 +318,14 @@ def render_video(
                 else None,
             )
         )
+
+    # The web app's video page offers to name the people not shown here too (bystanders
+    # without reps), each by this thumbnail.
+    frames_seen = keypoints["track_id"].value_counts() if len(keypoints) else pd.Series(dtype=int)
+    scored_ids = {int(t) for t in reps["track_id"]} | {int(t) for t in findings["track_id"]}
+    for track_id in nameable_tracks(frames_seen, scored_ids):
+        if track_id not in track_ids:
+            _queue_identity(jobs, video_id, track_id, keypoints[keypoints["track_id"] == track_id])
 
     with thumbnails.FrameReader(
         source_path, size[0], size[1], int(video.get("rotation") or 0)

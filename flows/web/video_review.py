@@ -2,7 +2,8 @@
 finding.
 
 ``GET /videos`` lists the analysed videos; ``GET /videos/{video_id}`` shows each track (its
-thumbnail from the video's report, the athlete it belongs to, a form to name it) and each
+thumbnail from the video's report, the athlete it belongs to, a form to name it; bystanders
+without reps as well, the longest `reports.reading.MAX_BYSTANDERS` of them) and each
 finding with agree / disagree buttons and a note, and the reviews given so far. The two form
 posts (``/videos/{id}/reviews``, ``/videos/{id}/tracks/{track}``) need a session and its CSRF
 token like every form of the app; they write the store's ``reviews`` and ``track_athletes``
@@ -38,7 +39,7 @@ from posecoach.annotations import (
 from posecoach.schema import VERDICTS
 from posecoach.store import StoreError
 from reports import summaries
-from reports.reading import all_videos, video_rows
+from reports.reading import all_videos, nameable_tracks, track_frames, video_rows
 from reports.site import text, video_page_path
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,9 @@ def video_context(state: WebState, video_id: str) -> dict[str, Any] | None:
     findings = findings[findings["track_id"] >= 0] if len(findings) else findings
     names = track_names(state.store, [video_id])
     reviews = _reviews_by_finding(video_reviews(state.store, video_id))
-    track_ids = sorted({int(t) for t in reps["track_id"]} | {int(t) for t in findings["track_id"]})
+    scored = {int(t) for t in reps["track_id"]} | {int(t) for t in findings["track_id"]}
+    frames_seen = track_frames(state.store, video_id)
+    track_ids = nameable_tracks(frames_seen, scored)  # bystanders too: they may be named
     tracks = []
     for track_id in track_ids:
         t_find = findings[findings["track_id"] == track_id].sort_values(
@@ -115,6 +118,8 @@ def video_context(state: WebState, video_id: str) -> dict[str, Any] | None:
                 "named": (video_id, track_id) in names,
                 "thumbnail": _thumbnail(state, date, video_id, track_id),
                 "n_reps": summaries.counted_reps(reps[reps["track_id"] == track_id]),
+                "scored": track_id in scored,
+                "frames_seen": int(frames_seen.get(track_id, 0)),
                 "findings": rows,
             }
         )

@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
 from flows.web.context import WebConfig
-from posecoach.annotations import AGREEMENT_SQL
+from posecoach.annotations import AGREEMENT_SQL, track_names
 from posecoach.store import Store
 from reports.build import build_reports
-from reports.reading import athlete_rows
+from reports.reading import MAX_BYSTANDERS, athlete_rows, nameable_tracks
 from reports.sample import SAMPLE_RULE_ID, SampleTrack, SampleVideo, build_sample_store
 from reports.site import APP_LINKS_MARKER, athlete_page_path, video_page_path
 from tests.helpers import csrf_of, log_in
@@ -235,3 +236,49 @@ def test_reports_served_by_the_app_link_back_to_it_and_the_folders_do_not(
         client.get("/reports/assets/report.css").text
         == (config.reports / "assets" / "report.css").read_text()
     )
+
+
+def test_a_bystander_without_reps_has_a_thumbnail_and_can_be_named(
+    make_app, config: WebConfig
+) -> None:
+    video = SampleVideo(
+        "class.mp4",
+        "Ana",
+        "squat",
+        "2024-05-07",
+        "2024-05-06T19:00:00",
+        tracks=[SampleTrack(1, 2, x=0.3), SampleTrack(4, 0, x=0.75, scored=False)],
+        width=480,
+    )
+    store, _ = build_sample_store(config.store, [video])
+    build_reports(store, config.reports)
+    seen = int((store.read("keypoints", [video.video_id])["track_id"] == 4).sum())
+    assert seen > 0 and not (store.read("reps", [video.video_id])["track_id"] == 4).any()
+    client = TestClient(make_app(), follow_redirects=False)
+    log_in(client, "bob")
+    url = f"/videos/{video.video_id}"
+
+    html = client.get(url).text
+    section = re.search(r'<section class="track" id="track-4">.*?</section>', html, re.S)
+    assert section is not None
+    assert f"Not scored: seen in {seen} frame(s)." in section.group(0)
+    (src,) = re.findall(r'<img class="thumb" src="([^"]+)"', section.group(0))
+    image = client.get(src)
+    assert image.status_code == 200 and image.content[:2] == b"\xff\xd8"  # a JPEG
+    assert f'action="{url}/tracks/4"' in section.group(0)
+
+    token = csrf_of(html)
+    response = client.post(f"{url}/tracks/4", data={"athlete": "Cleo", "csrf_token": token})
+    assert response.status_code == 303
+    assert track_names(store, [video.video_id]) == {(video.video_id, 4): "Cleo"}
+    assert re.search(r'Person 4: <span class="athlete">Cleo</span> \(named\)', client.get(url).text)
+
+
+def test_the_longest_bystanders_are_offered_beside_every_scored_track() -> None:
+    # tracks 10..21 unscored, track t seen in 100 + t frames (one tie: 30 and 31 as long as 21)
+    frames = pd.Series({t: 100 + t for t in range(10, 22)} | {30: 121, 31: 121, 1: 5, 2: 3})
+    offered = nameable_tracks(frames, scored=[1, 2, 99])
+    assert MAX_BYSTANDERS == 8
+    # the scored ones (99 has no keypoints: named only if scored) and the 8 longest others:
+    # 121 x3 (21, 30, 31), then 20, 19, 18, 17, 16
+    assert offered == [1, 2, 16, 17, 18, 19, 20, 21, 30, 31, 99]
