@@ -42,7 +42,7 @@ def _by_frame(keypoints: KeyPoints) -> dict[int, KeyPoints]:
     return {int(f): keypoints.take(rows) for f, rows in zip(frames, groups, strict=True)}
 
 
-def _draw_rows(image: np.ndarray, rows: KeyPoints, min_score: float) -> None:
+def draw_rows(image: np.ndarray, rows: KeyPoints, min_score: float) -> None:
     """Each row's box, ``#<track id>`` above it, and its skeleton, in the track's colour."""
     import cv2
 
@@ -104,7 +104,7 @@ def write_overlay(
                 image[: min(h, height), : min(w, width)] = frame.image[:height, :width]
                 rows = by_frame.get(frame.index)
                 if rows is not None:
-                    _draw_rows(image, rows, min_score)
+                    draw_rows(image, rows, min_score)
                 video_frame = av.VideoFrame.from_ndarray(image, format="bgr24")
                 for packet in stream.encode(video_frame):
                     container.mux(packet)

@@ -50,6 +50,7 @@ class FrameRecorder:
         self.size: tuple[int, int] | None = None  # width, height of the file
         self.error: str | None = None
         self.codec: str | None = None  # the format's name (h264, mpeg4), once a frame is in
+        self.finished: Path | None = None  # the file, once finished
         self._queue: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue(queue_frames)
         self._thread: threading.Thread | None = None
         self._last_ms = -1
@@ -138,6 +139,7 @@ class FrameRecorder:
                 return None
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.tmp, target)
+            self.finished = target
             return target
         finally:
             self.tmp.unlink(missing_ok=True)

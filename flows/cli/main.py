@@ -21,6 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("flows.cli.serve", "serve the nightly flow on a cron schedule"),
     "query": ("flows.cli.query", "run SQL (DuckDB) over the store's tables"),
     "web": ("flows.cli.web", "the web app for coaches: log in, upload, follow, read reports"),
+    "live": (
+        "flows.cli.live",
+        "live coaching from a camera or network stream, stored like a video",
+    ),
     "user": ("flows.cli.user", "add, list or remove the web app's users"),
     "token": ("flows.cli.token", "create, list or revoke API tokens of the web app"),
 }
