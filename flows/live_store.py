@@ -37,8 +37,11 @@ from rules.online_session import OnlineSession
 from rules.schema import RuleFile
 
 #: One person of a frame as a pose estimator gives it: track id, box ``x1, y1, x2, y2[, score]``
-#: and the 17 COCO keypoints ``x, y, score`` in the frame's pixels.
-Person = tuple[int, Sequence[float], np.ndarray]
+#: and the 17 COCO keypoints ``x, y, score`` in the frame's pixels, and optionally the model's
+#: raw points (17, 2) before smoothing (stored as ``xy_raw``; else the keypoints are).
+Person = (
+    tuple[int, Sequence[float], np.ndarray] | tuple[int, Sequence[float], np.ndarray, np.ndarray]
+)
 #: The live pose estimator: a decoded BGR frame -> its people (tracked across calls).
 LivePose = Callable[[np.ndarray], Sequence[Person]]
 
@@ -64,10 +67,12 @@ def people_rows(frame: int, t_s: float, people: Sequence[Person]) -> KeyPoints:
     n = len(people)
     box = np.full((n, 5), 1.0, dtype=np.float32)
     kp = np.full((n, 17, 3), np.nan, dtype=np.float32)
-    for k, (_, bbox, points) in enumerate(people):
-        values = np.asarray(bbox, dtype=np.float32).reshape(-1)
+    raw = np.full((n, 17, 2), np.nan, dtype=np.float32)
+    for k, person in enumerate(people):
+        values = np.asarray(person[1], dtype=np.float32).reshape(-1)
         box[k, : min(len(values), 5)] = values[:5]
-        kp[k] = np.asarray(points, dtype=np.float32).reshape(17, 3)
+        kp[k] = np.asarray(person[2], dtype=np.float32).reshape(17, 3)
+        raw[k] = np.asarray(person[3]).reshape(17, 2) if len(person) > 3 else kp[k, :, :2]
     return KeyPoints(
         frame=np.full(n, frame),
         t_s=np.full(n, t_s),
@@ -75,7 +80,7 @@ def people_rows(frame: int, t_s: float, people: Sequence[Person]) -> KeyPoints:
         box=box,
         xy=kp[:, :, :2],
         scores=kp[:, :, 2],
-        xy_raw=kp[:, :, :2].copy(),
+        xy_raw=raw,
     )
 
 

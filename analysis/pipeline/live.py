@@ -5,8 +5,9 @@ session (tracker, boxes carried between detections): detection every k-th frame,
 from the keypoints in between (:func:`analysis.pipeline.boxes.boxes_from_keypoints`), pose on the
 boxes, identities from :class:`analysis.tracking.tracker.BoxTracker` on the detections. It uses
 the engine's own steps (:func:`analysis.pipeline.engine.track_detections`, ``pose_arrays``), so
-live and offline boxes and ids agree; live has no smoothing or left/right repair (they look
-ahead), and the stored session is scored offline like any video.
+live and offline boxes and ids agree. The offline smoothing and left/right repair look ahead;
+live keypoints are smoothed causally instead (:class:`analysis.tracking.causal.KeypointSmoother`,
+One Euro per track and keypoint), and each person comes with the model's raw points too.
 
 Live ids are those known at the frame: ByteTrack confirms a new person on their second
 detection, so someone who appears is reported from the next detection frame on (k frames later).
@@ -23,14 +24,16 @@ import numpy as np
 from analysis.pipeline.boxes import boxes_from_keypoints
 from analysis.pipeline.config import Detector, EngineConfig, PoseEstimator, default_det_interval
 from analysis.pipeline.engine import PoseEngine, pose_arrays, track_detections
+from analysis.tracking.causal import KeypointSmoother
 from analysis.tracking.tracker import BoxTracker
 
 #: A camera's usual frame rate (browsers' getUserMedia default), for the detection interval
 #: when the config leaves it to the rate and for the tracker's buffer.
 LIVE_FPS = 30.0
 
-#: One person: track id, box ``x1, y1, x2, y2, score`` and keypoints (17, 3) ``x, y, score``.
-LivePerson = tuple[int, list[float], np.ndarray]
+#: One person: track id, box ``x1, y1, x2, y2, score``, keypoints (17, 3) ``x, y, score``
+#: (smoothed; NaN where the score is low) and the model's raw points (17, 2).
+LivePerson = tuple[int, list[float], np.ndarray, np.ndarray]
 
 
 class LiveEstimator:
@@ -49,8 +52,11 @@ class LiveEstimator:
         fps: float = LIVE_FPS,
         clock: Callable[[], float] = time.monotonic,
         lock: threading.Lock | None = None,
+        smoother: KeypointSmoother | None = None,
+        smooth: bool = True,
     ) -> None:
         self.detector, self.pose, self.config, self.clock = detector, pose, config, clock
+        self.smoother = (smoother or KeypointSmoother()) if smooth else None
         self.interval = config.det_interval or default_det_interval(fps)
         self.tracker = BoxTracker(fps, config.tracker, high_score=config.det_score_thr)
         self.lock = lock or threading.Lock()
@@ -76,11 +82,13 @@ class LiveEstimator:
         self._boxes = boxes_from_keypoints(
             kpts, scores, boxes, w, h, cfg.kpt_score_thr, anchor=self._anchors
         )
-        return [
-            (int(ids[i]), boxes[i].tolist(), np.concatenate([kpts[i], scores[i][:, None]], axis=1))
-            for i in range(len(boxes))
-            if ids[i] >= 0
-        ]
+        people: list[LivePerson] = []
+        for i in np.flatnonzero(ids >= 0):
+            tid, raw = int(ids[i]), kpts[i]
+            xy = raw if self.smoother is None else self.smoother(tid, t_s, raw, scores[i], boxes[i])
+            kp = np.concatenate([xy, scores[i][:, None]], axis=1).astype(np.float32)
+            people.append((tid, boxes[i].tolist(), kp, raw))
+        return people
 
 
 def live_estimators(engine: PoseEngine, fps: float = LIVE_FPS) -> Callable[[], LiveEstimator]:

@@ -14,10 +14,13 @@ removes offline by looking 0.25 s past them, reach the causal counter as a highe
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from analysis.testing.real_clips import REAL_CLIPS
+from analysis.tracking.causal import KeypointSmoother
 from flows.importing import import_keypoints
 from posecoach.store import Store
 from rules.loader import load_library
@@ -58,5 +61,35 @@ def test_streamed_counts_equal_offline(store, name, exercise, count):
     assert len(streamed) == len(offline)
     assert {r.kind for r in streamed} == {rule.kind}
     # Every streamed rep overlaps an offline one: the same reps, not only as many.
+    for rep in streamed:
+        assert ((offline["start_s"] <= rep.end_s) & (offline["end_s"] >= rep.start_s)).any()
+
+
+@pytest.mark.parametrize(("name", "exercise", "count"), CASES)
+def test_streamed_through_the_live_smoother_counts_equal_offline(store, name, exercise, count):
+    """The live path smooths each frame's raw keypoints causally (One Euro,
+    `analysis.tracking.causal`) before the counter: the counts stay the offline ones."""
+    path = shared_path("data", "keypoints", f"{name}.csv")
+    row = import_keypoints(path, store, athlete="real", exercise=exercise, date="2025-01-01")
+    reps = store.read("reps", [row.video_id])
+    offline = reps[~reps["partial"].eq(True)]
+    keypoints = as_keypoints(store.read("keypoints", [row.video_id]))
+    rule = load_library().find(exercise)
+    smoother = KeypointSmoother()
+    streamed = []
+    for tid in keypoints.track_ids():
+        track = keypoints.for_track(tid)
+        track = track.take(np.argsort(track.frame, kind="stable"))
+        of_track = reps[reps["track_id"] == tid]
+        view = str(of_track["view"].mode().iloc[0]) if len(of_track) else "side"
+        counter = OnlineCounter(rule, view, int(tid))
+        for i in range(len(track)):
+            raw = track.take([i])
+            xy = smoother(int(tid), float(raw.t_s[0]), raw.xy_raw[0], raw.scores[0], raw.box[0])
+            counter.push(dataclasses.replace(raw, xy=xy[None].astype(np.float32)))
+        counter.finish()
+        streamed += counter.reps
+    print(f"{name}: online (One Euro) {len(streamed)}, offline {len(offline)}")
+    assert len(streamed) == count == len(offline)
     for rep in streamed:
         assert ((offline["start_s"] <= rep.end_s) & (offline["end_s"] >= rep.start_s)).any()

@@ -29,15 +29,17 @@ def _clock():
 
 def test_frames_one_by_one_give_stable_ids_and_exact_keypoints():
     det, pose = RectDetector(), RectPose()
-    live = LiveEstimator(det, pose, EngineConfig(det_interval=3), fps=FPS, clock=_clock())
+    config = EngineConfig(det_interval=3)
+    live = LiveEstimator(det, pose, config, fps=FPS, clock=_clock(), smooth=False)
     n = 20
     seen: dict[int, set[int]] = {0: set(), 1: set()}
     for f in range(n):
         people = live(render(PEOPLE, f))
         # ByteTrack confirms a person on their second detection (frame 3): none before.
         assert len(people) == (0 if f < 3 else 2), f
-        for tid, box, kp in people:
+        for tid, box, kp, raw in people:
             assert kp.shape == (17, 3) and len(box) == 5
+            np.testing.assert_array_equal(kp[:, :2], raw)
             expected = [keypoints_for_rect(*p.rect(f)) for p in PEOPLE]
             who = int(np.argmin([np.abs(kp[:, :2] - e).max() for e in expected]))
             np.testing.assert_allclose(kp[:, :2], expected[who], atol=1e-3)
@@ -57,8 +59,27 @@ def test_each_session_tracks_on_its_own():
     # A new session starts from nothing: its own frame numbers, tracker and ids.
     assert second.frames == 0 and second.tracker is not first.tracker
     assert second(render(PEOPLE, 6)) == []
-    assert {tid for tid, _, _ in second(render(PEOPLE, 7))} <= {1, 2}
+    assert {person[0] for person in second(render(PEOPLE, 7))} <= {1, 2}
     assert len(second(render(PEOPLE, 8))) == 2
+
+
+def test_keypoints_are_smoothed_causally_and_the_raw_ones_kept():
+    # One person still, then moving 6 px a frame: the smoothed points trail the raw ones by
+    # less than a frame's move once moving, and sit on them while still.
+    still, moving = 12, 12
+    person = Person(start=(40, 60))
+    live = LiveEstimator(RectDetector(), RectPose(), EngineConfig(det_interval=3), FPS, _clock())
+    lags = []
+    for f in range(still + moving):
+        x = 40.0 + 6.0 * max(0, f - still)
+        frame = render([Person(start=(x, 60))], f)
+        people = live(frame)
+        for _, _, kp, raw in people:
+            np.testing.assert_allclose(raw, keypoints_for_rect(x, 60, x + 39, 159), atol=1e-3)
+            lags.append(float(np.mean(raw[:, 0] - kp[:, 0])))
+    assert person.size == (40, 100) and len(lags) == still + moving - 3
+    assert max(abs(v) for v in lags[: still - 3]) < 1e-3
+    assert 0 < lags[-1] < 6.0 and all(v >= 0 for v in lags)
 
 
 @pytest.mark.slow
@@ -79,7 +100,8 @@ def test_real_video_frames_with_the_trained_detector():
     for image in frames:
         small = cv2.resize(image, (480, 270), interpolation=cv2.INTER_AREA)
         people = live(small)
-        assert all(kp.shape == (17, 3) and np.isfinite(kp).all() for _, _, kp in people)
-        ids.append(sorted(tid for tid, _, _ in people))
+        # Random weights score low: the smoothed points are mostly NaN, the raw ones are all there.
+        assert all(kp.shape == (17, 3) and np.isfinite(raw).all() for _, _, kp, raw in people)
+        ids.append(sorted(person[0] for person in people))
     assert ids[0] == []  # ids are confirmed on the second detection
     assert all(found == ids[2] for found in ids[2:]) and len(ids[2]) == 2, ids
