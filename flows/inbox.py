@@ -117,7 +117,8 @@ class InboxItem:
     recorded_at: str | None  # ISO 8601 with offset (UTC when the sidecar gave none)
     sidecar: str | None
     error: str | None = None
-    duplicate_of: str | None = field(default=None)  # rel_path of the first file with this content
+    #: the first file (inbox/rel_path) with this content for the same athlete
+    duplicate_of: str | None = field(default=None)
 
     @property
     def ok(self) -> bool:
@@ -374,19 +375,23 @@ def discover(
     exclude: Iterable[str | os.PathLike[str]] = (),
     only: Collection[str] | None = None,
 ) -> list[InboxItem]:
-    """Items of several inboxes; a second file with the same content is marked a duplicate.
+    """Items of several inboxes; a second file with the same content for the same athlete is
+    marked a duplicate (``duplicate_of``).
 
+    The same content filed under another athlete is no duplicate: it is that athlete's copy of
+    the recording (one class filmed once, `flows.plan` records it without a second analysis).
     Missing inbox folders raise `FileNotFoundError` naming the folder. ``only``: see
     `scan_inbox`.
     """
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str, str | None], str] = {}
     out: list[InboxItem] = []
     exclude = tuple(exclude)
     for inbox in inboxes:
         for item in scan_inbox(inbox, hash_files=hash_files, exclude=exclude, only=only):
             if item.ok and item.sha256:
-                first = seen.setdefault(item.video_id, f"{item.inbox}/{item.rel_path}")
-                if first != f"{item.inbox}/{item.rel_path}":
+                where = f"{item.inbox}/{item.rel_path}"
+                first = seen.setdefault((item.video_id, item.athlete), where)
+                if first != where:
                     item = InboxItem(**{**item.to_dict(), "duplicate_of": first})
             out.append(item)
     return out

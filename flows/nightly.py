@@ -32,6 +32,7 @@ from prefect.context import FlowRunContext
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from flows.claims import DEFAULT_STALE_AFTER_S
+from flows.copies import record_copy
 from flows.inbox import InboxItem, discover
 from flows.plan import (
     Plan,
@@ -109,6 +110,23 @@ def record_refused(items: list[InboxItem], store_url: str) -> list[dict[str, Any
         row = refused_row(item)
         write_video_row(store, row)
         outcomes.append(outcome(item, "recorded", status="failed", error=item.error, date=row.date))
+    return outcomes
+
+
+@task(name="record-copies", cache_policy=NO_CACHE)
+def record_copies(items: list[InboxItem], store_url: str) -> list[dict[str, Any]]:
+    """The copy rows of files filed under a second athlete (after their content's analysis)."""
+    store = Store(store_url)
+    outcomes = []
+    for item in items:
+        action, row = record_copy(store, item)
+        note = f"same content as video {item.video_id}, analysed once"
+        if row is None:
+            note = f"same content as video {item.video_id}, which has no analysis yet"
+        outcomes.append(
+            outcome(item, action, status=row.status if row else None, error=note,
+                    date=row.date if row else None)
+        )  # fmt: skip
     return outcomes
 
 
@@ -230,6 +248,7 @@ def nightly(
     else:
         outcomes += _analyze_in_pool(plan.analyze, common, workers)
     outcomes += [rescore_video(item, store_url, rules_dir) for item in plan.rescore]
+    outcomes += record_copies(plan.copies, store_url)  # after the analyses they copy
     outcomes += [outcome(item, "skipped") for item in plan.done]
     outcomes += [
         outcome(item, "duplicate", error=f"same content as {item.duplicate_of}")
@@ -272,7 +291,7 @@ def video_batch(
     return _analyze_here([InboxItem.from_dict(it) for it in items], common)
 
 
-_UNTOUCHED = ("skipped", "duplicate", "claimed-elsewhere")
+_UNTOUCHED = ("skipped", "duplicate", "claimed-elsewhere", "waiting")
 
 
 # -- helpers of the flow ---------------------------------------------------------------------------

@@ -11,6 +11,14 @@ A done video whose findings were scored with other rules (a different `rules dig
 re-scored and re-rendered: no model runs. So is an ``ok`` video with keypoints but no
 ``features`` file: a store written before that table existed gets it on the next night.
 
+The same content in two athletes' folders (one recording of a class) is analysed once, as the
+video of the athlete it was first filed under (the stored row's, else the first file's), and
+every other athlete's file of it is a copy (`flows.copies`): recorded, or recorded again after
+its analysed video changed, never analysed. Where only copies of an analysed video are left in
+the inbox, the first of them stands in for it when it must be analysed or re-scored, under the
+stored row's athlete and exercise. A second file of the same content for the same athlete is
+still a duplicate, and only noted.
+
 Pure functions over `VideoRow` records and dataclasses; no Prefect.
 """
 
@@ -24,6 +32,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from flows.copies import copy_id, copy_is_current
 from flows.inbox import InboxItem
 from posecoach import PIPELINE_VERSION, failures
 from posecoach.failures import ErrorKind
@@ -40,7 +49,8 @@ class Plan:
     rescore: list[InboxItem] = field(default_factory=list)  # rules or features: score + render
     record_failed: list[InboxItem] = field(default_factory=list)  # refused before any model
     done: list[InboxItem] = field(default_factory=list)  # nothing to do
-    duplicates: list[InboxItem] = field(default_factory=list)  # same content as another file
+    duplicates: list[InboxItem] = field(default_factory=list)  # same content, same athlete
+    copies: list[InboxItem] = field(default_factory=list)  # another athlete's: its copy row
 
     def summary(self) -> dict[str, int]:
         return {k: len(getattr(self, k)) for k in self.__dataclass_fields__}
@@ -106,22 +116,49 @@ def make_plan(
     ``retry_failed`` analyses again every video whose last analysis failed, for whatever reason.
     """
     plan = Plan()
-    for item in items:
+    owner: dict[str, str | None] = {}  # content -> the athlete it is analysed under
+    primary: set[str] = set()  # contents whose owner's own file is in the inbox
+    copies: dict[str, list[InboxItem]] = {}
+
+    def classify(item: InboxItem) -> list[InboxItem]:
         row = rows.get(item.video_id)
-        if item.duplicate_of:
-            plan.duplicates.append(item)
-        elif not item.ok:
-            (plan.done if row else plan.record_failed).append(item)
-        elif not is_done(row, preset, pipeline_version, retry_failed=retry_failed):
-            plan.analyze.append(item)
-        elif (
+        if not item.ok:
+            return plan.done if row else plan.record_failed
+        if not is_done(row, preset, pipeline_version, retry_failed=retry_failed):
+            return plan.analyze
+        if (
             row
             and row.status == "ok"
             and _needs_scoring(item.video_id, rules_digest, scored_digest, unfeatured)
         ):
-            plan.rescore.append(item)
-        else:
-            plan.done.append(item)
+            return plan.rescore
+        return plan.done
+
+    for item in items:
+        if item.duplicate_of:
+            plan.duplicates.append(item)
+            continue
+        if item.ok and item.sha256:
+            row = rows.get(item.video_id)
+            first = owner.setdefault(item.video_id, (row.athlete if row else None) or item.athlete)
+            if item.athlete != first:
+                copies.setdefault(item.video_id, []).append(item)
+                continue
+            primary.add(item.video_id)
+        classify(item).append(item)
+
+    for content, group in copies.items():
+        row = rows.get(content)
+        if content not in primary and row is not None:
+            stand_in = dataclasses.replace(group[0], athlete=row.athlete, exercise=row.exercise)
+            if (todo := classify(stand_in)) is not plan.done:
+                todo.append(stand_in)
+        changing = any(i.video_id == content for i in (*plan.analyze, *plan.rescore))
+        for item in group:
+            current = copy_is_current(item, row, rows.get(copy_id(item)))
+            (plan.done if current and not changing else plan.copies).append(item)
+    for todo in (plan.analyze, plan.rescore, plan.done, plan.copies):
+        todo.sort(key=lambda it: it.rel_path)
     return plan
 
 

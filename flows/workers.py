@@ -129,7 +129,9 @@ class Outcome:
     rel_path: str
     athlete: str | None
     exercise: str | None
-    action: str  # analyzed | rescored | recorded | skipped | claimed-elsewhere | duplicate | error
+    # analyzed | rescored | recorded | copied | skipped | claimed-elsewhere | duplicate | waiting
+    # | error
+    action: str
     status: str | None = None  # the videos row's status: ok | empty | failed
     error: str | None = None
     seconds: float = 0.0

@@ -7,6 +7,14 @@ current state: a coach's new review of a finding replaces that coach's earlier o
 of a track replaces the old. Writes read the video's file, change it and replace it atomically
 (`Store.write`); a lock makes that read-modify-write safe between the web app's threads (one
 ``posecoach web`` process writes these tables).
+
+Whose a tracked person's reps are (`track_owners`): a named person's are the named athlete's.
+A person nobody named is the video's athlete's as long as that athlete has no named person in
+the video; a video filed under several athletes (one recording of a class in two athletes'
+folders, `posecoach.videos.VideoRow.as_copy`) has several such athletes, and each of them,
+until named, is shown every person not named yet (the pages say to name them). Names belong
+to the recording, the analysed video: naming person 1 Ana on Ana's copy and person 2 Bob on
+Bob's leaves each page with exactly its own athlete's person.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import pandas as pd
@@ -76,16 +85,31 @@ def _replace_rows(
 ) -> None:
     """Put ``row`` into a video's file of ``table``, in place of the row with the same ``key``
     (a ``row`` whose ``athlete`` is empty only removes it)."""
+
+    def same_key(old: pd.DataFrame) -> pd.Series:
+        same = pd.Series(True, index=old.index)
+        for k in key:
+            same &= old[k] == row[k]
+        return same
+
+    keep = row.get("athlete", "x") != ""
+    _rewrite(store, table, video_id, same_key, row if keep else None)
+
+
+def _rewrite(
+    store: Store,
+    table: str,
+    video_id: str,
+    drop: Callable[[pd.DataFrame], pd.Series],
+    row: dict[str, object] | None,
+) -> None:
+    """A video's file of ``table`` without the rows ``drop`` marks, and with ``row`` if given."""
     date = video_date(store, video_id)
     with _LOCK:
         old = store.read(table, [video_id]).drop(columns=["date"])
         if len(old):
-            same = pd.Series(True, index=old.index)
-            for k in key:
-                same &= old[k] == row[k]
-            old = old[~same]
-        keep = row.get("athlete", "x") != ""
-        rows = pd.concat([old, pd.DataFrame([row])], ignore_index=True) if keep else old
+            old = old[~drop(old)]
+        rows = pd.concat([old, pd.DataFrame([row])], ignore_index=True) if row else old
         if len(rows):
             store.write(table, rows, video_id=video_id, date=date)
         else:
@@ -135,6 +159,62 @@ def name_track(store: Store, name: TrackName) -> None:
     _replace_rows(store, "track_athletes", name.video_id, row, ("video_id", "track_id"))
 
 
+def name_athlete(
+    store: Store, video_id: str, athlete: str, track_id: int | None, named_by: str
+) -> None:
+    """Say which person of a video is ``athlete`` (one the video is filed under): the track
+    named for them, any other track named for them before no longer; ``track_id`` None: none
+    (every track named for them is un-named).
+
+    Raises:
+        ValueError: an empty athlete.
+        StoreError: the video is not in the store.
+    """
+    if not athlete:
+        raise ValueError("name_athlete: the athlete is empty")
+
+    def theirs_or_this_track(old: pd.DataFrame) -> pd.Series:
+        return (old["athlete"] == athlete) | (old["track_id"] == track_id)
+
+    row = None
+    if track_id is not None:
+        row = asdict(TrackName(video_id, track_id, athlete, named_by, _now()))
+    _rewrite(store, "track_athletes", video_id, theirs_or_this_track, row)
+
+
+def track_owners(
+    filed_under: Sequence[str], named: Mapping[int, str], tracks: Iterable[int]
+) -> dict[int, tuple[str, ...]]:
+    """Whose each of a video's tracks is (see the module docstring): a named track its
+    athlete's; a track nobody named every athlete's the video is ``filed_under`` who has no
+    named track in it (none left: nobody's).
+
+    >>> track_owners(["Ana", "Bob"], {1: "Ana"}, [1, 2])
+    {1: ('Ana',), 2: ('Bob',)}
+    """
+    resolved = set(named.values())
+    waiting = tuple(a for a in dict.fromkeys(filed_under) if a and a not in resolved)
+    return {t: (named[t],) if t in named else waiting for t in tracks}
+
+
+def filed_under(videos: pd.DataFrame) -> dict[str, list[str]]:
+    """Analysed video id -> the athletes its file is filed under, from the ``videos`` rows (as
+    the store reads them): the analysed row's athlete first, then its copies', sorted."""
+    out: dict[str, list[str]] = {}
+    if not len(videos):
+        return out
+    copy_of = videos.get("same_content_as", pd.Series(None, index=videos.index, dtype=object))
+    is_copy = copy_of.notna().to_numpy()
+    for vid, athlete in zip(videos["video_id"][~is_copy], videos["athlete"][~is_copy], strict=True):
+        out[str(vid)] = [str(athlete)] if isinstance(athlete, str) and athlete else []
+    copies = sorted(zip(copy_of[is_copy], videos["athlete"][is_copy], strict=True))
+    for vid, athlete in copies:
+        names = out.setdefault(str(vid), [])
+        if isinstance(athlete, str) and athlete and athlete not in names:
+            names.append(athlete)
+    return out
+
+
 def track_names(store: Store, video_ids: list[str] | None = None) -> dict[tuple[str, int], str]:
     """(video_id, track_id) -> the athlete a coach named, for the named tracks."""
     rows = store.read("track_athletes", video_ids)
@@ -158,4 +238,22 @@ FROM reviews r
 JOIN findings f USING (video_id, track_id, rep_index, check_id, rule_id, rule_version)
 GROUP BY f.check_id, f.rule_version
 ORDER BY f.check_id, f.rule_version
+"""
+
+
+#: Each athlete's counted reps per person, in the videos filed under them (the README's
+#: example): a file filed under several athletes (``same_content_as``) shows its analysed
+#: video's reps; each athlete gets the person named for them, or, before anyone is named for
+#: them, every person nobody named (`track_owners`).
+ATHLETE_REPS_SQL = """
+SELECT v.athlete, v.file_name, r.track_id, count(*) AS reps
+FROM videos v
+JOIN reps r ON r.video_id = coalesce(v.same_content_as, v.video_id)
+LEFT JOIN track_athletes t ON t.video_id = r.video_id AND t.track_id = r.track_id
+WHERE r.kind = 'rep' AND r.partial IS NOT TRUE
+  AND (t.athlete = v.athlete
+       OR (t.athlete IS NULL AND v.athlete NOT IN (
+           SELECT n.athlete FROM track_athletes n WHERE n.video_id = r.video_id)))
+GROUP BY ALL
+ORDER BY v.athlete, v.file_name, r.track_id
 """

@@ -11,7 +11,11 @@ Versions: 1, the first store; 2, the ``features`` table and ``videos.error_kind`
 (whether ``videos.view`` was declared or estimated; older rows get it where rows are read,
 `posecoach.videos`); 7, ``reps.side``; 8, the coaches' tables ``reviews`` (a coach's verdict on a
 finding) and ``track_athletes`` (who a tracked person in a video is), written by the web app
-(`posecoach.annotations`); a store without them reads as having no rows. Nothing decides by the version a file carries: readers take
+(`posecoach.annotations`); a store without them reads as having no rows; 9,
+``videos.same_content_as``: a file filed under a second athlete (one recording of a class in
+two athletes' folders) is a ``videos`` row of its own that points at the analysed video with
+the same content (null: the row is itself analysed, as every row of an older store). Nothing
+decides by the version a file carries: readers take
 every version's files alike (a missing column reads as nulls, ``union_by_name``), so a store of
 mixed versions reads as one.
 """
@@ -23,7 +27,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "9"
 
 #: COCO-17 keypoint names, in the model's output order.
 COCO17: tuple[str, ...] = (
@@ -136,6 +140,10 @@ VIDEOS = pa.schema(
         ("random_weights", pa.bool_()),
         ("pipeline_version", pa.string()),
         ("processed_at", pa.timestamp("us", tz="UTC")),
+        # schema 9: the video_id of the analysed video with this file's content, when this row
+        # is a copy filed under another athlete (its keypoints, reps and findings are that
+        # video's, analysed once); null for an analysed video
+        ("same_content_as", pa.string()),
     ]
 )
 

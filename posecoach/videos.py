@@ -12,12 +12,18 @@ how such rows were made (`legacy_view_source`).
 ``view`` is what the video is filmed from: declared (a sidecar's ``view:``, ``--view``) or,
 otherwise, estimated from the poses (the view seen longest). ``view_source`` says which, and
 only a declared view binds later scoring (`declared_view`): re-scoring estimates anew.
+
+A file filed under a second athlete (the same recording of a class in two athletes' folders)
+is a row of its own, a copy (`VideoRow.as_copy`): its id is `copy_video_id` of the analysed
+video and its athlete, ``same_content_as`` names the analysed video, whose keypoints, reps and
+findings it shares (`VideoRow.content_id`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,7 +33,7 @@ import pandas as pd
 
 from posecoach.failures import ErrorKind, error_message, legacy_error_kind
 from posecoach.schema import VIDEOS
-from posecoach.store import Store
+from posecoach.store import Store, video_id_for
 
 _INT_COLUMNS = ("size_bytes", "frames", "width", "height", "rotation", "n_tracks", "attempts")
 _FLOAT_COLUMNS = ("fps", "duration_s")
@@ -73,6 +79,28 @@ class VideoRow:
     random_weights: bool | None = None
     pipeline_version: str | None = None
     processed_at: dt.datetime | None = None
+    same_content_as: str | None = None  # a copy: the analysed video with this content (schema 9)
+
+    @property
+    def content_id(self) -> str:
+        """The video whose analysis this row shows: its own, or the analysed one of a copy."""
+        return self.same_content_as or self.video_id
+
+    def as_copy(
+        self, *, athlete: str, path: str, file_name: str, processed_at: dt.datetime
+    ) -> VideoRow:
+        """This analysed row as the copy filed under ``athlete`` (at ``path``): the analysis's
+        columns are this row's, in its date partition (the same session), so that the copy
+        follows a re-analysis when it is recorded again."""
+        return dataclasses.replace(
+            self,
+            video_id=copy_video_id(self.video_id, athlete),
+            athlete=athlete,
+            path=path,
+            file_name=file_name,
+            processed_at=processed_at,
+            same_content_as=self.video_id,
+        )
 
     def failed(self, kind: ErrorKind, reason: str) -> VideoRow:
         """This row as a ``failed`` one of ``kind`` (its message marked when transient)."""
@@ -140,6 +168,17 @@ class VideoRow:
 
 
 VIEW_SOURCES = ("declared", "estimated")
+
+
+def copy_video_id(video_id: str, athlete: str) -> str:
+    """The id of the copy of video ``video_id`` filed under ``athlete``: one per pair, so a
+    file filed twice for one athlete is one copy, and renaming it keeps its id."""
+    return video_id_for(hashlib.sha256(f"copy\n{video_id}\n{athlete}".encode()).hexdigest())
+
+
+def content_id(video: Mapping[str, Any]) -> str:
+    """`VideoRow.content_id` of a videos record as the store reads it (any schema version)."""
+    return str(_plain(video.get("same_content_as")) or video["video_id"])
 
 
 def legacy_view_source(source: str | None, view: str | None) -> str | None:

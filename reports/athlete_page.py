@@ -1,4 +1,10 @@
-"""The page of one athlete: per exercise, each checked metric's trend across sessions."""
+"""The page of one athlete: per exercise, each checked metric's trend across sessions.
+
+A video filed under several athletes (one recording of a class) in which nobody named this
+athlete's person yet lists every person nobody named, says so on its row, and stays out of the
+trend: a chart of everyone's knees is nobody's trend. Once the coach names the athlete's
+person, only that person's reps are on the page, and in the trend.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from markupsafe import Markup
 from posecoach.store import Store
 from reports import charts, site, summaries
 from reports.night_page import video_rows
-from reports.reading import athlete_rows, scoring_metadata
+from reports.reading import athlete_tracks, content_of, scoring_metadata
 from reports.site import text
 
 
@@ -31,11 +37,20 @@ def _exercise(
     page: Path,
     index: int,
     metas: dict[str, dict[str, Any]],
+    waiting: frozenset[tuple[str, int]],
+    filed: dict[str, list[str]],
 ) -> dict[str, Any]:
-    """One exercise's part of the page: its videos and the trend of each checked metric."""
+    """One exercise's part of the page: its videos and the trend of each checked metric
+    (without the ``waiting`` tracks: people not named yet in a video filed under several)."""
     ok = ev[ev["status"] == "ok"]
-    rows = video_rows(ctx, ev, reps, findings, page, metas)
-    ef = findings[findings["video_id"].isin(ok["video_id"])] if len(findings) else findings
+    rows = video_rows(ctx, ev, reps, findings, page, metas, filed)
+    for row in rows:
+        row["waiting"] = sorted(t for v, t in waiting if v == row["content_id"])
+    ok_ids = {content_of(v) for v in ok.itertuples()}
+    ef = findings[findings["video_id"].isin(ok_ids)] if len(findings) else findings
+    if waiting and len(ef):
+        keys = zip(ef["video_id"], ef["track_id"], strict=True)
+        ef = ef[[(str(v), int(t)) not in waiting for v, t in keys]]
     per_rep = ef[(ef["rep_index"] >= 0) & ef["value"].notna()] if len(ef) else ef
     metrics = [m for m in dict.fromkeys(per_rep["metric"].dropna()) if m] if len(per_rep) else []
     # a row per metric, titled by the checks that judge it: "depth (knee angle)"
@@ -50,7 +65,7 @@ def _exercise(
     records = []
     for v in ok.itertuples(index=False):
         session = _session_key(v)
-        vf = per_rep[per_rep["video_id"] == v.video_id]
+        vf = per_rep[per_rep["video_id"] == content_of(v)]
         for metric, mf in vf.groupby("metric", sort=False):
             vals = mf["value"].astype(float)
             records.append(
@@ -95,11 +110,14 @@ def render_athlete(
     videos and leave out their own videos' tracks named for someone else (`athlete_rows`).
     """
     ctx = _ctx or site.context(out_dir)
-    videos, reps, findings = athlete_rows(store, athlete)
+    theirs = athlete_tracks(store, athlete)
+    videos, reps, findings = theirs.videos, theirs.reps, theirs.findings
     page = site.athlete_page_path(ctx.out_dir, athlete)
     metas = scoring_metadata(store, videos)
     exercises = [
-        _exercise(ctx, str(exercise), ev, reps, findings, page, i, metas)
+        _exercise(
+            ctx, str(exercise), ev, reps, findings, page, i, metas, theirs.waiting, theirs.filed
+        )
         for i, (exercise, ev) in enumerate(videos.groupby(videos["exercise"].fillna(""), sort=True))
     ]
     html = ctx.env.get_template("athlete.html").render(

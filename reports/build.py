@@ -19,7 +19,7 @@ from posecoach.store import Store
 from reports import site, summaries
 from reports.athlete_page import render_athlete
 from reports.night_page import render_night
-from reports.reading import all_videos, athlete_names
+from reports.reading import all_videos, athlete_names, athlete_videos
 from reports.site import (
     athlete_page_path,
     athlete_slug,
@@ -56,7 +56,7 @@ def render_index(
     videos = all_videos(store)
     findings = store.read("findings")
     nights = []
-    for date, nv in videos.groupby("date", sort=True):
+    for date, nv in videos[videos["same_content_as"].isna()].groupby("date", sort=True):
         nf = findings[findings["video_id"].isin(nv["video_id"])] if len(findings) else findings
         nights.append(
             {
@@ -71,8 +71,7 @@ def render_index(
     athletes = []
     named = track_names(store)
     for name in athlete_names(store, videos):
-        theirs = {vid for (vid, _), a in named.items() if a == name}
-        av = videos[(videos["athlete"] == name) | videos["video_id"].isin(theirs)]
+        av = athlete_videos(videos, named, name)
         athletes.append(
             {
                 "name": name,
@@ -121,7 +120,9 @@ def build_reports(
             raise ValueError(f"date {date!r}: expected YYYY-MM-DD")
         videos = videos[videos["date"] == date]
     dates = sorted(set(videos["date"])) if len(videos) else ([date] if date else [])
-    with_pages = videos[videos["status"] != "failed"]
+    # a copy (a file filed under a second athlete) has no page of its own: its analysed
+    # video's is its page
+    with_pages = videos[(videos["status"] != "failed") & videos["same_content_as"].isna()]
     athletes = athlete_names(store, videos)
     ctx.planned = {
         *(

@@ -9,10 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from posecoach.annotations import track_names
+from posecoach.annotations import filed_under, track_names
 from posecoach.store import Store
 from reports import site, summaries, unjudged
-from reports.reading import all_videos, scoring_metadata
+from reports.reading import all_videos, content_of, scoring_metadata
 from reports.site import num, text, when
 
 
@@ -23,15 +23,21 @@ def video_rows(
     findings: pd.DataFrame,
     from_page: Path,
     metas: Mapping[str, Mapping[str, Any]] | None = None,
+    filed: Mapping[str, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """One table row per video: names, status, summary line, counts and links. ``metas``: the
-    videos' findings metadata (`scoring_metadata`), which says what each check's view is."""
+    videos' findings metadata (`scoring_metadata`), which says what each check's view is.
+    A copy (a file filed under a second athlete) shows its analysed video's reps, findings and
+    page; ``filed``: who each analysed video is filed under (`filed_under`), named on the row
+    of a video filed under several."""
     rows = []
     for v in videos.itertuples(index=False):
-        vr = reps[reps["video_id"] == v.video_id] if len(reps) else reps
-        vf = findings[findings["video_id"] == v.video_id] if len(findings) else findings
+        content = content_of(v)
+        vr = reps[reps["video_id"] == content] if len(reps) else reps
+        vf = findings[findings["video_id"] == content] if len(findings) else findings
         tracks = sorted({int(t) for t in vr["track_id"]} | {int(t) for t in vf["track_id"]})
-        meta = (metas or {}).get(v.video_id, {})
+        meta = (metas or {}).get(content, {})
+        under = (filed or {}).get(content, [])
         sums = [
             summaries.summarize_track(
                 t, vr[vr["track_id"] == t], vf[vf["track_id"] == t] if len(vf) else vf,
@@ -43,6 +49,8 @@ def video_rows(
         rows.append(
             {
                 "video_id": v.video_id,
+                "content_id": content,
+                "filed_under": under if len(under) > 1 else [],
                 "file_name": text(v.file_name) or v.video_id,
                 "athlete": text(v.athlete),
                 "exercise": text(v.exercise),
@@ -53,7 +61,7 @@ def video_rows(
                 "summary": summaries.video_summary_line(sums) if status == "ok" else "",
                 "counts": summaries.severity_counts(vf),
                 "n_reps": summaries.counted_reps(vr),
-                "link": ctx.link(site.video_page_path(ctx.out_dir, v.date, v.video_id), from_page),
+                "link": ctx.link(site.video_page_path(ctx.out_dir, v.date, content), from_page),
                 "athlete_link": ctx.link(
                     site.athlete_page_path(ctx.out_dir, text(v.athlete)), from_page
                 )
@@ -76,7 +84,7 @@ def _named(
                 "link": ctx.link(site.athlete_page_path(ctx.out_dir, athlete), page),
             }
             for (vid, track_id), athlete in sorted(names.items())
-            if vid == row["video_id"]
+            if vid == row["content_id"]
         ]
         for row in rows
     ]
@@ -93,23 +101,27 @@ def render_night(
     ctx = _ctx or site.context(out_dir)
     videos = all_videos(store)
     videos = videos[videos["date"] == date]
-    ids = list(videos["video_id"])
+    ids = sorted({content_of(v) for v in videos.itertuples()})
     reps = store.read("reps", ids)
     findings = store.read("findings", ids)
     page = site.night_page_path(ctx.out_dir, date)
-    rows = video_rows(ctx, videos, reps, findings, page, scoring_metadata(store, videos))
+    metas = scoring_metadata(store, videos)
+    rows = video_rows(ctx, videos, reps, findings, page, metas, filed_under(videos))
     # the people a coach named in group videos, after the video's athlete: "#2 ben"
     for row, named in zip(rows, _named(ctx, track_names(store, ids), rows, page), strict=True):
         row["named"] = named
     totals = summaries.severity_counts(findings)
-    status_counts = videos["status"].fillna("unknown").value_counts().to_dict()
+    copies = [r["video_id"] != r["content_id"] for r in rows]
+    analysed = videos[[not c for c in copies]] if len(videos) else videos
+    status_counts = analysed["status"].fillna("unknown").value_counts().to_dict()
     html = ctx.env.get_template("night.html").render(
         title=f"Night of {date}",
         date=date,
         rows=rows,
         totals=totals,
         status_counts={k: int(v) for k, v in status_counts.items()},
-        n_videos=len(rows),
+        n_videos=len(analysed),
+        n_copies=sum(copies),
         css=ctx.asset("report.css", page),
         index_link=ctx.link(ctx.out_dir / "index.html", page),
         generated=site.now(),

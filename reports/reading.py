@@ -3,20 +3,24 @@ and whose reps and findings are whose.
 
 A video belongs to its ``videos.athlete``; in a group video a coach may name a tracked person
 (the ``track_athletes`` table, `posecoach.annotations`): that track's reps and findings then
-belong to the named athlete, on that athlete's page, and no longer to the video's athlete.
+belong to the named athlete, on that athlete's page, and no longer to the video's athlete. A
+file filed under several athletes (``videos.same_content_as``: one recording of a class) is
+on each one's page, with the person named for them, or, until then, with every person nobody
+named, marked as waiting for a name (`posecoach.annotations.track_owners`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from posecoach.annotations import track_names
+from posecoach.annotations import filed_under, track_names, track_owners
 from posecoach.store import Store
 
 _DATE_IN_PATH = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
@@ -67,10 +71,11 @@ def nameable_tracks(frames_per_track: pd.Series, scored: Iterable[int]) -> list[
 
 
 def scoring_metadata(store: Store, videos: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """The findings metadata of each ok video (one file footer each: what scoring recorded,
-    each check's views among it)."""
+    """The findings metadata of each ok video, by analysed video id (one file footer each:
+    what scoring recorded, each check's views among it)."""
     ok = videos[videos["status"] == "ok"] if len(videos) else videos
-    return {str(vid): store.metadata("findings", str(vid)) for vid in ok["video_id"]}
+    ids = dict.fromkeys(content_of(v) for v in ok.itertuples())  # a copy: its analysed video's
+    return {vid: store.metadata("findings", vid) for vid in ids}
 
 
 def all_videos(store: Store) -> pd.DataFrame:
@@ -89,27 +94,83 @@ def athlete_names(store: Store, videos: pd.DataFrame) -> list[str]:
     return sorted({str(a) for a in videos["athlete"].dropna() if a} | named)
 
 
-def athlete_rows(store: Store, athlete: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """An athlete's videos, reps and findings (in page order), honouring ``track_athletes``.
+def content_of(video: Any) -> str:
+    """The id of the analysed video whose rows a videos row shows (a row or a namedtuple of
+    one): its own, or, for a copy, ``same_content_as``'s."""
+    copy_of = getattr(video, "same_content_as", None)
+    return str(copy_of) if isinstance(copy_of, str) and copy_of else str(video.video_id)
 
-    The videos are the athlete's own and those with a track named for the athlete; the reps and
-    findings those of the athlete's tracks: a named track's are its athlete's, any other
-    track's (and the video's notes, track -1) the video's athlete's.
-    """
-    videos = all_videos(store)
-    names = track_names(store)
+
+def athlete_videos(
+    videos: pd.DataFrame, names: dict[tuple[str, int], str], athlete: str
+) -> pd.DataFrame:
+    """An athlete's videos rows, one per recording, in the given order: those filed under the
+    athlete (analysed or copies) and those with a track named for them; where both, the
+    athlete's own filing."""
+    if not len(videos):
+        return videos
     named_here = {vid for (vid, _), name in names.items() if name == athlete}
-    videos = videos[(videos["athlete"] == athlete) | videos["video_id"].isin(named_here)]
-    ids = [str(v) for v in videos["video_id"]]
-    owners = dict(zip(videos["video_id"], videos["athlete"], strict=True))
+    content = pd.Series([content_of(v) for v in videos.itertuples()], index=videos.index)
+    own = (videos["athlete"] == athlete).to_numpy(dtype=bool)
+    is_copy = (content != videos["video_id"]).to_numpy()
+    pick = own | (content.isin(named_here).to_numpy() & ~is_copy)
+    rows = videos[pick].assign(_content=content[pick], _own=own[pick])
+    rows = rows[~(rows.duplicated("_content", keep=False) & ~rows["_own"])]
+    return rows.drop_duplicates("_content").drop(columns=["_content", "_own"])
 
-    def mine(rows: pd.DataFrame) -> pd.DataFrame:
-        if not len(rows) or not names:
+
+@dataclass(frozen=True)
+class AthleteRows:
+    """What an athlete's page shows: the videos (one row per recording, the athlete's own
+    filing where there is one) and the reps and findings of the athlete's tracks, under the
+    analysed video's id. ``waiting``: the (video, track) pairs among them of a video filed under
+    several athletes where nobody named this athlete's person yet (every person is shown);
+    ``filed``: who each of the videos is filed under (`filed_under`)."""
+
+    videos: pd.DataFrame
+    reps: pd.DataFrame
+    findings: pd.DataFrame
+    waiting: frozenset[tuple[str, int]]
+    filed: dict[str, list[str]]
+
+
+def athlete_tracks(store: Store, athlete: str) -> AthleteRows:
+    """An athlete's videos, reps and findings (in page order), honouring ``track_athletes`` and
+    the copies of a file filed under several athletes (see the module docstring)."""
+    everything = all_videos(store)
+    names = track_names(store)
+    filed = filed_under(everything)
+    videos = athlete_videos(everything, names, athlete)
+    ids = [content_of(v) for v in videos.itertuples()]
+    reps, findings = store.read("reps", ids), store.read("findings", ids)
+    tracks: dict[str, set[int]] = {vid: set() for vid in ids}
+    for frame in (reps, findings):
+        for vid, track in zip(frame["video_id"], frame["track_id"], strict=True):
+            tracks[str(vid)].add(int(track))
+    mine: set[tuple[str, int]] = set()
+    waiting: set[tuple[str, int]] = set()
+    for vid in ids:
+        under = filed.get(vid, [])
+        named = {t: a for (v, t), a in names.items() if v == vid}
+        for track, owners in track_owners(under, named, tracks[vid]).items():
+            if track < 0:  # the video's notes (no rule file, ...): its athletes' own
+                owners = tuple(under)
+            if athlete in owners:
+                mine.add((vid, track))
+                if len(under) > 1 and track not in named and track >= 0:
+                    waiting.add((vid, track))
+
+    def theirs(rows: pd.DataFrame) -> pd.DataFrame:
+        if not len(rows):
             return rows
-        owner = [
-            names.get((str(v), int(t)), owners.get(v))
-            for v, t in zip(rows["video_id"], rows["track_id"], strict=True)
-        ]
-        return rows[np.array([o == athlete for o in owner], dtype=bool)]
+        keys = zip(rows["video_id"], rows["track_id"], strict=True)
+        return rows[np.array([(str(v), int(t)) in mine for v, t in keys], dtype=bool)]
 
-    return videos, mine(store.read("reps", ids)), mine(store.read("findings", ids))
+    filed = {vid: filed.get(vid, []) for vid in ids}
+    return AthleteRows(videos, theirs(reps), theirs(findings), frozenset(waiting), filed)
+
+
+def athlete_rows(store: Store, athlete: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """An athlete's videos, reps and findings (`athlete_tracks` without ``waiting``)."""
+    rows = athlete_tracks(store, athlete)
+    return rows.videos, rows.reps, rows.findings

@@ -177,6 +177,9 @@ class Context:
     video_roots: tuple[str, ...] = ()
     planned: set[Path] = field(default_factory=set)
     env: jinja2.Environment = field(default_factory=environment)
+    #: who each analysed video is filed under (`posecoach.annotations.filed_under`), read once
+    #: per build by the first page that needs it
+    filed: dict[str, list[str]] | None = None
 
     def exists(self, page: Path) -> bool:
         return page.resolve() in self.planned or page.exists()

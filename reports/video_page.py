@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from posecoach.annotations import track_names, video_reviews
+from posecoach.annotations import filed_under, track_names, video_reviews
 from posecoach.keypoints import KeyPoints
 from posecoach.store import Store
 from posecoach.videos import declared_view
@@ -58,6 +58,7 @@ class TrackSection:
     frames_seen: int
     scored: bool
     named: str | None = None  # the athlete a coach named this person (track_athletes)
+    waiting: bool = False  # not named, in a video filed under several athletes
     named_link: str | None = None  # that athlete's trend page
     reviews: list[dict[str, str]] = field(default_factory=list)  # coaches' verdicts (reviews)
 
@@ -269,6 +270,9 @@ def render_video(
     track_ids, others = _tracks_to_show(keypoints, reps, findings)
     names = track_names(store, [video_id])
     reviews = video_reviews(store, video_id)
+    if ctx.filed is None:
+        ctx.filed = filed_under(store.read("videos"))
+    under = ctx.filed.get(video_id, [])
 
     # Every thumbnail needed, grouped by frame so the video is read once, in order.
     jobs: dict[int, list[_Job]] = {}
@@ -308,6 +312,7 @@ def render_video(
                 frames_seen=len(track),
                 scored=scored,
                 named=names.get((video_id, track_id)),
+                waiting=len(under) > 1 and (video_id, track_id) not in names,
                 reviews=_reviews(
                     reviews[reviews["track_id"] == track_id] if len(reviews) else reviews
                 ),
@@ -366,6 +371,9 @@ def render_video(
         athlete_link=ctx.link(site.athlete_page_path(ctx.out_dir, athlete), page)
         if athlete
         else None,
+        filed_under=[(a, ctx.link(site.athlete_page_path(ctx.out_dir, a), page)) for a in under]
+        if len(under) > 1
+        else [],
         index_link=ctx.link(ctx.out_dir / "index.html", page),
         generated=site.now(),
     )

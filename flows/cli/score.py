@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         if missing:
             print(f"posecoach score: no videos row for {', '.join(missing)}", file=sys.stderr)
             return 1
-    videos = videos[videos["status"] == "ok"]
+    # a copy (a file filed under a second athlete) has no keypoints: its analysed video has
+    videos = videos[(videos["status"] == "ok") & videos["same_content_as"].isna()]
     failures = 0
     for _, row in videos.iterrows():
         try:

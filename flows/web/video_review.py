@@ -9,7 +9,12 @@ posts (``/videos/{id}/reviews``, ``/videos/{id}/tracks/{track}``) need a session
 token like every form of the app; they write the store's ``reviews`` and ``track_athletes``
 tables (`posecoach.annotations`). A review renders the video's report page again (it lists
 the reviews); naming a track rebuilds the reports it changes: the video's page and night, the
-two athletes' pages, the index.
+athletes' pages concerned, the index.
+
+A file filed under several athletes (one recording of a class, `flows.copies`) has one page,
+its analysed video's (a copy's id redirects there), which asks, for each athlete it is filed
+under, which person is them (``POST /videos/{id}/athletes``: ``athlete``, ``track_id``, empty
+for none yet; `posecoach.annotations.name_athlete`).
 """
 
 from __future__ import annotations
@@ -31,15 +36,18 @@ from posecoach.annotations import (
     REVIEW_KEY,
     Review,
     TrackName,
+    filed_under,
+    name_athlete,
     name_track,
     record_review,
     track_names,
+    track_owners,
     video_reviews,
 )
 from posecoach.schema import VERDICTS
 from posecoach.store import StoreError
 from reports import summaries
-from reports.reading import all_videos, nameable_tracks, track_frames, video_rows
+from reports.reading import all_videos, content_of, nameable_tracks, track_frames, video_rows
 from reports.site import text, video_page_path
 
 log = logging.getLogger(__name__)
@@ -87,6 +95,9 @@ def video_context(state: WebState, video_id: str) -> dict[str, Any] | None:
     scored = {int(t) for t in reps["track_id"]} | {int(t) for t in findings["track_id"]}
     frames_seen = track_frames(state.store, video_id)
     track_ids = nameable_tracks(frames_seen, scored)  # bystanders too: they may be named
+    under = filed_under(state.store.read("videos")).get(video_id, [])
+    named = {t: a for (v, t), a in names.items() if v == video_id}
+    owners = track_owners(under, named, track_ids)
     tracks = []
     for track_id in track_ids:
         t_find = findings[findings["track_id"] == track_id].sort_values(
@@ -114,8 +125,10 @@ def video_context(state: WebState, video_id: str) -> dict[str, Any] | None:
         tracks.append(
             {
                 "track_id": track_id,
-                "athlete": names.get((video_id, track_id), text(video["athlete"])),
-                "named": (video_id, track_id) in names,
+                # a person nobody named in a video filed under several athletes: not yet said
+                "athlete": named.get(track_id)
+                or (owners[track_id][0] if len(under) < 2 and owners[track_id] else ""),
+                "named": track_id in named,
                 "thumbnail": _thumbnail(state, date, video_id, track_id),
                 "n_reps": summaries.counted_reps(reps[reps["track_id"] == track_id]),
                 "scored": track_id in scored,
@@ -132,6 +145,13 @@ def video_context(state: WebState, video_id: str) -> dict[str, Any] | None:
         "video_status": text(video["status"]),
         "report_url": reports_url(state.config.reports, page_file) if page_file.is_file() else None,
         "tracks": tracks,
+        # who the video is filed under, each with the person named for them (None: not yet)
+        "filed_under": [
+            {"athlete": a, "track_id": next((t for t, n in named.items() if n == a), None)}
+            for a in under
+        ]
+        if len(under) > 1
+        else [],
         "verdicts": VERDICTS,
         "date": date,
     }
@@ -160,7 +180,13 @@ def videos(request: Request) -> Response:
 def video(request: Request, video_id: str) -> Response:
     if current_session(request) is None:
         return login_redirect(request)
-    context = video_context(state_of(request), video_id) if _VIDEO_ID.match(video_id) else None
+    state = state_of(request)
+    context = None
+    if _VIDEO_ID.match(video_id):
+        rows, _ = video_rows(state.store, "videos", video_id)
+        if len(rows) and content_of(rows.iloc[0]) != video_id:  # a copy: its analysed video's
+            return RedirectResponse(f"/videos/{content_of(rows.iloc[0])}", status_code=303)
+        context = video_context(state, video_id)
     if context is None:
         return page(request, "message.html", 404, title="Not found", message="No such video.")
     return page(request, "video.html", error="", **context)
@@ -238,12 +264,39 @@ async def name_person(request: Request, video_id: str, track_id: int) -> Respons
         athlete = folder_label("athlete", given) if given else ""
     except UploadError as exc:
         return _video_error(request, video_id, exc.message)
-    if athlete == context["athlete"]:
-        athlete = ""  # the video's own athlete: no naming needed
+    filed = [f["athlete"] for f in context["filed_under"]]
+    if athlete == context["athlete"] and not filed:
+        athlete = ""  # the video's own athlete, its only one: no naming needed
     name_track(state.store, TrackName(video_id, track_id, athlete, session.user.name))
-    concerned = {a for a in (track["athlete"], athlete or context["athlete"]) if a}
+    concerned = {a for a in (track["athlete"], athlete or context["athlete"], *filed) if a}
     rebuild_reports(state, video_id, context["date"], concerned)
     return RedirectResponse(f"/videos/{video_id}", status_code=303)
+
+
+@router.post("/videos/{video_id}/athletes")
+async def name_filed_athlete(request: Request, video_id: str) -> Response:
+    """Which person of a video filed under several athletes is one of them (none: not yet)."""
+    session = current_session(request)
+    form = await form_of(request)
+    if session is None or not session_and_form_ok(session, form):
+        return forbidden(request, "Name people from this site's own form, logged in.")
+    state = state_of(request)
+    context = video_context(state, video_id) if _VIDEO_ID.match(video_id) else None
+    if context is None:
+        return page(request, "message.html", 404, title="Not found", message="No such video.")
+    athlete = form.get("athlete", "")
+    filed = [f["athlete"] for f in context["filed_under"]]
+    if athlete not in filed:
+        return _video_error(request, video_id, "This video is not filed under that athlete.")
+    given = form.get("track_id", "")
+    track_id = _int(given)
+    if given and track_id not in {t["track_id"] for t in context["tracks"]}:
+        return _video_error(request, video_id, f"Person {given} is not in this video.")
+    before = {t["athlete"] for t in context["tracks"] if t["track_id"] == track_id}
+    name_athlete(state.store, video_id, athlete, track_id, session.user.name)
+    concerned = {a for a in (*filed, *before) if a}
+    rebuild_reports(state, video_id, context["date"], concerned)
+    return RedirectResponse(f"/videos/{video_id}#filed-under", status_code=303)
 
 
 def refresh_video_report(state: WebState, video_id: str) -> None:
