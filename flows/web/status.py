@@ -5,6 +5,8 @@ record says where the video is: ``queued``, ``running`` (a worker holds its clai
 ``failed`` when the flow itself failed. An upload still pending wins over an older row of the same content (a failed video
 uploaded again is analysed again only if the failure policy says so, and then shows as
 queued meanwhile). ``report_url`` is set once the video's page exists in the reports folder.
+An upload of content already analysed for another athlete (one recording of a class) answers
+its own athlete's copy row (``same_content_as`` set) with the analysed video's report.
 
 ``progress`` (0..1) and ``frames_done``: while ``running``, from the progress record the worker
 writes into the store (`flows.progress`; 0 before its first window, while the models load),
@@ -25,7 +27,7 @@ from flows.progress import Progress, read_progress
 from flows.web.users import Accounts, Upload
 from posecoach.schema import VIDEOS
 from posecoach.store import Store
-from posecoach.videos import VideoRow, read_video_rows
+from posecoach.videos import VideoRow, copy_video_id, read_video_rows
 from reports.site import video_page_path
 
 REPORTS_URL = "/reports"
@@ -63,12 +65,18 @@ def video_status(
     uploads = accounts.uploads(video_id=video_id, limit=1)
     upload = uploads[0] if uploads else None
     rows = read_video_rows(store, [video_id])
-    row = rows[0] if rows else None
+    row = analysed = rows[0] if rows else None
     if upload is None and row is None:
         return None
-    if row is not None and not _upload_is_newer(upload, row):
+    if upload is not None and row is not None and row.athlete and upload.athlete != row.athlete:
+        # The content was analysed for another athlete (one recording of a class): this upload
+        # is the copy filed under its own athlete (`flows.copies`), with the analysed video's
+        # report; no copy row yet means the night has not filed it.
+        copies = read_video_rows(store, [copy_video_id(video_id, upload.athlete)])
+        row = copies[0] if copies else None
+    if row is not None and analysed is not None and not _upload_is_newer(upload, row):
         out = {k: _json_value(v) for k, v in row.to_dict().items()}
-        out["report_url"] = report_url(reports_dir, row)
+        out["report_url"] = report_url(reports_dir, analysed)
         finished = row.status in ("ok", "empty")
         out["progress"] = 1.0 if finished else None
         out["frames_done"] = out.get("frames") if finished else None

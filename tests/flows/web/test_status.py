@@ -114,3 +114,31 @@ def test_a_failed_video_has_no_progress(store, accounts, config) -> None:
     write_video_row(store, _row("failed", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "bad file"))
     status = _status(store, accounts, config.reports)
     assert status is not None and status["progress"] is None and status["frames_done"] is None
+
+
+def test_a_class_recording_uploaded_for_a_second_athlete_answers_that_athletes_copy(
+    store, accounts, config
+) -> None:
+    analysed = dataclasses.replace(
+        _row("ok", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)), athlete="Ana", path="Ana/squat/a.mp4"
+    )
+    write_video_row(store, analysed)
+    upload = accounts.add_upload(VID, "Bob/squat/class.mp4", "Bob", "squat", "bob")
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["status"] == "queued" and status["athlete"] == "Bob"
+    accounts.set_upload_status([upload.upload_id], "done")
+    copy = analysed.as_copy(
+        athlete="Bob",
+        path="Bob/squat/class.mp4",
+        file_name="class.mp4",
+        processed_at=dt.datetime.now(dt.UTC),
+    )
+    write_video_row(store, copy)
+    page = config.reports / "2026-11-30" / f"{VID}.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("report")
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["status"] == "ok"
+    assert status["athlete"] == "Bob" and status["same_content_as"] == VID
+    assert status["video_id"] == copy.video_id != VID
+    assert status["report_url"] == f"/reports/2026-11-30/{VID}.html"  # the analysed video's page
