@@ -24,6 +24,8 @@ from posecoach.store import Store
 
 SESSION_COOKIE = "posecoach_session"
 LOGIN_CSRF_COOKIE = "posecoach_login_csrf"
+#: A browser that logged in before (`flows.web.security.LoginThrottle`'s known device).
+DEVICE_COOKIE = "posecoach_device"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 Every form carries a hidden ``csrf_token`` and every form post is refused (403) without the
 right one: the session's token once logged in, before that (the login form) a random value
 also set in a SameSite=Strict cookie (double submit). Failed logins are throttled per user name
-and per client address (`flows.web.security.LoginThrottle`), answered 429 with Retry-After.
+and client address, per address, per user name, and per known device (a browser that logged in
+as that user before, by its ``posecoach_device`` cookie; `flows.web.security.LoginThrottle`),
+answered 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from flows.inbox import VIEWS
 from flows.web.api import queue_upload, receive_upload
 from flows.web.context import (
+    DEVICE_COOKIE,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     current_session,
@@ -29,7 +32,7 @@ from flows.web.context import (
 from flows.web.security import same_token
 from flows.web.status import reports_url, video_status
 from flows.web.uploads import UploadError
-from flows.web.users import ROLES, SESSION_TTL_S, AccountError, Session
+from flows.web.users import DEVICE_TTL_S, ROLES, SESSION_TTL_S, AccountError, Session
 from reports.reading import athlete_names
 from reports.site import athlete_page_path
 
@@ -101,19 +104,30 @@ async def login(request: Request) -> Response:
     if not same_token(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
         return forbidden(request, "The form was too old or not from this site. Log in again.")
     name = form.get("username", "").strip()
-    keys = (f"user:{name.lower()}", f"ip:{_client(request)}")
-    wait = state.throttle.retry_after_s(*keys)
+    device = state.accounts.known_device(request.cookies.get(DEVICE_COOKIE), name)
+    who = (name, _client(request), device)
+    wait = state.throttle.retry_after_s(*who)
     if wait:
         minutes = max(1, round(wait / 60))
         error = f"Too many failed logins. Try again in about {minutes} minute(s)."
         return login_page(request, 429, error, **{"Retry-After": str(wait)})
     user = state.accounts.check_password(name, form.get("password", ""))
     if user is None:
-        state.throttle.failed(*keys)
+        state.throttle.failed(*who)
         return login_page(request, 401, "Wrong user name or password.")
-    state.throttle.succeeded(keys[0])
+    state.throttle.succeeded(*who)
     session_id, _ = state.accounts.create_session(user)
     response = RedirectResponse(safe_next(form.get("next")), status_code=303)
+    if device is None:  # from now on this browser is a known device of the user
+        response.set_cookie(
+            DEVICE_COOKIE,
+            state.accounts.add_device(user),
+            max_age=DEVICE_TTL_S,
+            httponly=True,
+            samesite="strict",
+            secure=is_https(request),
+            path="/login",
+        )
     response.set_cookie(
         SESSION_COOKIE,
         session_id,

@@ -1,8 +1,11 @@
 """The web app's security rules that are plain functions: no FastAPI here.
 
-- `LoginThrottle`: failed logins counted per user name and per client address in a sliding
-  window; past the limit, logins are refused (429) until the window has moved on. Kept in
-  memory: one ``posecoach web`` process serves the site, and a restart forgets at most a window.
+- `LoginThrottle`: failed logins counted in a sliding window, per (user name, client address),
+  per address and per user name over all addresses, with a limit each; past one, logins of that
+  kind are refused (429) until the window has moved on. A browser that logged in as a user
+  before (a known device, OWASP's "device cookie") is counted on its own instead, so that
+  nobody else's failures lock that user out of it. Kept in memory: one ``posecoach web``
+  process serves the site, and a restart forgets at most a window.
 - `same_token`: the CSRF check (a constant-time comparison; a missing token never matches).
 - `security_headers`: the response headers of every page (a Content-Security-Policy with no
   inline scripts or handlers, no framing, no MIME sniffing, no referrer leaks, no camera);
@@ -23,7 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: Failed logins within the window (OWASP Authentication and Credential Stuffing cheat sheets:
+#: lock per account with a bounded duration, and do not let anyone lock an account out; heuristic
+#: numbers): a person mistyping gets 5 tries per user from where they are (or on their known
+#: device); one address (a gym's shared NAT) 20 over all names, against spraying names from it;
+#: a user name 100 from all unknown clients together, against guessing from many addresses.
 MAX_FAILED_LOGINS = 5
+MAX_FAILED_PER_ADDRESS = 20
+MAX_FAILED_PER_USER = 100
 FAILED_LOGIN_WINDOW_S = 15 * 60.0
 
 #: The app's own pages: scripts and styles only from files it serves, nothing inline.
@@ -79,12 +89,30 @@ def same_token(expected: str | None, given: str | None) -> bool:
 
 @dataclass
 class LoginThrottle:
-    """Failed logins per key (``user:NAME``, ``ip:ADDR``) within a sliding window."""
+    """Failed logins within a sliding window, counted per kind of key (see the module doc).
+
+    ``device``: the key of a known device the login comes from (its id, checked by the caller:
+    a device of the user named). Its failures count for it alone, and only its own limit holds
+    for it: whoever guesses elsewhere, from the same address or from many, cannot lock it out.
+    """
 
     max_failures: int = MAX_FAILED_LOGINS
+    max_per_address: int = MAX_FAILED_PER_ADDRESS
+    max_per_user: int = MAX_FAILED_PER_USER
     window_s: float = FAILED_LOGIN_WINDOW_S
     clock: Callable[[], float] = time.monotonic
     _failures: dict[str, deque[float]] = field(default_factory=dict)
+
+    def limits(self, name: str, address: str, device: str | None = None) -> list[tuple[str, int]]:
+        """The keys a login attempt counts under, each with its limit; the first is its own."""
+        user = name.strip().casefold()  # "Ana" and "ana" are one name to count
+        if device is not None:
+            return [(f"device:{device}", self.max_failures)]
+        return [
+            (f"user-address:{user}\x00{address}", self.max_failures),
+            (f"address:{address}", self.max_per_address),
+            (f"user:{user}", self.max_per_user),
+        ]
 
     def _recent(self, key: str) -> deque[float]:
         times = self._failures.setdefault(key, deque())
@@ -92,17 +120,17 @@ class LoginThrottle:
             times.popleft()
         return times
 
-    def retry_after_s(self, *keys: str) -> int:
+    def retry_after_s(self, name: str, address: str, device: str | None = None) -> int:
         """0 when a login may be tried now, else the seconds until one may."""
         wait = 0.0
-        for key in keys:
+        for key, limit in self.limits(name, address, device):
             times = self._recent(key)
-            if len(times) >= self.max_failures:
-                wait = max(wait, times[0] + self.window_s - self.clock())
+            if len(times) >= limit:
+                wait = max(wait, times[-limit] + self.window_s - self.clock())
         return math.ceil(wait) if wait > 0 else 0
 
-    def failed(self, *keys: str) -> None:
-        for key in keys:
+    def failed(self, name: str, address: str, device: str | None = None) -> None:
+        for key, _ in self.limits(name, address, device):
             self._recent(key).append(self.clock())
         # Forget keys with nothing recent, so that a flood of made-up names cannot grow memory
         # without bound.
@@ -110,9 +138,11 @@ class LoginThrottle:
             for key in [k for k in self._failures if not self._recent(k)]:
                 del self._failures[key]
 
-    def succeeded(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
+    def succeeded(self, name: str, address: str, device: str | None = None) -> None:
+        """A login succeeded: its own count (the pair's, or the device's) starts again. The
+        address's and the user's are left: a spray that finds one password goes on counting."""
+        key, _ = self.limits(name, address, device)[0]
+        self._failures.pop(key, None)
 
 
 # Raw (still percent-encoded) path parts that may decode to a separator or a NUL.

@@ -31,6 +31,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 ROLES = ("coach", "admin")
 TOKEN_PREFIX = "pc_"
 SESSION_TTL_S = 12 * 3600  # a coach's training day; then log in again
+#: How long a browser that logged in stays a known device of that user for the login throttle.
+DEVICE_TTL_S = 180 * 24 * 3600
 MIN_PASSWORD_CHARS = 8
 # Letters, digits and ._@- : a user name appears in URLs, logs and the CLI, never needs quoting.
 _USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -67,9 +69,16 @@ CREATE TABLE IF NOT EXISTS uploads (
   error TEXT
 );
 CREATE INDEX IF NOT EXISTS uploads_video ON uploads(video_id);
+CREATE TABLE IF NOT EXISTS devices (
+  device_hash TEXT PRIMARY KEY,
+  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+  created_at TEXT NOT NULL,
+  expires_at REAL NOT NULL
+);
 """
 
 #: The file's layout version (``PRAGMA user_version``), for the migrations of later tables.
+#: (A table added beside the others, as ``devices`` was, needs none: older code ignores it.)
 DB_VERSION = 1
 
 #: Upload states kept here; once ``done`` the store's ``videos`` row tells the outcome.
@@ -291,6 +300,30 @@ class Accounts:
     def end_session(self, session_id: str) -> None:
         with self._db() as db:
             db.execute("DELETE FROM sessions WHERE session_hash = ?", (_sha256(session_id),))
+
+    # -- known devices (the login throttle's device cookies) ---------------------------------------
+    def add_device(self, user: User, ttl_s: float = DEVICE_TTL_S) -> str:
+        """Remember a browser that logged in as ``user``: the token for its device cookie."""
+        token = secrets.token_urlsafe(32)
+        with self._db() as db:
+            db.execute("DELETE FROM devices WHERE expires_at < ?", (time.time(),))
+            db.execute(
+                "INSERT INTO devices VALUES (?, ?, ?, ?)",
+                (_sha256(token), user.name, _now(), time.time() + ttl_s),
+            )
+        return token
+
+    def known_device(self, token: str | None, name: str) -> str | None:
+        """The device's id (its token's hash) when ``token`` is a live device of user ``name``."""
+        if not token:
+            return None
+        with self._db() as db:
+            row = db.execute(
+                "SELECT device_hash FROM devices WHERE device_hash = ? AND user = ?"
+                " AND expires_at > ?",
+                (_sha256(token), name, time.time()),
+            ).fetchone()
+        return str(row["device_hash"]) if row else None
 
     # -- uploads ----------------------------------------------------------------------------------
     def add_upload(

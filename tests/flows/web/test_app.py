@@ -87,34 +87,67 @@ def test_login_goes_back_only_to_a_page_of_this_site(client: TestClient) -> None
         assert response.headers["location"] == expected
 
 
-def test_failed_logins_are_rate_limited(client: TestClient, clock) -> None:
-    def attempt(name: str, password: str) -> int:
-        token = csrf_of(client.get("/login").text)
-        return client.post(
-            "/login", data={"username": name, "password": password, "csrf_token": token}
-        ).status_code
+def attempt(client: TestClient, name: str, password: str) -> int:
+    token = csrf_of(client.get("/login").text)
+    return client.post(
+        "/login", data={"username": name, "password": password, "csrf_token": token}
+    ).status_code
 
-    assert [attempt("ana", "guess") for _ in range(5)] == [401] * 5
-    assert attempt("ana", PASSWORDS["ana"]) == 429  # even the right password, for now
+
+def test_failed_logins_are_rate_limited_per_user_and_address(make_app, clock) -> None:
+    app = make_app()
+    client = TestClient(app, follow_redirects=False, client=("10.0.0.1", 5000))
+    assert [attempt(client, "ana", "guess") for _ in range(5)] == [401] * 5
+    assert attempt(client, "ana", PASSWORDS["ana"]) == 429  # even the right password, for now
     response = client.post(
         "/login",
         data={"username": "ana", "password": "x", "csrf_token": csrf_of(client.get("/login").text)},
     )
     assert response.status_code == 429 and int(response.headers["retry-after"]) == 15 * 60
+    # nobody can lock ana out from elsewhere, nor bob from here, with those five
+    elsewhere = TestClient(app, follow_redirects=False, client=("10.0.0.2", 5000))
+    assert attempt(elsewhere, "ana", PASSWORDS["ana"]) == 303
+    assert attempt(client, "bob", PASSWORDS["bob"]) == 303
+    client.post("/logout", data={"csrf_token": csrf_of(client.get("/").text)})
     clock.now += 15 * 60 + 1
-    assert attempt("ana", PASSWORDS["ana"]) == 303
+    assert attempt(client, "ana", PASSWORDS["ana"]) == 303
 
 
-def test_guessing_many_names_from_one_address_is_limited_too(client: TestClient) -> None:
-    statuses = []
-    for i in range(6):
-        token = csrf_of(client.get("/login").text)
-        statuses.append(
-            client.post(
-                "/login", data={"username": f"user{i}", "password": "guess", "csrf_token": token}
-            ).status_code
-        )
-    assert statuses == [401] * 5 + [429]
+def test_guessing_many_names_from_one_address_is_limited_too(make_app) -> None:
+    app = make_app()
+    client = TestClient(app, follow_redirects=False, client=("10.0.0.1", 5000))
+    statuses = [attempt(client, f"user{i}", "guess") for i in range(21)]
+    assert statuses == [401] * 20 + [429]
+    other = TestClient(app, follow_redirects=False, client=("10.0.0.2", 5000))
+    assert attempt(other, "user0", "guess") == 401
+
+
+def test_a_browser_that_logged_in_before_is_not_locked_out_by_others(make_app) -> None:
+    app = make_app()
+    phone = TestClient(app, follow_redirects=False, client=("10.0.0.1", 5000))
+    token = csrf_of(phone.get("/login").text)
+    response = phone.post(
+        "/login", data={"username": "ana", "password": PASSWORDS["ana"], "csrf_token": token}
+    )
+    cookie = set_cookie_header(response, "posecoach_device")
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/login" in cookie
+    phone.post("/logout", data={"csrf_token": csrf_of(phone.get("/").text)})
+    # someone guesses ana's password from a hundred addresses (one try each: no other limit)
+    for i in range(100):
+        guesser = TestClient(app, follow_redirects=False, client=(f"192.0.2.{i}", 5000))
+        assert attempt(guesser, "ana", "guess") == 401
+    stranger = TestClient(app, follow_redirects=False, client=("10.0.0.1", 5001))
+    assert attempt(stranger, "ana", PASSWORDS["ana"]) == 429  # a new browser: ana is locked
+    assert attempt(phone, "ana", PASSWORDS["ana"]) == 303  # her own phone is not
+    phone.post("/logout", data={"csrf_token": csrf_of(phone.get("/").text)})
+    # a device cookie is ana's only: it does not let a stranger past bob's lock
+    for i in range(100):
+        guesser = TestClient(app, follow_redirects=False, client=(f"198.51.100.{i}", 5000))
+        attempt(guesser, "bob", "guess")
+    assert attempt(phone, "bob", PASSWORDS["bob"]) == 429
+    forged = TestClient(app, follow_redirects=False, client=("10.0.0.3", 5000))
+    forged.cookies.set("posecoach_device", "made-up", path="/login")
+    assert attempt(forged, "ana", PASSWORDS["ana"]) == 429
 
 
 # -- CSRF -------------------------------------------------------------------------------------------

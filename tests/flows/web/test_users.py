@@ -81,6 +81,21 @@ def test_sessions_expire_and_end_with_their_user(accounts: Accounts) -> None:
     assert accounts.session(sid) is None and accounts.token_user(token) is None
 
 
+def test_known_devices_are_a_users_own_expire_and_go_with_the_user(accounts: Accounts) -> None:
+    ana = accounts.add_user("ana", "correct horse")
+    accounts.add_user("bob", "battery staple")
+    token = accounts.add_device(ana)
+    assert token.encode() not in _db_bytes(accounts)
+    device = accounts.known_device(token, "ana")
+    assert device is not None and device != token
+    assert accounts.known_device(token, "bob") is None  # ana's browser, not bob's
+    assert accounts.known_device(token + "x", "ana") is None
+    assert accounts.known_device(None, "ana") is None
+    assert accounts.known_device(accounts.add_device(ana, ttl_s=-1), "ana") is None
+    accounts.remove_user("ana")
+    assert accounts.known_device(token, "ana") is None
+
+
 def test_an_object_store_has_no_user_file() -> None:
     with pytest.raises(AccountError, match="local folder"):
         db_path("s3://bucket/store")
