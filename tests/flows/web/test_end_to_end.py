@@ -47,13 +47,15 @@ def test_an_uploaded_video_reaches_ok_with_its_report(
 
     def wait(url: str) -> dict:
         deadline = time.monotonic() + 300
-        seen = []
+        seen, progress = [], []
         while time.monotonic() < deadline:
             status = client.get(url, headers=headers).json()
             seen.append(status["status"])
+            if status["progress"] is not None:
+                progress.append(status["progress"])
             # ok comes with the videos row; the report follows when the flow has built it
             if status["status"] not in ("queued", "running") and status["report_url"]:
-                return {**status, "seen": seen}
+                return {**status, "seen": seen, "progress_seen": progress}
             time.sleep(0.2)
         raise AssertionError(f"still {seen[-1]} (or no report) after 300 s")
 
@@ -65,6 +67,9 @@ def test_an_uploaded_video_reaches_ok_with_its_report(
         assert status["path"] == "Ana/squat/street.mp4" and status["view"] == "front"
         assert status["random_weights"] is True and status["n_tracks"] >= 1
         assert set(status["seen"]) <= {"queued", "running", "ok"}
+        # progress only grows (a frame count of 5: 0 while the models load, then 1)
+        assert status["progress_seen"] == sorted(status["progress_seen"])
+        assert status["progress"] == 1.0 and status["frames_done"] == status["frames"] == 5
         assert status["report_url"] == f"/reports/{status['date']}/{status['video_id']}.html"
 
         log_in(client, "bob")
