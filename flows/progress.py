@@ -108,7 +108,7 @@ class ProgressRecorder:
     """The engine's ``progress(frames_done, frames_total)`` callback, recording into the store.
 
     Writes the first call, then at most one call every ``min_interval_s`` seconds, and the call
-    that reaches the total. A failed write is not the analysis's failure: it is dropped.
+    that first reaches the total. A failed write is not the analysis's failure: it is dropped.
     """
 
     def __init__(
@@ -125,10 +125,12 @@ class ProgressRecorder:
         self.clock = clock
         self.writes = 0
         self._last: float | None = None
+        self._reached = False
 
     def __call__(self, frames_done: int, frames_total: int) -> None:
         now = self.clock()
-        final = frames_done >= frames_total
+        # The total is the container's count or an estimate: past it, throttled again.
+        final = frames_done >= frames_total and not self._reached
         if not final and self._last is not None and now - self._last < self.min_interval_s:
             return
         try:
@@ -137,4 +139,5 @@ class ProgressRecorder:
             log.warning("progress of %s not recorded: %s", self.video_id, exc)
             return
         self._last = now
+        self._reached = self._reached or frames_done >= frames_total
         self.writes += 1

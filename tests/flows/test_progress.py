@@ -67,6 +67,14 @@ def test_the_recorder_writes_at_most_once_per_interval_and_always_the_last(
     # 10 at t=0; 20 and 30 within the second; 40 at t=1.2; 50 too soon; 60 is the last
     assert seen == [10, 10, 10, 40, 40, 60]
     assert record.writes == 3
+    # a video longer than its container said: past the total, throttled again
+    for done in (61, 62):
+        clock.now += 0.1
+        record(done, 60)
+    assert read_progress(store, VID).frames_done == 60  # type: ignore[union-attr]
+    clock.now += 1.0
+    record(63, 60)
+    assert read_progress(store, VID).frames_done == 63  # type: ignore[union-attr]
 
 
 def test_a_worker_records_increasing_progress_then_removes_it(
