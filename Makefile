@@ -8,7 +8,7 @@ REPORTS ?= reports_out
 RUN_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-test run test test-fast lint typecheck format bench eval clean
+.PHONY: setup setup-test run test test-fast lint typecheck format bench bench-live eval clean
 
 setup:
 	@bash scripts/setup.sh
@@ -44,6 +44,12 @@ test-fast: lint
 
 bench: setup
 	$(PY) bench/run.py
+
+# Live coaching's speed: a client streaming two_people_1080p.mp4 as JPEG at 28 frames/s to
+# posecoach web's /api/live (BENCH_ARGS="--minutes 10" for the memory check; README "Figures").
+BENCH_ARGS ?=
+bench-live: setup
+	$(PY) bench/live_speed.py $(BENCH_ARGS)
 
 # Coaching evaluation: rep counts, views and findings against truth (real and generated clips).
 eval: setup

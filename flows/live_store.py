@@ -18,8 +18,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import math
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,7 @@ import pandas as pd
 from analysis.io.recording import FrameRecorder, time_ms
 from posecoach import PIPELINE_VERSION
 from posecoach.keypoints import KeyPoints
+from posecoach.stage_times import StageTimes
 from posecoach.store import Store, video_id_for
 from posecoach.videos import VideoRow, write_video_row
 from rules.online_session import OnlineSession
@@ -44,6 +47,9 @@ Person = (
 )
 #: The live pose estimator: a decoded BGR frame -> its people (tracked across calls).
 LivePose = Callable[[np.ndarray], Sequence[Person]]
+
+#: Rows of this many frames are joined into one `KeyPoints` (memory stays near the rows' own).
+CHUNK_FRAMES = 256
 
 #: Where a local store keeps its live sessions' videos: ``<store>/_live/<date>/<video_id>.mp4``.
 LIVE_VIDEOS = "_live"
@@ -97,7 +103,11 @@ class LiveRecording:
     video_dir: Path | None = None
     session: OnlineSession = field(init=False)
     video: FrameRecorder | None = field(init=False, default=None)
-    rows: list[KeyPoints] = field(default_factory=list)
+    rows: list[KeyPoints] = field(default_factory=list)  # the latest frames' rows
+    chunks: list[KeyPoints] = field(default_factory=list)  # the earlier ones, joined
+    last: KeyPoints = field(default_factory=KeyPoints.empty)  # the last frame's rows
+    last_stamp: float = 0.0  # the last frame's time as recorded (s)
+    times: StageTimes = field(default_factory=StageTimes)  # ms: rules, record (and decode)
     cues: dict[int, str] = field(default_factory=dict)
     digest: Any = field(default_factory=hashlib.sha256)
     size_bytes: int = 0
@@ -133,12 +143,21 @@ class LiveRecording:
         """Process one decoded frame: its reply (without ``latency_ms`` and ``dropped``)."""
         self.shape = (int(image.shape[1]), int(image.shape[0]))
         people = self.pose(image)
-        stamp = self._stamp(t_s)
-        if self.video is not None:
-            self.video.write(image, stamp)
-        rows = people_rows(self.processed, stamp, people)
-        self.processed += 1
-        self.rows.append(rows)
+        with self.times.timed("record"):
+            stamp = self._stamp(t_s)
+            if self.video is not None:
+                self.video.write(image, stamp)
+            self.last_stamp = stamp
+            rows = self.last = people_rows(self.processed, stamp, people)
+            self.processed += 1
+            self.rows.append(rows)
+            if len(self.rows) >= CHUNK_FRAMES:  # a frame's own arrays cost more than its rows
+                self.chunks.append(KeyPoints.concat(self.rows))
+                self.rows = []
+        with self.times.timed("rules"):
+            return self._reply(frame, t_s, rows)
+
+    def _reply(self, frame: int, t_s: float, rows: KeyPoints) -> dict[str, Any]:
         states = self.session.push(rows)
         replies = []
         for k in range(len(rows)):
@@ -161,6 +180,19 @@ class LiveRecording:
                 }
             )
         return {"frame": frame, "t_s": round(t_s, 3), "people": replies}
+
+    def keypoints(self) -> KeyPoints:
+        """Every processed frame's rows."""
+        parts = [*self.chunks, *self.rows]
+        return KeyPoints.concat(parts) if parts else KeyPoints.empty()
+
+    def timing(self) -> dict[str, dict[str, float]]:
+        """Where the session's time went, ms per call of each stage (`StageTimes.summary`):
+        the estimator's own stages when it times them, then rules, record and the video's
+        encoding (on its writer thread)."""
+        times = getattr(self.pose, "times", None)
+        ours = times.merged(self.times) if isinstance(times, StageTimes) else self.times
+        return ours.merged(self.video.times if self.video is not None else None).summary()
 
     def close(self) -> None:
         """Drop the session's video (a session that is not stored)."""
@@ -189,7 +221,7 @@ def store_live(
     from rules.scoring import score_video
 
     recording.session.finish()
-    keypoints = KeyPoints.concat(recording.rows) if recording.rows else KeyPoints.empty()
+    keypoints = recording.keypoints()
     sha = recording.digest.hexdigest()
     video_id = video_id_for(sha)
     date = started.astimezone(dt.UTC).date().isoformat()
@@ -231,4 +263,11 @@ def store_live(
     )
     score_video(store, video_id, rules_dir, video=row.to_dict(), keypoints=keypoints)
     write_video_row(store, dataclasses.replace(row, processed_at=pd.Timestamp.now(tz="UTC")))
+    # The server's (or the command's) log: what the session cost, for whoever runs it.
+    print(
+        f"posecoach live: stored {video_id}: {frames} of {recording.frames} frames processed; "
+        f"ms per call {json.dumps(recording.timing())}",
+        file=sys.stderr,
+        flush=True,
+    )
     return video_id

@@ -23,10 +23,16 @@ from typing import Any
 import numpy as np
 
 from analysis.io.overlay import pick_codec
+from posecoach.stage_times import StageTimes
 
 #: Milliseconds: frame times are kept to the millisecond (the stored keypoints' ``t_s`` too, so
 #: a frame's time finds its frame exactly).
 TIME_BASE = Fraction(1, 1000)
+
+#: Frames taller than this are recorded at this height (aspect kept): encoding is the session's
+#: dearest step after the pose model (1080 lines cost twice 540 with libx264 ultrafast), and the
+#: reports' frame reader scales frames back to the stored size, so their points still fit.
+MAX_HEIGHT = 540
 
 
 def time_ms(t_s: float) -> int:
@@ -37,20 +43,24 @@ def time_ms(t_s: float) -> int:
 class FrameRecorder:
     """Writes frames to ``folder/<hidden temporary>.mp4`` until :meth:`finish` names the file.
 
-    ``write(image, t_s)``: a BGR frame (all frames one size: the first frame's; others are
-    padded or cut to it) and its time in seconds (increasing; frames at a time already written
+    ``write(image, t_s)``: a BGR frame (recorded at the first frame's size, or ``max_height``
+    lines if it is taller; every frame is scaled to that size) and its time in seconds (increasing; frames at a time already written
     are skipped). ``error`` holds why the writer stopped, if it did; the caller's frames are
     then no longer recorded, and the session goes on.
     """
 
-    def __init__(self, folder: str | os.PathLike[str], queue_frames: int = 8) -> None:
+    def __init__(
+        self, folder: str | os.PathLike[str], queue_frames: int = 8, max_height: int = MAX_HEIGHT
+    ) -> None:
         self.folder = Path(folder)
+        self.max_height = max_height
         self.tmp = self.folder / f".live-{uuid.uuid4().hex}.tmp.mp4"
         self.frames = 0  # frames written
         self.size: tuple[int, int] | None = None  # width, height of the file
         self.error: str | None = None
         self.codec: str | None = None  # the format's name (h264, mpeg4), once a frame is in
         self.finished: Path | None = None  # the file, once finished
+        self.times = StageTimes()  # ms per frame: encode (on the writer thread)
         self._queue: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue(queue_frames)
         self._thread: threading.Thread | None = None
         self._last_ms = -1
@@ -80,10 +90,15 @@ class FrameRecorder:
                 image, ms = item
                 if stream is None:
                     stream = self._open_stream(container, image)
-                frame = av.VideoFrame.from_ndarray(self._fit(image), format="bgr24")
-                frame.pts, frame.time_base = ms, TIME_BASE
-                for packet in stream.encode(frame):
-                    container.mux(packet)
+                with self.times.timed("encode"):
+                    frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+                    # One pass of scaling and colour conversion, to the file's size.
+                    assert self.size is not None  # set with the stream
+                    width, height = self.size
+                    frame = frame.reformat(width, height, "yuv420p", interpolation="AREA")
+                    frame.pts, frame.time_base = ms, TIME_BASE
+                    for packet in stream.encode(frame):
+                        container.mux(packet)
                 self.frames += 1
             if stream is not None:
                 for packet in stream.encode():
@@ -99,6 +114,8 @@ class FrameRecorder:
 
     def _open_stream(self, container: Any, image: np.ndarray) -> Any:
         h, w = image.shape[:2]
+        if h > self.max_height:
+            w, h = round(w * self.max_height / h), self.max_height
         self.size = (w + w % 2, h + h % 2)  # yuv420p needs even sizes
         import av
 
@@ -112,16 +129,6 @@ class FrameRecorder:
         if codec == "libx264":  # a live session must not fall behind the camera
             stream.codec_context.options = {"preset": "ultrafast", "tune": "zerolatency"}
         return stream
-
-    def _fit(self, image: np.ndarray) -> np.ndarray:
-        assert self.size is not None
-        w, h = self.size
-        if image.shape[:2] == (h, w):
-            return image
-        out = np.zeros((h, w, 3), np.uint8)
-        ih, iw = min(h, image.shape[0]), min(w, image.shape[1])
-        out[:ih, :iw] = image[:ih, :iw]
-        return out
 
     def _stop(self) -> None:
         if self._thread is not None:

@@ -26,6 +26,7 @@ from analysis.pipeline.config import Detector, EngineConfig, PoseEstimator, defa
 from analysis.pipeline.engine import PoseEngine, pose_arrays, track_detections
 from analysis.tracking.causal import KeypointSmoother
 from analysis.tracking.tracker import BoxTracker
+from posecoach.stage_times import StageTimes
 
 #: A camera's usual frame rate (browsers' getUserMedia default), for the detection interval
 #: when the config leaves it to the rate and for the tracker's buffer.
@@ -57,6 +58,9 @@ class LiveEstimator:
     ) -> None:
         self.detector, self.pose, self.config, self.clock = detector, pose, config, clock
         self.smoother = (smoother or KeypointSmoother()) if smooth else None
+        #: ms per call: detect (the detector, every k-th frame), track (ByteTrack on its
+        #: detections), pose, carry_smooth (boxes carried by the keypoints, One Euro).
+        self.times = StageTimes()
         self.interval = config.det_interval or default_det_interval(fps)
         self.tracker = BoxTracker(fps, config.tracker, high_score=config.det_score_thr)
         self.lock = lock or threading.Lock()
@@ -69,25 +73,34 @@ class LiveEstimator:
         cfg = self.config
         frame, t_s = self.frames, float(self.clock())
         self.frames += 1
+        times = self.times
         with self.lock:
             if frame % self.interval == 0 or not len(self._boxes):
-                found = self.detector([image])[0]
-                boxes, ids, kept = track_detections(found, self.tracker, cfg, t_s, frame)
+                with times.timed("detect"):
+                    found = self.detector([image])[0]
+                with times.timed("track"):
+                    boxes, ids, kept = track_detections(found, self.tracker, cfg, t_s, frame)
                 self._boxes = self._anchors = boxes[kept]
                 self._ids = ids[kept]
             boxes, ids = self._boxes, self._ids
-            output = self.pose([image], [boxes[:, :4]])[0] if len(boxes) else None
-        kpts, scores = pose_arrays(output)
-        h, w = image.shape[:2]
-        self._boxes = boxes_from_keypoints(
-            kpts, scores, boxes, w, h, cfg.kpt_score_thr, anchor=self._anchors
-        )
-        people: list[LivePerson] = []
-        for i in np.flatnonzero(ids >= 0):
-            tid, raw = int(ids[i]), kpts[i]
-            xy = raw if self.smoother is None else self.smoother(tid, t_s, raw, scores[i], boxes[i])
-            kp = np.concatenate([xy, scores[i][:, None]], axis=1).astype(np.float32)
-            people.append((tid, boxes[i].tolist(), kp, raw))
+            with times.timed("pose"):
+                output = self.pose([image], [boxes[:, :4]])[0] if len(boxes) else None
+        with times.timed("carry_smooth"):
+            kpts, scores = pose_arrays(output)
+            h, w = image.shape[:2]
+            self._boxes = boxes_from_keypoints(
+                kpts, scores, boxes, w, h, cfg.kpt_score_thr, anchor=self._anchors
+            )
+            people: list[LivePerson] = []
+            for i in np.flatnonzero(ids >= 0):
+                tid, raw = int(ids[i]), kpts[i]
+                xy = (
+                    raw
+                    if self.smoother is None
+                    else self.smoother(tid, t_s, raw, scores[i], boxes[i])
+                )
+                kp = np.concatenate([xy, scores[i][:, None]], axis=1).astype(np.float32)
+                people.append((tid, boxes[i].tolist(), kp, raw))
         return people
 
 

@@ -135,7 +135,7 @@ def run_live(
                     printer.cue(frame.t_s, tid, rep)
                 cued[tid] = len(ended)
             if drawn is not None:
-                drawn.write(_overlay(frame.image, recording, reply), recording.rows[-1].t_s[0])
+                drawn.write(_overlay(frame.image, recording, reply), recording.last_stamp)
     finally:
         if timer is not None:
             timer.cancel()
@@ -155,7 +155,7 @@ def _overlay(image: np.ndarray, recording: LiveRecording, reply: dict[str, Any])
     """The frame with each person's box, skeleton and count drawn (a copy: the session's own
     video keeps the frame as it came)."""
     out = image.copy()
-    rows = recording.rows[-1]
+    rows = recording.last
     if len(rows):
         draw_rows(out, rows, 0.3)
     scale = max(0.5, min(out.shape[:2]) / 720)

@@ -34,8 +34,9 @@ def grey(i: int) -> int:
 
 
 def test_a_session_is_stored_with_its_video_and_rows_that_find_their_frames(
-    tmp_path, squats
+    tmp_path, squats, monkeypatch
 ) -> None:
+    monkeypatch.setattr("flows.live_store.CHUNK_FRAMES", 50)  # rows joined as they go
     kept = [i for i in range(len(squats)) if i % 3 != 2]
     order = iter(kept)
 
@@ -59,10 +60,15 @@ def test_a_session_is_stored_with_its_video_and_rows_that_find_their_frames(
             replies.append(recording.push(frame, t_s, image))
     assert [r["frame"] for r in replies] == kept  # replies number frames as received
     assert replies[-1]["people"][0]["reps"] == 3
+    assert [len(c) for c in recording.chunks] == [50, 50, 50] and len(recording.rows) == 31
 
     started = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
     video_id = store_live(
         store, recording, athlete="eve", exercise="squat", view="side", started=started
+    )
+    timing = recording.timing()  # ms per call of each stage, for the log and the benchmark
+    assert {k: v["calls"] for k, v in timing.items()} == dict.fromkeys(
+        ("record", "rules", "encode"), len(kept)
     )
     row = store.read("videos", video_ids=[video_id]).iloc[0]
     path = video_dir / "2026-12-01" / f"{video_id}.mp4"
