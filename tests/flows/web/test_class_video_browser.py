@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -24,15 +19,14 @@ from flows.web.users import Accounts, db_path
 from posecoach.videos import read_video_rows, write_video_row
 from reports.build import build_reports
 from reports.sample import SampleTrack, SampleVideo, build_sample_store
+from tests.flows.web.server import web_server
 from tests.flows.web.test_video_review_browser import (
     ARGS,
     CHROMIUM,
     OUTPUT,
     PASSWORD,
     VIEWPORTS,
-    _free_port,
 )
-from tests.helpers import REPO
 
 pytestmark = [
     pytest.mark.browser,
@@ -57,31 +51,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, s
     build_reports(store, root / "reports")
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     Accounts(db_path(root / "store"), hasher=fast).add_user("ana", PASSWORD, "admin")
-    port = _free_port()
-    log = open(root / "server.log", "w")  # noqa: SIM115 - the server writes to it until the end
-    args = ["--store", "store", "--inbox", "inbox", "--reports", "reports", "--port", str(port)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli.main", "web", *args],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(REPO), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/login", timeout=5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError((root / "server.log").read_text()) from None
-            time.sleep(0.2)
-    yield base, video.video_id, copy.video_id
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0
-    log.close()
+    with web_server(root) as base:
+        yield base, video.video_id, copy.video_id
 
 
 def test_name_each_athletes_person_of_a_class_video_on_a_phone(site) -> None:

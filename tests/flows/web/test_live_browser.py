@@ -16,12 +16,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +35,7 @@ from flows.web.live_session import LiveSetup
 from flows.web.security import LoginThrottle
 from flows.web.users import Accounts, db_path
 from posecoach.store import Store
+from tests.flows.web.server import free_port, web_server
 from tests.helpers import DET_CKPT, REPO, WEB_PASSWORDS, shared_path
 
 CHROMIUM = os.environ.get("POSECOACH_CHROMIUM", "/usr/bin/chromium")
@@ -54,14 +52,6 @@ pytestmark = [
         reason=f"{CHROMIUM} or {FFMPEG} is absent: install Debian chromium and ffmpeg",
     ),
 ]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def fake_camera(out: Path) -> Path:
@@ -83,35 +73,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, 
     camera = fake_camera(root)
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     Accounts(db_path(root / "store"), hasher=fast).add_user("ana", PASSWORD, "coach")
-    port = _free_port()
     models = ["--preset", "fast", "--detector", str(shared_path(*DET_CKPT)), "--device", "cpu"]
     models += ["--allow-random-weights", "--models-dir", str(root / "models")]
-    args = ["--store", "store", "--inbox", "inbox", "--reports", "reports", "--port", str(port)]
-    log = open(root / "server.log", "w")  # noqa: SIM115 - the server writes to it until the end
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli.main", "web", *args, *models],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(REPO), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/login", timeout=5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(
-                    f"posecoach web did not start:\n{(root / 'server.log').read_text()}"
-                ) from None
-            time.sleep(0.3)
-    yield base, root / "store", camera
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0
-    log.close()
+    with web_server(root, *models) as base:
+        yield base, root / "store", camera
     assert "RANDOM" in (root / "server.log").read_text()  # said at start
 
 
@@ -258,7 +223,7 @@ def coded_site(config, accounts, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         throttle=LoginThrottle(),
         live=LiveSetup(known_motion(clip.points)),
     )
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

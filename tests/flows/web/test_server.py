@@ -9,26 +9,17 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from argon2 import PasswordHasher
 
 from flows.web.users import Accounts, db_path
-from tests.helpers import REPO, multipart_body
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.flows.web.server import web_server
+from tests.helpers import multipart_body
 
 
 class Server:
@@ -59,31 +50,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, P
     (root / "reports" / "2026-11-30" / "index.html").write_text("<p>the night</p>")
     (root / "secret.txt").write_text("SECRET")
     os.symlink(root / "secret.txt", root / "reports" / "link.html")
-    log = open(root / "server.log", "w")  # noqa: SIM115 - the server writes to it until the end
-    port = _free_port()
-    args = ["--store", "store", "--inbox", "inbox", "--reports", "reports", "--port", str(port)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli.main", "web", *args, "--max-upload-mb", "1"],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(REPO), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            Server(port).request("GET", "/login")
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                text = (root / "server.log").read_text()
-                raise AssertionError(f"posecoach web did not start:\n{text}") from None
-            time.sleep(0.2)
-    yield Server(port), root, token
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0
-    log.close()
+    with web_server(root, "--max-upload-mb", "1", start_s=90) as base:
+        yield Server(urlsplit(base).port or 80), root, token
 
 
 def _login(server: Server, headers: dict | None = None) -> tuple[int, str]:

@@ -14,12 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +24,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from flows.web.users import Accounts, db_path
 from posecoach.store import Store
+from tests.flows.web.server import web_server
 from tests.helpers import REPO, model_args, real_engine_options, shared_path
 
 CHROMIUM = os.environ.get("POSECOACH_CHROMIUM", "/usr/bin/chromium")
@@ -50,12 +45,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, dict[str, Path]]]:
     """``posecoach web`` with real models; (base URL, store folder, file to upload by width)."""
@@ -71,34 +60,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, 
 
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     Accounts(db_path(root / "store"), hasher=fast).add_user("ana", PASSWORD, "coach")
-    port = _free_port()
-    args = ["--store", "store", "--inbox", "inbox", "--reports", "reports", "--port", str(port)]
-    args += ["--workers", "0", *model_args(real_engine_options(root / "models"))]
-    log = open(root / "server.log", "w")  # noqa: SIM115 - the server writes to it until the end
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli.main", "web", *args],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(REPO), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/login", timeout=5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(
-                    f"posecoach web did not start:\n{(root / 'server.log').read_text()}"
-                ) from None
-            time.sleep(0.3)
-    yield base, root / "store", files
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 0, (root / "server.log").read_text()[-4000:]
-    log.close()
+    models = model_args(real_engine_options(root / "models"))
+    with web_server(root, "--workers", "0", *models) as base:
+        yield base, root / "store", files
 
 
 def _overflow(page: Page) -> int:

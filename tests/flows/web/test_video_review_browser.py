@@ -9,12 +9,6 @@ name shown after the post, a screenshot of each width in ``test-output/web/``. N
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -24,6 +18,7 @@ from playwright.sync_api import sync_playwright
 from flows.web.users import Accounts, db_path
 from reports.build import build_reports
 from reports.sample import SampleTrack, SampleVideo, build_sample_store
+from tests.flows.web.server import web_server
 from tests.helpers import REPO
 
 CHROMIUM = os.environ.get("POSECOACH_CHROMIUM", "/usr/bin/chromium")
@@ -40,12 +35,6 @@ pytestmark = [
         reason=f"{CHROMIUM} is absent: install Debian chromium (make setup-test)",
     ),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -65,33 +54,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     build_reports(store, root / "reports")
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     Accounts(db_path(root / "store"), hasher=fast).add_user("ana", PASSWORD, "admin")
-    port = _free_port()
-    log = open(root / "server.log", "w")  # noqa: SIM115 - the server writes to it until the end
-    args = ["--store", "store", "--inbox", "inbox", "--reports", "reports", "--port", str(port)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli.main", "web", *args],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(REPO), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/login", timeout=5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(
-                    f"posecoach web did not start:\n{(root / 'server.log').read_text()}"
-                ) from None
-            time.sleep(0.2)
-    yield base, video.video_id
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0
-    log.close()
+    with web_server(root) as base:
+        yield base, video.video_id
 
 
 @pytest.mark.parametrize("width", list(VIEWPORTS))
