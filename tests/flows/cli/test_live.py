@@ -9,6 +9,7 @@ from ../shared, random pose weights) in a subprocess, stopped by SIGINT.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import shutil
@@ -26,7 +27,7 @@ import av
 import numpy as np
 import pytest
 
-from analysis.io.live_source import LiveFrames, SourceError, parse_source
+from analysis.io.live_source import LiveFrame, LiveFrames, SourceError, parse_source
 from analysis.testing.synthetic import generate_clip
 from flows.cli.live_loop import EventPrinter, run_live
 from flows.live_store import live_video_dir, store_live
@@ -139,6 +140,54 @@ def test_a_camera_that_is_not_there_ends_at_once_naming_it() -> None:
     assert frames.error is not None and frames.error.startswith(
         "source '63': cannot open /dev/video63: "
     )
+
+
+class ListFrames:
+    """`LiveFrames` over a list (no stream): frames at 30 a second, as fast as taken."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.stopped, self.fps, self.frames, self.size_bytes = n, False, 30.0, 0, 0
+        self.digest = hashlib.sha256(b"frames")
+
+    def __iter__(self) -> Any:
+        for i in range(self.n):
+            if self.stopped:
+                return
+            self.frames += 1
+            yield LiveFrame(i, i / 30.0, barcode(i))
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def close(self) -> None:
+        self.stop()
+
+
+def test_duration_stops_the_session_and_frames_without_people_are_drawn_too(tmp_path) -> None:
+    points = generate_clip("squat", view="side", reps=2, fps=FPS).points
+    pose = FakePose(points)
+
+    def sometimes(image: np.ndarray) -> list[tuple[int, Any, np.ndarray]]:
+        people = pose(image)
+        return people if read_barcode(image) % 10 else []  # every 10th frame: nobody
+
+    frames = ListFrames(len(points))
+    run = run_live(
+        frames,  # type: ignore[arg-type]  # duck-typed LiveFrames
+        lambda fps: sometimes,
+        load_library().find("squat"),
+        view="side",
+        video_dir=None,
+        printer=EventPrinter(json_lines=True, out=io.StringIO()),
+        duration_s=2.0,
+        overlay=tmp_path / "drawn.mp4",
+    )
+    assert frames.stopped and pose.seen == list(range(60))  # the frames before 2.0 s
+    assert run.recording is not None and run.recording.processed == 60
+    assert run.recording.digest is frames.digest  # the session's id: the source's bytes
+    assert run.overlay is not None
+    with av.open(str(run.overlay)) as container:
+        assert len(list(container.decode(video=0))) == 60
 
 
 @pytest.mark.slow
