@@ -79,18 +79,29 @@ def parse_source(text: str) -> SourceSpec:
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class LiveFrame:
     """A received frame: its number (from 0, dropped ones included), time (s after the first
-    frame) and BGR image."""
+    frame) and picture: a BGR image, or the decoded frame, converted to one on first use (a
+    frame dropped unused is never converted)."""
 
     index: int
     t_s: float
-    image: np.ndarray
+    picture: Any
+
+    @property
+    def image(self) -> np.ndarray:
+        """The frame as a BGR image."""
+        if not isinstance(self.picture, np.ndarray):
+            self.picture = self.picture.to_ndarray(format="bgr24")
+        return self.picture
 
 
 class LiveFrames:
     """The newest frames of a source, read on a thread; iterate to take them as they come.
+
+    Frames are decoded as they arrive, dropped ones too (a stream's frames depend on the ones
+    before), but converted to BGR only when taken.
 
     ``keep``: frames held for the caller at most (an older one is dropped for a newer);
     ``dropped`` counts the frames dropped so. Iteration ends when ``stop()`` is called, the
@@ -230,7 +241,7 @@ class LiveFrames:
                 for av_frame in packet.decode():
                     if not got:
                         self._said_receiving(av_frame)
-                    self._put(clock.time(av_frame.pts), av_frame.to_ndarray(format="bgr24"))
+                    self._put(clock.time(av_frame.pts), av_frame)
                     got = True
         except SourceError:
             raise
@@ -255,10 +266,10 @@ class LiveFrames:
         self._t0 = now if self._t0 is None else self._t0
         return now - self._t0
 
-    def _put(self, t_s: float, image: np.ndarray) -> None:
+    def _put(self, t_s: float, picture: Any) -> None:
         t_s = max(t_s, self._last_t_s + 0.001) if self.frames else t_s
         self._last_t_s = t_s
-        frame = LiveFrame(self.frames, t_s, image)
+        frame = LiveFrame(self.frames, t_s, picture)
         self.frames += 1
         with self._cond:
             if len(self._waiting) >= self.keep:
