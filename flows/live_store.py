@@ -1,11 +1,12 @@
 """A live session's record, shared by ``/api/live`` and ``posecoach live``: frames in, stored.
 
-`LiveRecording.push` takes one processed frame (the decoded image, its number as received and
-its time): it runs the session's pose estimator (`LivePose`), feeds the people to a
-`rules.online_session.OnlineSession`, writes the frame to the session's video
-(`analysis.io.recording.FrameRecorder`) and answers the frame's reply. `store_live` stores the
-session as a video with ``source = 'live'``: its re-encoded video file (renamed into place), its
-``keypoints`` and ``videos`` rows, scored as any video.
+`LiveRecording.push` takes one processed frame (the decoded image, its number as received, its
+time and the JPEG it came as, if it did): it runs the session's pose estimator (`LivePose`),
+feeds the people to a `rules.online_session.OnlineSession`, keeps the frame for the session's
+video (`analysis.io.session_video.SessionVideo`: the received JPEG muxed as it is, nothing
+encoded on the live path) and answers the frame's reply. `store_live` stores the session as a
+video with ``source = 'live'``: its video transcoded to H.264 in the save step (renamed into
+place before any row names it), its ``keypoints`` and ``videos`` rows, scored as any video.
 
 The stored keypoints number frames as the recorded video does (the processed frames, 0, 1, ...;
 a frame dropped unprocessed is in neither) and time them as it stamps them (milliseconds from
@@ -30,7 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.io.recording import FrameRecorder, time_ms
+from analysis.io.recording import time_ms
+from analysis.io.session_video import SessionVideo
 from posecoach import PIPELINE_VERSION
 from posecoach.keypoints import KeyPoints
 from posecoach.stage_times import StageTimes
@@ -102,12 +104,12 @@ class LiveRecording:
     pose: LivePose
     video_dir: Path | None = None
     session: OnlineSession = field(init=False)
-    video: FrameRecorder | None = field(init=False, default=None)
+    video: SessionVideo | None = field(init=False, default=None)
     rows: list[KeyPoints] = field(default_factory=list)  # the latest frames' rows
     chunks: list[KeyPoints] = field(default_factory=list)  # the earlier ones, joined
     last: KeyPoints = field(default_factory=KeyPoints.empty)  # the last frame's rows
     last_stamp: float = 0.0  # the last frame's time as recorded (s)
-    times: StageTimes = field(default_factory=StageTimes)  # ms: rules, record (and decode)
+    times: StageTimes = field(default_factory=StageTimes)  # ms: record, rules (and decode)
     cues: dict[int, str] = field(default_factory=dict)
     digest: Any = field(default_factory=hashlib.sha256)
     size_bytes: int = 0
@@ -121,7 +123,7 @@ class LiveRecording:
     def __post_init__(self) -> None:
         self.session = OnlineSession(self.rule, self.view)
         if self.video_dir is not None:
-            self.video = FrameRecorder(self.video_dir)
+            self.video = SessionVideo(self.video_dir)
 
     def received(self, data: bytes, t_s: float) -> int:
         """Count a frame's bytes as they arrive (before any drop): its frame number."""
@@ -139,14 +141,17 @@ class LiveRecording:
         self._last_ms = ms
         return ms / 1000.0
 
-    def push(self, frame: int, t_s: float, image: np.ndarray) -> dict[str, Any]:
-        """Process one decoded frame: its reply (without ``latency_ms`` and ``dropped``)."""
+    def push(
+        self, frame: int, t_s: float, image: np.ndarray, jpeg: bytes | None = None
+    ) -> dict[str, Any]:
+        """Process one decoded frame (``jpeg``: the bytes it was decoded from, kept as they are
+        for the video): its reply (without ``latency_ms`` and ``dropped``)."""
         self.shape = (int(image.shape[1]), int(image.shape[0]))
         people = self.pose(image)
         with self.times.timed("record"):
             stamp = self._stamp(t_s)
             if self.video is not None:
-                self.video.write(image, stamp)
+                self.video.write(image, stamp, jpeg)
             self.last_stamp = stamp
             rows = self.last = people_rows(self.processed, stamp, people)
             self.processed += 1
@@ -188,8 +193,9 @@ class LiveRecording:
 
     def timing(self) -> dict[str, dict[str, float]]:
         """Where the session's time went, ms per call of each stage (`StageTimes.summary`):
-        the estimator's own stages when it times them, then rules, record and the video's
-        encoding (on its writer thread)."""
+        the estimator's own stages when it times them, then record, rules and the video's
+        (keep: muxing, within record; jpeg_encode, for frames that came decoded, within
+        record; transcode, in the save step)."""
         times = getattr(self.pose, "times", None)
         ours = times.merged(self.times) if isinstance(times, StageTimes) else self.times
         return ours.merged(self.video.times if self.video is not None else None).summary()
@@ -214,9 +220,11 @@ def store_live(
     """Store a finished session as a video with ``source = 'live'``, scored; its video id.
 
     The id is that of the received bytes' sha256, as a file's is of its bytes. ``models``: the
-    row's model columns (`analysis.ingest.analyze.model_columns`). The video file,
-    when one was recorded, is renamed to ``<video_dir>/<date>/<video_id>.mp4`` before any row
-    names it; a session whose video could not be written is stored without one.
+    row's model columns (`analysis.ingest.analyze.model_columns`). The video, when frames were
+    kept, is transcoded here (`SessionVideo.finish`, about 10 ms a frame at 540 lines) and
+    renamed to ``<video_dir>/<date>/<video_id>.mp4`` before any row names it, so the H.264 file
+    is in place when this returns (the web's ``saved`` reply comes after); a session whose video
+    could not be written is stored without one.
     """
     from rules.scoring import score_video
 

@@ -1,4 +1,7 @@
-"""A video written as its frames arrive: a live session's record of what the camera sent.
+"""A video written as its frames arrive: ``posecoach live --overlay``'s drawn frames.
+
+(A live session's own video keeps its frames as JPEGs and is encoded only when the session
+ends: `analysis.io.session_video`.)
 
 :class:`FrameRecorder` encodes BGR frames to an .mp4 (H.264 when the FFmpeg build has it, else
 MPEG-4 part 2) on a writer thread, each frame stamped with its own arrival time in

@@ -82,6 +82,7 @@ def load_engine(options: dict[str, Any]) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from analysis.io.live_source import LiveFrames, SourceError, parse_source
+    from analysis.io.session_video import remove_stale
     from flows.cli.live_loop import EventPrinter, run_live
     from flows.live_store import live_video_dir, store_live
     from posecoach.store import Store
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"posecoach live: unknown exercise {args.exercise!r}", file=sys.stderr)
         return 2
     engine = load_engine(engine_options(args))
+    remove_stale(live_video_dir(args.store))  # a crashed session's temporaries, a day old
 
     from analysis.ingest.analyze import model_columns
     from analysis.pipeline.live import LIVE_FPS, LiveEstimator

@@ -23,11 +23,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from analysis.io.session_video import remove_stale
 from flows.web import api as api_routes
 from flows.web import live as live_routes
 from flows.web import live_page, pages, security, video_review
 from flows.web.context import WebConfig, WebState, current_session, login_redirect
-from flows.web.live_session import LiveSetup
+from flows.web.live_session import LiveSetup, live_video_dir
 from flows.web.runner import AnalysisRunner, RunBatch
 from flows.web.uploads import PARTIAL_DIR
 from flows.web.users import Accounts
@@ -128,6 +129,8 @@ def create_app(
     config.inbox.mkdir(parents=True, exist_ok=True)
     config.reports.mkdir(parents=True, exist_ok=True)
     remove_partial_uploads(config.inbox)
+    # Live videos a crashed server left half-kept or half-transcoded (none of a running one).
+    remove_stale(live_video_dir(config.store))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,8 +1,9 @@
 """One live session of ``/api/live`` without the WebSocket: frames in, replies out, then stored.
 
 `LiveRecorder.process` takes one received JPEG (its number and time), decodes it with OpenCV and
-hands it to `flows.live_store.LiveRecording.push` (the pose estimator, `LivePose`, the online
-counters, the session's re-encoded video), which answers the frame's reply. `store_live`
+hands it, with its bytes, to `flows.live_store.LiveRecording.push` (the pose estimator,
+`LivePose`, the online counters, the session's video: the JPEG kept as received, transcoded
+once the session is saved), which answers the frame's reply. `store_live`
 (`flows.live_store`, shared with ``posecoach live``) stores what the session saw as a video with
 ``source = 'live'``: its video file, ``videos`` and ``keypoints`` rows, scored as any video.
 """
@@ -72,4 +73,4 @@ class LiveRecorder(LiveRecording):
             image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
         if image is None:
             return "not a decodable JPEG frame"
-        return self.push(frame, t_s, image)
+        return self.push(frame, t_s, image, data)

@@ -1,5 +1,6 @@
-"""A live session's record (shared by the web and the command line): counted, re-encoded to a
-video as it goes, stored so that a keypoints row's frame is found in that video.
+"""A live session's record (shared by the web and the command line): counted, its frames kept
+as JPEGs as it goes and transcoded to H.264 when stored, so that a keypoints row's frame is
+found in that video.
 
 The fake estimator answers a generated 3-squat set's keypoints in call order; each processed
 frame is a flat grey of its own (by its number in the set), so the video's frames can be told
@@ -68,7 +69,7 @@ def test_a_session_is_stored_with_its_video_and_rows_that_find_their_frames(
     )
     timing = recording.timing()  # ms per call of each stage, for the log and the benchmark
     assert {k: v["calls"] for k, v in timing.items()} == dict.fromkeys(
-        ("record", "rules", "encode"), len(kept)
+        ("record", "rules", "jpeg_encode", "keep", "transcode"), len(kept)
     )
     row = store.read("videos", video_ids=[video_id]).iloc[0]
     path = video_dir / "2026-12-01" / f"{video_id}.mp4"

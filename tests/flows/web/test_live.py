@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import time
+from pathlib import Path
 from typing import Any
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -154,6 +156,12 @@ def test_a_streamed_set_is_counted_cued_stored_and_reported(
     assert (video["pose_model"], bool(video["random_weights"])) == ("fake-pose", True)
     assert len(store.read("keypoints", video_ids=[video_id])) == len(squats)
     assert len(store.read("reps", video_ids=[video_id])) == 3
+    # Its video: the JPEGs kept as sent, transcoded to H.264 in the save step, every frame.
+    path = Path(video["path"])
+    assert video["codec"] == "h264" and path.is_file() and path.suffix == ".mp4"
+    with av.open(str(path)) as file:
+        assert sum(1 for _ in file.decode(video=0)) == len(squats)
+    assert not list(path.parents[1].rglob(".live-*"))  # no temporary left
     # Reported like any video: its page, linked from the reply, lists its 3 reps.
     assert saved["video_url"] == f"/videos/{video_id}"
     page = client.get(saved["report_url"])
