@@ -130,10 +130,7 @@ def run_live(
                 if reps > counted.get(tid, 0):
                     printer.rep(frame.t_s, tid, reps)
                 counted[tid] = reps
-            for tid, ended in recording.session.reps.items():
-                for rep in ended[cued.get(tid, 0) :]:
-                    printer.cue(frame.t_s, tid, rep)
-                cued[tid] = len(ended)
+            _print_ended(printer, recording, frame.t_s, counted, cued)
             if drawn is not None:
                 drawn.write(_overlay(frame.image, recording, reply), recording.last_stamp)
     finally:
@@ -141,6 +138,10 @@ def run_live(
             timer.cancel()
         frames.close()
     if recording is not None:
+        # A rep on its way back when the session stops ends here, as it does offline: say it
+        # (and a track's that ended unseen), so the lines add up to what is stored.
+        recording.session.finish()
+        _print_ended(printer, recording, recording.last_t_s, counted, cued)
         recording.frames = max(seen, frames.frames)
         recording.digest, recording.size_bytes = frames.digest, frames.size_bytes
     written = None
@@ -149,6 +150,24 @@ def run_live(
         if written is None:
             drawn.abort()
     return LiveRun(recording, written)
+
+
+def _print_ended(
+    printer: EventPrinter,
+    recording: LiveRecording,
+    t_s: float,
+    counted: dict[int, int],
+    cued: dict[int, int],
+) -> None:
+    """Print each rep ended since the last call: its count where no reply counted it yet (a
+    track finished unseen, or by the session's end), then its cue."""
+    for tid, ended in recording.session.reps.items():
+        for n in range(counted.get(tid, 0) + 1, len(ended) + 1):
+            printer.rep(t_s, tid, n)
+        counted[tid] = max(counted.get(tid, 0), len(ended))
+        for rep in ended[cued.get(tid, 0) :]:
+            printer.cue(t_s, tid, rep)
+        cued[tid] = len(ended)
 
 
 def _overlay(image: np.ndarray, recording: LiveRecording, reply: dict[str, Any]) -> np.ndarray:
