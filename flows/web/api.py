@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from flows.web.context import state_of, token_user
-from flows.web.status import video_status
+from flows.web.status import upload_video_id, video_status
 from flows.web.uploads import (
     PARTIAL_DIR,
     MultipartReceiver,
@@ -81,13 +81,15 @@ async def post_video(request: Request) -> Response:
         return unauthorized()
     try:
         received = await receive_upload(request)
-        placed, _ = await queue_upload(request, received, user.name)
+        placed, upload = await queue_upload(request, received, user.name)
     except UploadError as exc:
         return JSONResponse({"detail": exc.message}, status_code=exc.status)
+    # Content analysed for another athlete already: this athlete's copy, with its own id.
+    video_id = await run_in_threadpool(upload_video_id, state_of(request).store, upload)
     return JSONResponse(
         {
-            "video_id": placed.video_id,
-            "status_url": f"/api/videos/{placed.video_id}",
+            "video_id": video_id,
+            "status_url": f"/api/videos/{video_id}",
             "status": "queued",
             "path": placed.rel_path,
         },

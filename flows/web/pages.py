@@ -30,7 +30,7 @@ from flows.web.context import (
     state_of,
 )
 from flows.web.security import same_token
-from flows.web.status import reports_url, video_status
+from flows.web.status import reports_url, upload_video_id, video_status
 from flows.web.uploads import UploadError
 from flows.web.users import DEVICE_TTL_S, ROLES, SESSION_TTL_S, AccountError, Session
 from reports.reading import athlete_names
@@ -179,7 +179,7 @@ def home(request: Request) -> Response:
         if path.is_file():
             athletes.append((name, reports_url(reports, path)))
     uploads = [
-        (u, video_status(state.store, state.accounts, reports, u.video_id))
+        (u, video_status(state.store, state.accounts, reports, upload_video_id(state.store, u), u))
         for u in state.accounts.uploads(limit=20)
     ]
     pending = any(s and s["status"] in ("queued", "running") for _, s in uploads)

@@ -5,8 +5,10 @@ record says where the video is: ``queued``, ``running`` (a worker holds its clai
 ``failed`` when the flow itself failed. An upload still pending wins over an older row of the same content (a failed video
 uploaded again is analysed again only if the failure policy says so, and then shows as
 queued meanwhile). ``report_url`` is set once the video's page exists in the reports folder.
-An upload of content already analysed for another athlete (one recording of a class) answers
-its own athlete's copy row (``same_content_as`` set) with the analysed video's report.
+An upload of content already analysed for another athlete (one recording of a class) has the id
+of its own athlete's copy row (`upload_video_id`; ``same_content_as`` set) and answers that
+row, with the analysed video's report: each athlete's upload keeps its own status, and the
+analysed video's id keeps answering the analysed video's row, whoever uploads the content next.
 
 ``progress`` (0..1) and ``frames_done``: while ``running``, from the progress record the worker
 writes into the store (`flows.progress`; 0 before its first window, while the models load),
@@ -54,27 +56,55 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def upload_video_id(store: Store, upload: Upload) -> str:
+    """The id of the ``videos`` row an upload is (or will be) filed as: its content's id, or
+    where that content was analysed for another athlete, the id of this athlete's copy."""
+    rows = read_video_rows(store, [upload.video_id])
+    if rows and rows[0].athlete and rows[0].athlete != upload.athlete:
+        return copy_video_id(upload.video_id, upload.athlete)
+    return upload.video_id
+
+
+def _upload_of(accounts: Accounts, video_id: str, row: VideoRow | None) -> Upload | None:
+    """The newest upload filed as ``video_id``: of a content id, one of its own athlete (any
+    while no row says who that is); of a copy's id, one of the copy's content and athlete."""
+    content = row.same_content_as if row is not None and row.same_content_as else video_id
+    athlete = row.athlete if row is not None else None
+    for upload in accounts.uploads(video_id=content, limit=100):
+        if not athlete or upload.athlete == athlete:
+            return upload
+    if row is None:  # a copy's id before the night has filed the copy: its upload waits
+        for upload in accounts.uploads(limit=500):
+            if copy_video_id(upload.video_id, upload.athlete) == video_id:
+                return upload
+    return None
+
+
 def video_status(
-    store: Store, accounts: Accounts, reports_dir: Path, video_id: str
+    store: Store,
+    accounts: Accounts,
+    reports_dir: Path,
+    video_id: str,
+    upload: Upload | None = None,
 ) -> dict[str, Any] | None:
     """The ``videos`` row of ``video_id`` as JSON values, with ``status`` and ``report_url``;
-    None when neither the store nor the uploads know the video."""
+    None when neither the store nor the uploads know the video. ``upload``: the upload the
+    caller means (else the newest filed as ``video_id``, `_upload_of`)."""
     # The upload first, then the row: the runner writes the row before it marks the upload
     # done, so an upload read as done always finds its row (read the other way round, a poll
     # between the two writes saw no row and a done upload: "recorded no result").
-    uploads = accounts.uploads(video_id=video_id, limit=1)
-    upload = uploads[0] if uploads else None
+    if upload is None:
+        rows = read_video_rows(store, [video_id])
+        upload = _upload_of(accounts, video_id, rows[0] if rows else None)
     rows = read_video_rows(store, [video_id])
-    row = analysed = rows[0] if rows else None
+    row = rows[0] if rows else None
     if upload is None and row is None:
         return None
-    if upload is not None and row is not None and row.athlete and upload.athlete != row.athlete:
-        # The content was analysed for another athlete (one recording of a class): this upload
-        # is the copy filed under its own athlete (`flows.copies`), with the analysed video's
-        # report; no copy row yet means the night has not filed it.
-        copies = read_video_rows(store, [copy_video_id(video_id, upload.athlete)])
-        row = copies[0] if copies else None
-    if row is not None and analysed is not None and not _upload_is_newer(upload, row):
+    if row is not None and not _upload_is_newer(upload, row):
+        analysed = row
+        if row.same_content_as:  # a copy: the analysed video's report
+            found = read_video_rows(store, [row.same_content_as])
+            analysed = found[0] if found else row
         out = {k: _json_value(v) for k, v in row.to_dict().items()}
         out["report_url"] = report_url(reports_dir, analysed)
         finished = row.status in ("ok", "empty")
@@ -82,9 +112,12 @@ def video_status(
         out["frames_done"] = out.get("frames") if finished else None
         return out
     assert upload is not None
-    analysing = store.fs.exists(claim_path(store, video_id))
-    progress = read_progress(store, video_id) if analysing else None
-    return upload_status(upload, analysing=analysing, progress=progress)
+    # The analysis (its claim, its progress) is of the content, a copy's too.
+    analysing = store.fs.exists(claim_path(store, upload.video_id))
+    progress = read_progress(store, upload.video_id) if analysing else None
+    out = upload_status(upload, analysing=analysing, progress=progress)
+    out["video_id"] = video_id
+    return out
 
 
 def upload_status(

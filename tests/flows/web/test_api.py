@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from posecoach.store import Store
-from posecoach.videos import VideoRow, write_video_row
+from posecoach.videos import VideoRow, copy_video_id, read_video_rows, write_video_row
 from tests.helpers import MULTIPART_BOUNDARY, log_in, multipart_body, shared_path
 
 NIGHT = "2026-11-30"
@@ -160,6 +160,13 @@ def _stand_in_flow(config, calls: list[list[str]], fail: bool = False):
         for path in paths:
             video_id = hashlib.sha256((config.inbox / path).read_bytes()).hexdigest()[:16]
             athlete, exercise, name = path.split("/")
+            analysed = read_video_rows(store, [video_id])
+            if analysed and analysed[0].athlete != athlete:  # one recording of a class
+                copy = analysed[0].as_copy(
+                    athlete=athlete, path=path, file_name=name, processed_at=dt.datetime.now(dt.UTC)
+                )
+                write_video_row(store, copy)
+                continue
             row = VideoRow(
                 video_id=video_id,
                 date=NIGHT,
@@ -217,3 +224,25 @@ def test_uploads_left_by_a_stopped_server_are_analysed_at_start(
     with TestClient(make_app(_stand_in_flow(config, calls))) as restarted:
         assert _wait_for(restarted, token, video_id)["status"] == "ok"
     assert calls == [["Ana/squat/clip.mp4"]]
+
+
+def test_a_class_recording_uploaded_for_two_athletes_has_a_status_for_each(
+    make_app, config, token, video
+) -> None:
+    calls: list[list[str]] = []
+    with TestClient(make_app(_stand_in_flow(config, calls))) as client:
+        ana = post(client, token, video, "class.mp4").json()["video_id"]
+        assert _wait_for(client, token, ana)["status"] == "ok"
+        answer = post(client, token, video, "class.mp4", athlete="Bob").json()
+        bob = answer["video_id"]
+        assert bob == copy_video_id(ana, "Bob") and answer["status_url"] == f"/api/videos/{bob}"
+        # While Bob's copy waits, Ana's status is still Ana's analysed video.
+        status = client.get(f"/api/videos/{ana}", headers=bearer(token)).json()
+        assert (status["status"], status["athlete"], status["video_id"]) == ("ok", "Ana", ana)
+        status = _wait_for(client, token, bob)
+        assert (status["status"], status["athlete"], status["video_id"]) == ("ok", "Bob", bob)
+        assert status["same_content_as"] == ana
+        assert status["report_url"] == f"/reports/{NIGHT}/{ana}.html"  # the one analysis
+        status = client.get(f"/api/videos/{ana}", headers=bearer(token)).json()
+        assert (status["status"], status["athlete"], status["video_id"]) == ("ok", "Ana", ana)
+    assert calls == [["Ana/squat/class.mp4"], ["Bob/squat/class.mp4"]]

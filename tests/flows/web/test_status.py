@@ -10,10 +10,10 @@ import pytest
 
 from flows.claims import claim_path
 from flows.progress import clear_progress, write_progress
-from flows.web.status import video_status
+from flows.web.status import upload_video_id, video_status
 from flows.web.users import Accounts
 from posecoach.store import Store
-from posecoach.videos import VideoRow, write_video_row
+from posecoach.videos import VideoRow, copy_video_id, write_video_row
 
 VID = "0123456789abcdef"
 
@@ -124,8 +124,14 @@ def test_a_class_recording_uploaded_for_a_second_athlete_answers_that_athletes_c
     )
     write_video_row(store, analysed)
     upload = accounts.add_upload(VID, "Bob/squat/class.mp4", "Bob", "squat", "bob")
-    status = _status(store, accounts, config.reports)
+    copy_id = upload_video_id(store, upload)
+    assert copy_id == copy_video_id(VID, "Bob") != VID
+    status = video_status(store, accounts, config.reports, copy_id)
     assert status is not None and status["status"] == "queued" and status["athlete"] == "Bob"
+    assert status["video_id"] == copy_id
+    # Ana's video keeps answering Ana's row, whoever uploads the recording next.
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["status"] == "ok" and status["athlete"] == "Ana"
     accounts.set_upload_status([upload.upload_id], "done")
     copy = analysed.as_copy(
         athlete="Bob",
@@ -137,8 +143,11 @@ def test_a_class_recording_uploaded_for_a_second_athlete_answers_that_athletes_c
     page = config.reports / "2026-11-30" / f"{VID}.html"
     page.parent.mkdir(parents=True)
     page.write_text("report")
-    status = _status(store, accounts, config.reports)
+    status = video_status(store, accounts, config.reports, copy_id)
     assert status is not None and status["status"] == "ok"
     assert status["athlete"] == "Bob" and status["same_content_as"] == VID
-    assert status["video_id"] == copy.video_id != VID
+    assert status["video_id"] == copy.video_id == copy_id
     assert status["report_url"] == f"/reports/2026-11-30/{VID}.html"  # the analysed video's page
+    status = _status(store, accounts, config.reports)
+    assert status is not None and status["athlete"] == "Ana" and status["video_id"] == VID
+    assert status["report_url"] == f"/reports/2026-11-30/{VID}.html"
