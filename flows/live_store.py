@@ -170,14 +170,15 @@ class LiveRecording:
             state = states[tid]
             for rep in state.ended:
                 self.cues[tid] = rep.cue
+            # As Python floats first: numpy scalars make this the reply's dearest part.
             points = [
                 [_finite(x, 1), _finite(y, 1), _finite(s, 3)]
-                for (x, y), s in zip(rows.xy[k], rows.scores[k], strict=True)
+                for (x, y), s in zip(rows.xy[k].tolist(), rows.scores[k].tolist(), strict=True)
             ]
             replies.append(
                 {
                     "track_id": tid,
-                    "bbox": [_finite(v, 1) for v in rows.box[k]],
+                    "bbox": [_finite(v, 1) for v in rows.box[k].tolist()],
                     "keypoints": points,
                     "reps": state.reps,
                     "phase": state.phase,

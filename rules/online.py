@@ -54,17 +54,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from posecoach.keypoints import KeyPoints
-from rules.checks import evaluate_check
 from rules.online_holds import HoldRun, HoldTracker
+from rules.online_judge import Sample, judge
 from rules.online_metrics import FrameMetrics, centred_smooth, rule_metric_names
 from rules.online_records import LiveRep, LiveState
-from rules.reps import ENTER_FRACTION, MIN_BLIP_S, Segment, rep_side
+from rules.reps import ENTER_FRACTION, MIN_BLIP_S, Segment
 from rules.reps import TURN_FRACTION as CUT_TURN_FRACTION
 from rules.schema import RuleFile
-from rules.uncertainty import TrackNoise
 
 #: The rest level is the lowest (turned) signal of this long a stretch of rest, seconds.
 REST_WINDOW_S = 2.0
@@ -81,16 +79,6 @@ RANGE_REPS = 5
 MAX_HOLD_BUFFER_S = 60.0
 #: Missing frames filled in (NaN rows) between two pushed frames, at most.
 MAX_FILL_FRAMES = 300
-
-
-@dataclass
-class _Sample:
-    frame: int
-    t_s: float
-    metrics: dict[str, float]
-    row: KeyPoints | None
-    raw: float = math.nan  # the turned signal
-    smooth: float = math.nan  # ... smoothed (NaN until its window is complete)
 
 
 @dataclass
@@ -139,7 +127,7 @@ class OnlineCounter:
         self.checks = [c for c in rule.checks if view in c.views]
         self._fps = fps
         self._dts: deque[float] = deque(maxlen=30)
-        self._buf: deque[_Sample] = deque()
+        self._buf: deque[Sample] = deque()
         self._first = 0  # the sample index of self._buf[0]
         self._n = 0  # samples seen
         self._done = 0  # samples the state machine has taken
@@ -149,21 +137,29 @@ class OnlineCounter:
         self._turn = -1.0 if rule.reps is not None and rule.reps.turn == "valley" else 1.0
         self.max_buffered = 0
         self._first_seen = -1  # the first sample with a signal: a rep from it is cut
+        self._rate, self._half = 30.0, 0
+        self._rated()
 
     # -- feeding ---------------------------------------------------------------------------
 
     @property
     def fps(self) -> float:
-        if self._fps:
-            return float(self._fps)
-        return 1.0 / float(np.median(self._dts)) if self._dts else 30.0
+        """The frame rate: the given one, else that of the last frames' times (30 before)."""
+        return self._rate
 
     @property
     def half(self) -> int:
         """Half the smoothing window, samples: how far behind the state machine runs."""
-        if self.rule.reps is None:
-            return 0
-        return (int(round(self.rule.reps.smooth_s * self.fps)) | 1) // 2
+        return self._half
+
+    def _rated(self) -> None:
+        """`fps` and `half` again: read many times a frame, they change only with a frame."""
+        if self._fps:
+            self._rate = float(self._fps)
+        else:
+            self._rate = 1.0 / float(np.median(self._dts)) if self._dts else 30.0
+        reps = self.rule.reps
+        self._half = 0 if reps is None else (int(round(reps.smooth_s * self._rate)) | 1) // 2
 
     @property
     def buffered(self) -> int:
@@ -227,7 +223,8 @@ class OnlineCounter:
     ) -> LiveState:
         if self._buf and t > self._buf[-1].t_s:
             self._dts.append(t - self._buf[-1].t_s)
-        sample = _Sample(frame, t, values, row)
+            self._rated()
+        sample = Sample(frame, t, values, row)
         if self.signal_name:
             sample.raw = self._turn * values.get(self.signal_name, math.nan)
         self._buf.append(sample)
@@ -246,7 +243,7 @@ class OnlineCounter:
         counted = len(self.reps) + (self._rep.phase == "settle")
         return LiveState(frame, t, counted, self._phase(), self._hold_s(), tuple(ended))
 
-    def _at(self, i: int) -> _Sample:
+    def _at(self, i: int) -> Sample:
         return self._buf[i - self._first]
 
     def _trim(self) -> None:
@@ -418,53 +415,9 @@ class OnlineCounter:
             return "hold" if self._hold_s() >= MIN_BLIP_S else "rest"
         return "rest" if self._rep.phase == "settle" else self._rep.phase
 
-    # -- judging ---------------------------------------------------------------------------
-
     def _judge(self, seg: Segment) -> LiveRep:
-        """The rep (hold) on the buffer's rows: its side, its checks, as offline."""
-        samples = list(self._buf)
-        off = self._first
-        local = Segment(seg.kind, seg.start - off, seg.turn - off, seg.end - off,
-                        seg.rest_before - off, seg.rest_after - off, math.nan, math.nan)  # fmt: skip
-        grid = pd.DataFrame({"frame": [s.frame for s in samples], "t_s": [s.t_s for s in samples]})
-        metrics = {
-            n: np.array([s.metrics[n] for s in samples], dtype=np.float64) for n in self.names
-        }
-        in_position = signal = None
-        hold, spec = self.rule.hold, self.rule.reps
-        if hold is not None:
-            in_position = np.logical_and.reduce(
-                [np.array([c.holds(v) for v in metrics[c.metric]]) for c in hold.position]
-            )
-        elif spec is not None:
-            signal = self._turn * np.array([s.smooth for s in samples], dtype=np.float64)
-            if spec.side is not None:
-                side = rep_side(local, metrics[spec.side.left], metrics[spec.side.right],
-                                spec.side.pick)  # fmt: skip
-                local = Segment(**{**local.__dict__, "side": side})
-        noise = None
-        rows = [s.row for s in samples]
-        if all(r is not None for r in rows):  # fed keypoints, not only metrics
-            grid_kp = KeyPoints.concat(r for r in rows if r is not None)
-            noise = TrackNoise.of(grid_kp, self.rule.min_score)
-        index = len(self.reps)
-        findings = tuple(
-            evaluate_check(c, local, index, self.rule, grid, metrics, self.view, self.track_id,
-                           in_position, noise, signal)
-            for c in self.checks
-        )  # fmt: skip
-        rep = LiveRep(
-            kind=seg.kind,
-            index=index,
-            start_frame=samples[local.start].frame,
-            turn_frame=samples[local.turn].frame,
-            end_frame=samples[local.end].frame,
-            start_s=samples[local.start].t_s,
-            turn_s=samples[local.turn].t_s,
-            end_s=samples[local.end].t_s,
-            side=local.side,
-            in_target_s=local.in_target_s,
-            findings=findings,
-        )
+        """The rep (hold) on the buffer's samples, judged as offline; kept in `reps`."""
+        rep = judge(self.rule, self.view, self.track_id, self.checks, self.names,
+                    list(self._buf), self._first, seg, len(self.reps), self._turn)  # fmt: skip
         self.reps.append(rep)
         return rep

@@ -22,6 +22,7 @@ converge on them as the shot's percentile settles. Memory is bounded: each shot 
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from collections.abc import Iterable
@@ -30,7 +31,7 @@ import numpy as np
 
 from analysis.kinematics import angles
 from analysis.kinematics.angles import DERIVED_SPECS, FEATURE_SPECS
-from analysis.kinematics.view_segments import MIN_BOX_POINTS, cut_rows
+from analysis.kinematics.view_segments import MIN_BOX_POINTS, is_cut
 from posecoach.keypoints import KeyPoints
 from rules.schema import RuleFile
 
@@ -55,6 +56,41 @@ def rule_metric_names(rule: RuleFile, extra: Iterable[str] = ()) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+class RunningPercentile:
+    """``np.percentile(last, q)`` (its default, linear method, to the bit) of the last ``size``
+    values added, kept in order as they come: a frame costs a bisection, not a sort."""
+
+    def __init__(self, q: float, size: int) -> None:
+        self.q = q / 100
+        self._window: deque[float] = deque(maxlen=size)
+        self._sorted: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._window)
+
+    def add(self, value: float) -> None:
+        if len(self._window) == self._window.maxlen:
+            del self._sorted[bisect.bisect_left(self._sorted, self._window[0])]
+        self._window.append(value)
+        bisect.insort(self._sorted, value)
+
+    def clear(self) -> None:
+        self._window.clear()
+        self._sorted.clear()
+
+    def value(self) -> float:
+        """The percentile, NaN with no value; numpy's arithmetic, step by step."""
+        xs, n = self._sorted, len(self._sorted)
+        if n < 2:
+            return xs[0] if xs else math.nan
+        at = (n - 1) * self.q
+        i = math.floor(at)
+        gamma = at - i
+        a, b = xs[i], xs[i + 1]
+        diff = b - a
+        return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
 class FrameMetrics:
     """Per-frame values of named metrics of one track, fed its rows in frame order."""
 
@@ -62,45 +98,44 @@ class FrameMetrics:
         self.rule = rule
         self.min_score = rule.min_score
         self.names = list(names)
-        self._torso: deque[float] = deque(maxlen=SHOT_SAMPLES)
-        self._ankle: deque[float] = deque(maxlen=SHOT_SAMPLES)
-        self._last_seen: KeyPoints | None = None
+        self._torso = RunningPercentile(90, SHOT_SAMPLES)
+        self._ankle = RunningPercentile(90, SHOT_SAMPLES)
+        #: the last well-seen row: its keypoints seen, positions (float64) and time
+        self._last_seen: tuple[np.ndarray, np.ndarray, float] | None = None
         self._prev: dict[str, float] = {}
         self._prev_t = math.nan
 
     def _new_shot(self, row: KeyPoints) -> None:
         """Start a new shot when ``row`` is cut from the last well-seen row (a jump in the
         box's size or place, or the track unseen too long): its scale is its own."""
-        seen = (np.nan_to_num(row.scores, nan=0.0) >= self.min_score) & np.isfinite(row.xy).all(
-            axis=2
-        )
+        scores = np.nan_to_num(row.scores[0], nan=0.0)
+        seen = (scores >= self.min_score) & np.isfinite(row.xy[0]).all(axis=1)
         if int(seen.sum()) < MIN_BOX_POINTS:
             return
-        if self._last_seen is not None:
-            pair = KeyPoints.concat([self._last_seen, row])
-            if len(cut_rows(pair, self.min_score)):
-                self._torso.clear()
-                self._ankle.clear()
-        self._last_seen = row
+        seen_now = (seen, row.xy[0].astype(np.float64), float(row.t_s[0]))
+        if self._last_seen is not None and is_cut(*self._last_seen, *seen_now):
+            self._torso.clear()
+            self._ankle.clear()
+        self._last_seen = seen_now
 
-    def _scales(self, row: KeyPoints) -> tuple[float, float]:
+    def _scales(self, row: KeyPoints, cache: dict[str, np.ndarray]) -> tuple[float, float]:
         """(torso unit, floor line) of the shot so far, this row included."""
-        torso = angles._norm(angles.point(row, "mid_shoulder", self.min_score)
-                             - angles.point(row, "mid_hip", self.min_score))  # fmt: skip
+        at = self.min_score
+        torso = angles._norm(angles.point(row, "mid_shoulder", at, cache)
+                             - angles.point(row, "mid_hip", at, cache))  # fmt: skip
         if np.isfinite(torso[0]) and torso[0] > 0:
-            self._torso.append(float(torso[0]))
-        low = np.fmax(angles.point(row, "left_ankle", self.min_score)[:, 1],
-                      angles.point(row, "right_ankle", self.min_score)[:, 1])  # fmt: skip
+            self._torso.add(float(torso[0]))
+        low = np.fmax(angles.point(row, "left_ankle", at, cache)[:, 1],
+                      angles.point(row, "right_ankle", at, cache)[:, 1])  # fmt: skip
         if np.isfinite(low[0]):
-            self._ankle.append(float(low[0]))
-        unit = float(np.percentile(self._torso, 90)) if self._torso else math.nan
-        floor = float(np.percentile(self._ankle, 90)) if self._ankle else math.nan
-        return unit, floor
+            self._ankle.add(float(low[0]))
+        return self._torso.value(), self._ankle.value()
 
     def values(self, row: KeyPoints) -> dict[str, float]:
         """The metrics of one row (a one-row `KeyPoints`), NaN where not measurable."""
         self._new_shot(row)
-        unit, floor = self._scales(row)
+        cache: dict[str, np.ndarray] = {}  # the row's points, taken once
+        unit, floor = self._scales(row, cache)
         t = float(row.t_s[0])
         out: dict[str, float] = {}
 
@@ -110,13 +145,15 @@ class FrameMetrics:
             spec = self.rule.metrics.get(name)
             if spec is not None and spec.fn is not None:
                 value = angles.evaluate_point_function(
-                    row, spec.fn, spec.points, unit, self.min_score, floor=floor
+                    row, spec.fn, spec.points, unit, self.min_score, floor=floor, cache=cache
                 )[0]
             elif spec is not None:
                 value = self._combine(spec.op or "", [need(n) for n in spec.of], name, t)
             elif name in FEATURE_SPECS:
                 fn, pts = FEATURE_SPECS[name]
-                value = angles.evaluate_point_function(row, fn, pts, unit, self.min_score)[0]
+                value = angles.evaluate_point_function(
+                    row, fn, pts, unit, self.min_score, cache=cache
+                )[0]
             elif name in DERIVED_SPECS:
                 op, inputs = DERIVED_SPECS[name]
                 value = self._combine(op, [need(n) for n in inputs], name, t)

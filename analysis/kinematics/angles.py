@@ -45,23 +45,36 @@ MID_POINTS: dict[str, tuple[str, str]] = {
 POINT_NAMES: tuple[str, ...] = (*COCO17, *MID_POINTS)
 
 
-def point(kp: KeyPoints, name: str, min_score: float = MIN_SCORE) -> np.ndarray:
+def point(
+    kp: KeyPoints,
+    name: str,
+    min_score: float = MIN_SCORE,
+    cache: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
     """(N, 2) float64 pixel coordinates of a named point; NaN rows where it is missing.
 
     Mid-points average the two sides where both are present, else take the side present.
+    ``cache``: the points of this ``kp`` and ``min_score`` taken so far, by name (read and
+    filled; for a caller that takes many metrics of one row, as a live session does each
+    frame; the arrays are shared, so not to be changed).
     """
+    if cache is not None and name in cache:
+        return cache[name]
     if name in MID_POINTS:
-        a, b = (point(kp, n, min_score) for n in MID_POINTS[name])
-        return np.where(np.isnan(a), b, np.where(np.isnan(b), a, (a + b) / 2.0))
-    if name not in KEYPOINT_INDEX:
+        a, b = (point(kp, n, min_score, cache) for n in MID_POINTS[name])
+        xy = np.where(np.isnan(a), b, np.where(np.isnan(b), a, (a + b) / 2.0))
+    elif name not in KEYPOINT_INDEX:
         raise KeyError(f"unknown keypoint {name!r}; known: {', '.join(POINT_NAMES)}")
-    k = KEYPOINT_INDEX[name]
-    xy = kp.xy[:, k].astype(np.float64)
-    # Compared in float64, as the score is stored: a NaN score (a frame the track was not
-    # seen in) is missing too.
-    score = kp.scores[:, k].astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        xy[~(score >= min_score)] = np.nan
+    else:
+        k = KEYPOINT_INDEX[name]
+        xy = kp.xy[:, k].astype(np.float64)
+        # Compared in float64, as the score is stored: a NaN score (a frame the track was not
+        # seen in) is missing too.
+        score = kp.scores[:, k].astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            xy[~(score >= min_score)] = np.nan
+    if cache is not None:
+        cache[name] = xy
     return xy
 
 
@@ -237,22 +250,24 @@ def evaluate_point_function(
     unit: float | np.ndarray | None = None,
     min_score: float = MIN_SCORE,
     floor: float | np.ndarray | None = None,
+    cache: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Evaluate one vocabulary function (see :data:`POINT_FUNCTIONS`) over named points.
 
     ``unit``: the torso unit (one, or one per row; default `torso_length`); ``floor``: the
-    floor line for ``height_above_floor`` (one, or one per row; default `floor_line`)."""
+    floor line for ``height_above_floor`` (one, or one per row; default `floor_line`);
+    ``cache``: `point`'s, for many functions of one ``kp``."""
     if fn not in POINT_FUNCTIONS:
         raise KeyError(f"unknown function {fn!r}; known: {', '.join(POINT_FUNCTIONS)}")
     n_points, needs_unit, func = POINT_FUNCTIONS[fn]
     if len(points) != n_points:
         raise ValueError(f"{fn} takes {n_points} points, got {len(points)}")
-    pts = [point(kp, p, min_score) for p in points]
+    pts = [point(kp, p, min_score, cache) for p in points]
     u = unit if unit is not None else torso_length(kp, min_score)
     if fn == "height_above_floor":
         return height_above_floor(pts[0], floor_line(kp, min_score) if floor is None else floor, u)
     if fn == "frontal_projection_angle":
-        mid_hip = point(kp, "mid_hip", min_score)
+        mid_hip = point(kp, "mid_hip", min_score, cache)
         hip, knee, ankle = pts
         return frontal_projection_angle(hip, knee, ankle, mid_hip, min_segment=FPPA_MIN_SEGMENT * u)
     if needs_unit:

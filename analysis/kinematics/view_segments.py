@@ -90,22 +90,35 @@ def cut_rows(kp: KeyPoints, min_score: float = MIN_SCORE) -> np.ndarray:
     # A handful of points (a close-up's flicker) would make cuts of its noise.
     has = seen.sum(axis=1) >= MIN_BOX_POINTS
     xy = kp.xy.astype(np.float64)
+    t_s = kp.t_s.astype(np.float64)
     cuts = []
     last = -1
     for i in range(n):
         if not has[i]:
             continue
-        if last >= 0:
-            gap = float(kp.t_s[i] - kp.t_s[last])
-            both = seen[i] & seen[last]
-            if gap > MAX_GAP_S:
-                cuts.append(i)
-            elif both.sum() >= MIN_BOX_POINTS:
-                scale, shift = _jump(xy[last][both], xy[i][both])
-                if scale > CUT_SCALE or shift > CUT_SHIFT:
-                    cuts.append(i)
+        if last >= 0 and is_cut(seen[last], xy[last], t_s[last], seen[i], xy[i], t_s[i]):
+            cuts.append(i)
         last = i
     return np.asarray(cuts, dtype=np.int64)
+
+
+def is_cut(
+    seen_a: np.ndarray,
+    xy_a: np.ndarray,
+    t_a: float,
+    seen_b: np.ndarray,
+    xy_b: np.ndarray,
+    t_b: float,
+) -> bool:
+    """Whether row b, the next with enough keypoints after row a, starts a new shot (as
+    `cut_rows` finds it): ``seen_*`` (17,) the keypoints seen, ``xy_*`` (17, 2) float64."""
+    if float(t_b - t_a) > MAX_GAP_S:
+        return True
+    both = seen_a & seen_b
+    if both.sum() < MIN_BOX_POINTS:
+        return False
+    scale, shift = _jump(xy_a[both], xy_b[both])
+    return scale > CUT_SCALE or shift > CUT_SHIFT
 
 
 def _smoothed(yaw: np.ndarray, weight: np.ndarray, t_s: np.ndarray) -> np.ndarray:
