@@ -222,6 +222,7 @@ class LiveFrames:
                 f"source {spec.text!r}: cannot open {spec.url}: {_reason(exc)}"
             ) from exc
         got = False
+        opened_at = self.clock()
         try:
             if not container.streams.video:
                 raise SourceError(f"source {spec.text!r}: {spec.url} holds no video stream")
@@ -238,7 +239,17 @@ class LiveFrames:
                 data = bytes(packet)
                 self.digest.update(data)
                 self.size_bytes += len(data)
-                for av_frame in packet.decode():
+                try:
+                    decoded = packet.decode()
+                except av.error.InvalidDataError:
+                    # Joined mid-stream, the decoder has nothing to go on until the next
+                    # keyframe (10 s apart on some cameras); a damaged packet, the next keyframe
+                    # mends it. Reconnecting would only start that wait again, so wait here,
+                    # as long as a reconnecting source would before giving up.
+                    if self.clock() - max(opened_at, self._last_frame_at) < self.give_up_s:
+                        continue
+                    raise
+                for av_frame in decoded:
                     if not got:
                         self._said_receiving(av_frame)
                     self._put(clock.time(av_frame.pts), av_frame)
