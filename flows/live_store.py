@@ -6,7 +6,7 @@ feeds the people to a `rules.online_session.OnlineSession`, keeps the frame for 
 video (`analysis.io.session_video.SessionVideo`: the received JPEG muxed as it is, nothing
 encoded on the live path) and answers the frame's reply. `store_live` stores the session as a
 video with ``source = 'live'``: its video transcoded to H.264 in the save step (renamed into
-place before any row names it), its ``keypoints`` and ``videos`` rows, scored as any video.
+place before any row names it), its ``keypoints`` and ``videos`` rows, scored as any video; `report_live` builds its reports.
 
 The stored keypoints number frames as the recorded video does (the processed frames, 0, 1, ...;
 a frame dropped unprocessed is in neither) and time them as it stamps them (milliseconds from
@@ -37,7 +37,7 @@ from posecoach import PIPELINE_VERSION
 from posecoach.keypoints import KeyPoints
 from posecoach.stage_times import StageTimes
 from posecoach.store import Store, video_id_for
-from posecoach.videos import VideoRow, write_video_row
+from posecoach.videos import VideoRow, read_video_rows, write_video_row
 from rules.online_session import OnlineSession
 from rules.schema import RuleFile
 
@@ -280,3 +280,24 @@ def store_live(
         flush=True,
     )
     return video_id
+
+
+def report_live(
+    store: Store,
+    reports: str | os.PathLike[str],
+    video_id: str,
+    video_roots: Sequence[str | os.PathLike[str]] = (),
+) -> Path | None:
+    """Build the reports a stored session adds to, as naming a person does
+    (`reports.build.build_video_reports`: its page, its night, its athlete's page, the index);
+    its page, None when none was built (a session that is not stored, or failed). Shared by
+    ``/api/live`` and ``posecoach live``."""
+    from reports.build import build_video_reports
+
+    rows = read_video_rows(store, [video_id])
+    if not rows or rows[0].status == "failed":
+        return None
+    row = rows[0]
+    page = build_video_reports(store, reports, video_id, row.date,
+                               [row.athlete] if row.athlete else [], video_roots=video_roots)  # fmt: skip
+    return page if page.is_file() else None

@@ -2,7 +2,8 @@
 
 The pages live in their own modules (`reports.video_page`, `reports.night_page`,
 `reports.athlete_page`; the folder's layout, links and assets in `reports.site`); this one
-renders the folder's index and builds a whole night or every night. Pages are built from the
+renders the folder's index and builds a whole night or every night, or what one video changes
+(`build_video_reports`). Pages are built from the
 store alone and rebuilt whole each time; a link is written only to a page that exists or is
 being written in the same build.
 """
@@ -34,6 +35,7 @@ __all__ = [
     "athlete_page_path",
     "athlete_slug",
     "build_reports",
+    "build_video_reports",
     "night_page_path",
     "render_athlete",
     "render_index",
@@ -141,3 +143,31 @@ def build_reports(
         render_athlete(store, ctx.out_dir, a, _ctx=ctx)
     index = render_index(store, ctx.out_dir, _ctx=ctx)
     return night_page_path(ctx.out_dir, date) if date else index
+
+
+def build_video_reports(
+    store: Store,
+    out_dir: str | os.PathLike[str],
+    video_id: str,
+    date: str,
+    athletes: Iterable[str],
+    *,
+    video_roots: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """Rebuild what one video changes, and only that (a night may hold many videos): the
+    video's page, its night, the pages of ``athletes`` (those concerned), the index. Returns
+    the video's page (not written for a failed video)."""
+    ctx = site.context(out_dir, video_roots)
+    concerned = sorted(set(athletes))
+    page = video_page_path(ctx.out_dir, date, video_id)
+    ctx.planned = {
+        page.resolve(),
+        night_page_path(ctx.out_dir, date).resolve(),
+        *(athlete_page_path(ctx.out_dir, a).resolve() for a in concerned),
+    }
+    render_video(store, video_id, ctx.out_dir, _ctx=ctx)
+    for athlete in concerned:
+        render_athlete(store, ctx.out_dir, athlete, _ctx=ctx)
+    render_night(store, ctx.out_dir, date, _ctx=ctx)
+    render_index(store, ctx.out_dir, _ctx=ctx)
+    return page

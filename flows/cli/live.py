@@ -1,12 +1,15 @@
 """``posecoach live``: live coaching from a camera or a network stream, stored like the web's.
 
-``posecoach live --source SOURCE --athlete A --exercise E --store DIR [--view V] [--duration S]
-[--overlay OUT.mp4] [--json] [--give-up-s S] [--rules DIR]`` plus the model options of
+``posecoach live --source SOURCE --athlete A --exercise E --store DIR [--reports DIR] [--view V]
+[--duration S] [--overlay OUT.mp4] [--json] [--give-up-s S] [--rules DIR]`` plus the model
+options of
 ``posecoach run``. SOURCE is a camera index or device (``0``, ``/dev/video0``) or a network
 stream (``rtsp://``, ``udp://``, ``http://``, ...; see `analysis.io.live_source`). Reps and cues
 are printed as they happen (`flows.cli.live_loop`); a dropped stream is reconnected; Ctrl-C
 (SIGINT or SIGTERM) or ``--duration`` stops, and the session is stored as ``/api/live`` stores
-one (`flows.live_store.store_live`: ``source = 'live'``, its video, keypoints and scores).
+one (`flows.live_store.store_live`: ``source = 'live'``, its video, keypoints and scores), and
+its reports are built as the web builds a saved session's (`flows.live_store.report_live`: its
+page, its night, its athlete's page, the index, in ``--reports``); the page is printed last.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from flows.cli.options import add_model_arguments, engine_options
 
 VIEWS = ("side", "front", "oblique")
 
+#: The reports folder without ``--reports``: the one ``make run`` gives ``posecoach run``.
+DEFAULT_REPORTS = "reports_out"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -33,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--athlete", required=True, help="who is training")
     parser.add_argument("--exercise", required=True, help="the exercise (a rule file's name)")
     parser.add_argument("--store", required=True, metavar="DIR", help="the Parquet store")
+    parser.add_argument(
+        "--reports",
+        default=DEFAULT_REPORTS,
+        metavar="DIR",
+        help=f"where the session's HTML reports go (default {DEFAULT_REPORTS}, as make run's)",
+    )
     parser.add_argument(
         "--view", choices=VIEWS, help="the camera's view (default side; given, it is declared)"
     )
@@ -84,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from analysis.io.live_source import LiveFrames, SourceError, parse_source
     from analysis.io.session_video import remove_stale
     from flows.cli.live_loop import EventPrinter, run_live
-    from flows.live_store import live_video_dir, store_live
+    from flows.live_store import live_video_dir, report_live, store_live
     from posecoach.store import Store
     from rules.loader import load_library
 
@@ -127,8 +139,9 @@ def run(args: argparse.Namespace) -> int:
         why = frames.error or "no frame came"
         print(f"posecoach live: nothing stored: {why}", file=sys.stderr)
         return 1
+    store = Store(args.store)
     video_id = store_live(
-        Store(args.store),
+        store,
         recording,
         athlete=args.athlete,
         exercise=args.exercise,
@@ -137,10 +150,18 @@ def run(args: argparse.Namespace) -> int:
         rules_dir=rules_dir,
         models=model_columns(engine),
     )
-    path = recording.video.finished if recording.video is not None else None
-    printer.saved(video_id, recording, frames.dropped, str(path) if path else "not kept")
     if outcome.overlay is not None:
         print(f"overlay: {outcome.overlay}", file=sys.stderr)
+    path = recording.video.finished if recording.video is not None else None
+    try:
+        report = report_live(store, Path(args.reports).resolve(), video_id)
+    except Exception as exc:  # the session is stored: say so, and that its page is missing
+        printer.saved(video_id, recording, frames.dropped, str(path) if path else "not kept")
+        print(f"posecoach live: the reports could not be built: {exc}", file=sys.stderr)
+        return 1
+    printer.saved(
+        video_id, recording, frames.dropped, str(path) if path else "not kept", report=report
+    )
     return 0
 
 

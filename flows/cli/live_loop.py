@@ -63,7 +63,15 @@ class EventPrinter:
     def source(self, kind: str, message: str) -> None:
         self._emit({"event": kind, "message": message}, f"posecoach live: {message}", self.err)
 
-    def saved(self, video_id: str, recording: LiveRecording, dropped: int, path: str) -> None:
+    def saved(
+        self,
+        video_id: str,
+        recording: LiveRecording,
+        dropped: int,
+        path: str,
+        report: Path | None = None,
+    ) -> None:
+        """The stored session, last: its counts, its video and its report page (if built)."""
         reps = {tid: len(r) for tid, r in recording.session.reps.items()}
         event = {
             "event": "saved",
@@ -73,12 +81,14 @@ class EventPrinter:
             "dropped": dropped,
             "reps": {str(t): n for t, n in reps.items()},
             "video": path,
+            "report": str(report) if report is not None else None,
         }
         counted = ", ".join(f"#{t}: {n}" for t, n in reps.items()) or "nobody seen"
         self._emit(
             event,
             f"saved {video_id}: {recording.processed} of {recording.frames} frames analysed "
-            f"({dropped} dropped while the models ran), reps {counted}; video {path}",
+            f"({dropped} dropped while the models ran), reps {counted}; video {path}; "
+            f"report {report or 'not built'}",
         )
 
 

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import Collection
@@ -29,15 +30,15 @@ from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
+from flows.live_store import report_live as build_live_reports
 from flows.web.context import SESSION_COOKIE, WebState
 from flows.web.live_session import LiveRecorder, is_jpeg, live_video_dir, store_live
-from flows.web.status import report_url
+from flows.web.status import reports_url
 from flows.web.uploads import UploadError, folder_label
-from flows.web.video_review import rebuild_reports
-from posecoach.videos import read_video_rows
 from rules.loader import load_library
 
 router = APIRouter(prefix="/api")
+log = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008
 VIEWS = ("side", "front", "oblique")
@@ -210,14 +211,16 @@ async def live(websocket: WebSocket, athlete: str = "", exercise: str = "", view
 
 
 def report_live(state: WebState, video_id: str) -> str | None:
-    """Build the reports a stored session adds to, as naming a person does (its page, its
-    night, its athlete's page, the index); the URL of its page, None if none was built."""
-    rows = read_video_rows(state.store, [video_id])
-    if not rows:
+    """Build the reports a stored session adds to (`flows.live_store.report_live`); the URL of
+    its page, None if none was built (a failed build is logged: the session is stored)."""
+    try:
+        page = build_live_reports(
+            state.store, state.config.reports, video_id, video_roots=[state.config.inbox]
+        )
+    except Exception:
+        log.exception("building the reports of live session %s failed", video_id)
         return None
-    row = rows[0]
-    rebuild_reports(state, video_id, row.date, {row.athlete} if row.athlete else set())
-    return report_url(state.config.reports, row)
+    return reports_url(state.config.reports, page) if page is not None else None
 
 
 def _is_end(text: str | None) -> bool:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -310,24 +309,13 @@ def refresh_video_report(state: WebState, video_id: str) -> None:
 
 
 def rebuild_reports(state: WebState, video_id: str, date: str, athletes: set[str]) -> None:
-    """Rebuild what naming a track changes, and only that (a night may hold many videos): the
-    video's page, its night, the pages of the athletes concerned (the track's before and
-    after), the index."""
-    from reports import site
-    from reports.build import render_athlete, render_index, render_night, render_video
+    """Rebuild what naming a track changes, and only that (`reports.build.build_video_reports`:
+    the video's page, its night, the pages of the athletes concerned, the track's before and
+    after, the index)."""
+    from reports.build import build_video_reports
 
-    reports: Path = state.config.reports
-    ctx = site.context(reports, [state.config.inbox])
-    ctx.planned = {
-        site.video_page_path(ctx.out_dir, date, video_id).resolve(),
-        site.night_page_path(ctx.out_dir, date).resolve(),
-        *(site.athlete_page_path(ctx.out_dir, a).resolve() for a in athletes),
-    }
     try:
-        render_video(state.store, video_id, reports, _ctx=ctx)
-        for athlete in sorted(athletes):
-            render_athlete(state.store, reports, athlete, _ctx=ctx)
-        render_night(state.store, reports, date, _ctx=ctx)
-        render_index(state.store, reports, _ctx=ctx)
+        build_video_reports(state.store, state.config.reports, video_id, date, athletes,
+                            video_roots=[state.config.inbox])  # fmt: skip
     except Exception:  # the naming is stored either way; the next build shows it
         log.exception("rebuilding the reports of video %s failed", video_id)

@@ -8,6 +8,7 @@ from ../shared, random pose weights) in a subprocess, stopped by SIGINT.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import hashlib
 import io
@@ -21,6 +22,7 @@ import threading
 import time
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import av
@@ -29,6 +31,7 @@ import pytest
 
 from analysis.io.live_source import LiveFrame, LiveFrames, SourceError, parse_source
 from analysis.testing.synthetic import generate_clip
+from flows.cli import live as live_command
 from flows.cli.live_loop import EventPrinter, run_live
 from flows.live_store import live_video_dir, store_live
 from posecoach.keypoints import KeyPoints
@@ -147,6 +150,7 @@ class ListFrames:
 
     def __init__(self, n: int) -> None:
         self.n, self.stopped, self.fps, self.frames, self.size_bytes = n, False, 30.0, 0, 0
+        self.dropped, self.error = 0, None
         self.digest = hashlib.sha256(b"frames")
 
     def __iter__(self) -> Any:
@@ -188,6 +192,35 @@ def test_duration_stops_the_session_and_frames_without_people_are_drawn_too(tmp_
     assert run.overlay is not None
     with av.open(str(run.overlay)) as container:
         assert len(list(container.decode(video=0))) == 60
+
+
+def test_the_command_stores_the_session_and_builds_its_report(tmp_path, monkeypatch, capsys):
+    """`posecoach live` itself, over a list of frames and a fake estimator (no stream, no
+    models): the session stored, its report page built in ``--reports`` and named last."""
+    points = generate_clip("squat", view="side", reps=2, depth=[90, 125], fps=FPS).points
+    pose, frames = FakePose(points), ListFrames(len(points))
+    engine = SimpleNamespace(detector=None, pose=None, config=None, random_weights=False)
+    monkeypatch.setattr("flows.cli.live.load_engine", lambda options: engine)
+    monkeypatch.setattr("analysis.io.live_source.LiveFrames", lambda *a, **k: frames)
+    monkeypatch.setattr("analysis.pipeline.live.LiveEstimator", lambda *a, **k: pose)
+    monkeypatch.setattr("analysis.ingest.analyze.model_columns", lambda engine: {})
+    parser = argparse.ArgumentParser()
+    live_command.add_arguments(parser)
+    given = ["--source", "udp://127.0.0.1:9", "--athlete", "eve", "--exercise", "squat"]
+    given += ["--store", str(tmp_path / "store"), "--json"]
+    assert parser.parse_args(given).reports == "reports_out"  # make run's folder
+    assert live_command.run(parser.parse_args([*given, "--reports", str(tmp_path / "r")])) == 0
+    saved = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert saved["event"] == "saved" and saved["processed"] == len(points)
+    assert saved["reps"] == {"1": 2}
+    row = Store(tmp_path / "store").read("videos", video_ids=[saved["video_id"]]).iloc[0]
+    page = Path(saved["report"])
+    assert page == (tmp_path / "r" / row["date"] / f"{saved['video_id']}.html").resolve()
+    assert "2 reps" in page.read_text()
+    # Reported as the web reports a saved session: its night, its athlete and the index too.
+    assert (tmp_path / "r" / row["date"] / "index.html").is_file()
+    assert (tmp_path / "r" / "index.html").is_file()
+    assert "eve" in (tmp_path / "r" / "index.html").read_text()
 
 
 @pytest.mark.slow
@@ -286,7 +319,8 @@ def test_the_command_with_real_models_stores_what_it_had_on_sigint(tmp_path) -> 
     options = real_engine_options(tmp_path / "models")
     command = [sys.executable, "-m", "flows.cli.main", "live", "--source"]
     command += [f"udp://127.0.0.1:{port}", "--athlete", "eve", "--exercise", "squat"]
-    command += ["--store", str(store), "--json", *model_args(options)]
+    command += ["--store", str(store), "--reports", str(tmp_path / "reports"), "--json"]
+    command += model_args(options)
     live = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -313,3 +347,5 @@ def test_the_command_with_real_models_stores_what_it_had_on_sigint(tmp_path) -> 
         True,
     )
     assert Path(row["path"]).exists() and row["width"] == 640
+    assert Path(saved["report"]).is_relative_to(tmp_path / "reports")
+    assert Path(saved["report"]).is_file()
