@@ -138,7 +138,9 @@ def video_context(state: WebState, video_id: str) -> dict[str, Any] | None:
     page_file = video_page_path(state.config.reports, date, video_id)
     return {
         "video_id": video_id,
-        "file_name": text(video["file_name"]) or video_id,
+        "file_name": video_label(
+            video["file_name"], video.get("source"), video.get("recorded_at"), video_id
+        ),
         "athlete": text(video["athlete"]),
         "exercise": text(video["exercise"]),
         "video_status": text(video["status"]),
@@ -156,6 +158,18 @@ def video_context(state: WebState, video_id: str) -> dict[str, Any] | None:
     }
 
 
+def video_label(file_name: Any, source: Any, recorded_at: Any, video_id: str) -> str:
+    """A video as its pages name it: its file, or a live session (which has no file name) by
+    when it started, else its id."""
+    if name := text(file_name):
+        return name
+    if text(source) == "live" and text(recorded_at):
+        started = pd.Timestamp(recorded_at)
+        started = started.tz_localize("UTC") if started.tzinfo is None else started
+        return f"Live session {started.tz_convert('UTC'):%Y-%m-%d %H:%M} UTC"
+    return video_id
+
+
 @router.get("/videos")
 def videos(request: Request) -> Response:
     if current_session(request) is None:
@@ -165,7 +179,7 @@ def videos(request: Request) -> Response:
         {
             "video_id": v.video_id,
             "date": v.date,
-            "file_name": text(v.file_name),
+            "file_name": video_label(v.file_name, v.source, v.recorded_at, v.video_id),
             "athlete": text(v.athlete),
             "exercise": text(v.exercise),
             "status": text(v.status),

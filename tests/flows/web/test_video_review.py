@@ -7,6 +7,7 @@ store's ``reviews`` and ``track_athletes`` tables and shows, escaped, on the pag
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from flows.web.context import WebConfig
 from posecoach.annotations import AGREEMENT_SQL, track_names
 from posecoach.store import Store
+from posecoach.videos import VideoRow, write_video_row
 from reports.build import build_reports
 from reports.reading import MAX_BYSTANDERS, athlete_rows, nameable_tracks
 from reports.sample import SAMPLE_RULE_ID, SampleTrack, SampleVideo, build_sample_store
@@ -215,6 +217,26 @@ def test_the_video_pages_need_a_login(make_app, video_id: str) -> None:
     assert f'href="/videos/{video_id}"' in listing and "group.mp4" in listing
     assert client.get("/videos/nosuchvideo").status_code == 404
     assert client.get("/videos/..%2f..%2fetc").status_code == 404
+
+
+def test_a_live_session_without_a_file_name_is_listed_by_when_it_started(
+    client: TestClient, config: WebConfig
+) -> None:
+    live = VideoRow(
+        video_id="00000000000000aa",
+        date="2026-12-01",
+        path="live:00000000000000aa",
+        athlete="Eva",
+        exercise="squat",
+        source="live",
+        status="ok",
+        recorded_at=dt.datetime(2026, 12, 1, 16, 35, 12, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        processed_at=dt.datetime(2026, 12, 1, 15, 40, tzinfo=dt.UTC),
+    )
+    write_video_row(Store(config.store), live)
+    label = "Live session 2026-12-01 15:35 UTC"
+    assert f'<a href="/videos/{live.video_id}">{label}</a>' in client.get("/videos").text
+    assert f"<h1>{label}</h1>" in client.get(f"/videos/{live.video_id}").text
 
 
 def test_reports_served_by_the_app_link_back_to_it_and_the_folders_do_not(
