@@ -76,7 +76,8 @@ def _exercise(
                     "low": float(vals.min()),
                     "high": float(vals.max()),
                     "worst": summaries.worst_severity(list(mf["severity"])),
-                    "label": f"{session[:16]} · {text(v.file_name)}: median "
+                    "label": f"{session[:16]} · "
+                    f"{site.video_label(v.file_name, v.source, v.recorded_at, v.video_id)}: median "
                     f"{summaries.format_value(vals.median(), text(mf['unit'].iloc[0]))} "
                     f"over {mf['rep_index'].nunique()} reps",
                 }

@@ -51,7 +51,7 @@ def video_rows(
                 "video_id": v.video_id,
                 "content_id": content,
                 "filed_under": under if len(under) > 1 else [],
-                "file_name": text(v.file_name) or v.video_id,
+                "file_name": site.video_label(v.file_name, v.source, v.recorded_at, v.video_id),
                 "athlete": text(v.athlete),
                 "exercise": text(v.exercise),
                 "recorded_at": when(v.recorded_at),

@@ -72,6 +72,16 @@ def when(value: Any) -> str:
     return ts.tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
 
 
+def video_label(file_name: Any, source: Any, recorded_at: Any, video_id: str) -> str:
+    """A video as its pages name it: its file; a live session (which has no file) by when it
+    started; else its id."""
+    if name := text(file_name):
+        return name
+    if text(source) == "live" and (started := when(recorded_at)):
+        return f"Live session {started}"
+    return video_id
+
+
 def num(value: Any, digits: int = 1, unit: str = "") -> str:
     """A number with ``digits`` decimals and an optional unit; "" when missing."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):

@@ -351,7 +351,9 @@ def render_video(
             rules.append(f"{text(rid)} v{text(ver)}".strip())
     athlete = text(video.get("athlete"))
     html = ctx.env.get_template("video.html").render(
-        title=text(video.get("file_name")) or video_id,
+        title=site.video_label(
+            video.get("file_name"), video.get("source"), video.get("recorded_at"), video_id
+        ),
         video=video,
         video_id=video_id,
         date=date,

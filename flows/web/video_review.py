@@ -47,7 +47,7 @@ from posecoach.schema import VERDICTS
 from posecoach.store import StoreError
 from reports import summaries
 from reports.reading import all_videos, content_of, nameable_tracks, track_frames, video_rows
-from reports.site import text, video_page_path
+from reports.site import text, video_label, video_page_path
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -156,18 +156,6 @@ def video_context(state: WebState, video_id: str) -> dict[str, Any] | None:
         "verdicts": VERDICTS,
         "date": date,
     }
-
-
-def video_label(file_name: Any, source: Any, recorded_at: Any, video_id: str) -> str:
-    """A video as its pages name it: its file, or a live session (which has no file name) by
-    when it started, else its id."""
-    if name := text(file_name):
-        return name
-    if text(source) == "live" and text(recorded_at):
-        started = pd.Timestamp(recorded_at)
-        started = started.tz_localize("UTC") if started.tzinfo is None else started
-        return f"Live session {started.tz_convert('UTC'):%Y-%m-%d %H:%M} UTC"
-    return video_id
 
 
 @router.get("/videos")
