@@ -11,6 +11,11 @@ import contextlib
 import inspect
 from collections.abc import Iterator
 
+#: Seconds the temporary server may take to answer (Prefect's default is 20): on a small
+#: machine busy with another run, or with ``posecoach web`` starting beside the nightly job,
+#: its start-up (migrations, imports) took longer and the whole night failed.
+MIN_STARTUP_S = 120
+
 
 @contextlib.contextmanager
 def prefect_api() -> Iterator[None]:
@@ -20,7 +25,11 @@ def prefect_api() -> Iterator[None]:
     pool, finding no ``PREFECT_API_URL``, would start a server of its own on the same database.
     Starting it here and exporting its URL gives every process one server.
     """
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
+    )
 
     if PREFECT_API_URL.value():
         yield
@@ -28,7 +37,9 @@ def prefect_api() -> Iterator[None]:
     from prefect.server.api.server import SubprocessASGIServer
 
     server = SubprocessASGIServer()  # the default instance, which Prefect's client reuses
-    server.start()
+    server.start(
+        timeout=max(MIN_STARTUP_S, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    )
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             try:
