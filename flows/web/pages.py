@@ -33,6 +33,7 @@ from flows.web.security import same_token
 from flows.web.status import reports_url, upload_video_id, video_status
 from flows.web.uploads import UploadError
 from flows.web.users import DEVICE_TTL_S, ROLES, SESSION_TTL_S, AccountError, Session
+from posecoach.videos import read_video_rows
 from reports.reading import athlete_names
 from reports.site import athlete_page_path
 
@@ -178,10 +179,12 @@ def home(request: Request) -> Response:
         path = athlete_page_path(reports, name)
         if path.is_file():
             athletes.append((name, reports_url(reports, path)))
-    uploads = [
-        (u, video_status(state.store, state.accounts, reports, upload_video_id(state.store, u), u))
-        for u in state.accounts.uploads(limit=20)
-    ]
+    recent = state.accounts.uploads(limit=20)  # before the rows (`video_status`)
+    rows = {r.video_id: r for r in read_video_rows(state.store)}
+    uploads = []
+    for u in recent:
+        own = upload_video_id(state.store, u, rows)
+        uploads.append((u, video_status(state.store, state.accounts, reports, own, u, rows)))
     pending = any(s and s["status"] in ("queued", "running") for _, s in uploads)
     return page(
         request,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -56,11 +57,16 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def upload_video_id(store: Store, upload: Upload) -> str:
+def upload_video_id(
+    store: Store, upload: Upload, rows: Mapping[str, VideoRow] | None = None
+) -> str:
     """The id of the ``videos`` row an upload is (or will be) filed as: its content's id, or
-    where that content was analysed for another athlete, the id of this athlete's copy."""
-    rows = read_video_rows(store, [upload.video_id])
-    if rows and rows[0].athlete and rows[0].athlete != upload.athlete:
+    where that content was analysed for another athlete, the id of this athlete's copy.
+    ``rows``: the ``videos`` rows by id, read once for many uploads (else read here)."""
+    if rows is None:
+        rows = {r.video_id: r for r in read_video_rows(store, [upload.video_id])}
+    row = rows.get(upload.video_id)
+    if row is not None and row.athlete and row.athlete != upload.athlete:
         return copy_video_id(upload.video_id, upload.athlete)
     return upload.video_id
 
@@ -86,25 +92,31 @@ def video_status(
     reports_dir: Path,
     video_id: str,
     upload: Upload | None = None,
+    rows: Mapping[str, VideoRow] | None = None,
 ) -> dict[str, Any] | None:
     """The ``videos`` row of ``video_id`` as JSON values, with ``status`` and ``report_url``;
     None when neither the store nor the uploads know the video. ``upload``: the upload the
-    caller means (else the newest filed as ``video_id``, `_upload_of`)."""
+    caller means (else the newest filed as ``video_id``, `_upload_of`); ``rows``: every
+    ``videos`` row by id, read (after the upload) once for many videos."""
+
+    def row_of(vid: str) -> VideoRow | None:
+        if rows is not None:
+            return rows.get(vid)
+        found = read_video_rows(store, [vid])
+        return found[0] if found else None
+
     # The upload first, then the row: the runner writes the row before it marks the upload
     # done, so an upload read as done always finds its row (read the other way round, a poll
     # between the two writes saw no row and a done upload: "recorded no result").
     if upload is None:
-        rows = read_video_rows(store, [video_id])
-        upload = _upload_of(accounts, video_id, rows[0] if rows else None)
-    rows = read_video_rows(store, [video_id])
-    row = rows[0] if rows else None
+        upload = _upload_of(accounts, video_id, row_of(video_id))
+    row = row_of(video_id)
     if upload is None and row is None:
         return None
     if row is not None and not _upload_is_newer(upload, row):
         analysed = row
         if row.same_content_as:  # a copy: the analysed video's report
-            found = read_video_rows(store, [row.same_content_as])
-            analysed = found[0] if found else row
+            analysed = row_of(row.same_content_as) or row
         out = {k: _json_value(v) for k, v in row.to_dict().items()}
         out["report_url"] = report_url(reports_dir, analysed)
         finished = row.status in ("ok", "empty")

@@ -13,7 +13,7 @@ from flows.progress import clear_progress, write_progress
 from flows.web.status import upload_video_id, video_status
 from flows.web.users import Accounts
 from posecoach.store import Store
-from posecoach.videos import VideoRow, copy_video_id, write_video_row
+from posecoach.videos import VideoRow, copy_video_id, read_video_rows, write_video_row
 
 VID = "0123456789abcdef"
 
@@ -151,3 +151,9 @@ def test_a_class_recording_uploaded_for_a_second_athlete_answers_that_athletes_c
     status = _status(store, accounts, config.reports)
     assert status is not None and status["athlete"] == "Ana" and status["video_id"] == VID
     assert status["report_url"] == f"/reports/2026-11-30/{VID}.html"
+    # The start page reads the rows once for all its uploads: the same answers.
+    rows = {r.video_id: r for r in read_video_rows(store)}
+    assert upload_video_id(store, upload, rows) == copy_id
+    for vid, up in ((copy_id, upload), (VID, None)):
+        once = video_status(store, accounts, config.reports, vid, up, rows)
+        assert once == video_status(store, accounts, config.reports, vid, up)
