@@ -47,7 +47,7 @@ from posecoach.schema import VERDICTS
 from posecoach.store import StoreError
 from reports import summaries
 from reports.reading import all_videos, content_of, nameable_tracks, track_frames, video_rows
-from reports.site import text, video_label, video_page_path
+from reports.site import missing, text, video_label, video_page_path
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -144,6 +144,9 @@ def video_context(state: WebState, video_id: str) -> dict[str, Any] | None:
         "athlete": text(video["athlete"]),
         "exercise": text(video["exercise"]),
         "video_status": text(video["status"]),
+        # reviewing findings of untrained models would only mislead the analyst's agreement
+        "random_weights": not missing(video.get("random_weights"))
+        and bool(video.get("random_weights")),
         "report_url": reports_url(state.config.reports, page_file) if page_file.is_file() else None,
         "tracks": tracks,
         # who the video is filed under, each with the person named for them (None: not yet)

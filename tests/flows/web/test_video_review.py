@@ -219,8 +219,8 @@ def test_the_video_pages_need_a_login(make_app, video_id: str) -> None:
     assert client.get("/videos/..%2f..%2fetc").status_code == 404
 
 
-def test_a_live_session_without_a_file_name_is_listed_by_when_it_started(
-    client: TestClient, config: WebConfig
+def test_a_live_session_is_listed_by_its_start_and_random_weights_are_said(
+    client: TestClient, config: WebConfig, video_id: str
 ) -> None:
     live = VideoRow(
         video_id="00000000000000aa",
@@ -232,11 +232,16 @@ def test_a_live_session_without_a_file_name_is_listed_by_when_it_started(
         status="ok",
         recorded_at=dt.datetime(2026, 12, 1, 16, 35, 12, tzinfo=dt.timezone(dt.timedelta(hours=1))),
         processed_at=dt.datetime(2026, 12, 1, 15, 40, tzinfo=dt.UTC),
+        random_weights=True,
     )
     write_video_row(Store(config.store), live)
     label = "Live session 2026-12-01 15:35 UTC"
     assert f'<a href="/videos/{live.video_id}">{label}</a>' in client.get("/videos").text
-    assert f"<h1>{label}</h1>" in client.get(f"/videos/{live.video_id}").text
+    page = client.get(f"/videos/{live.video_id}").text
+    assert f"<h1>{label}</h1>" in page
+    # untrained models: said before anyone reviews the findings
+    assert page.count("randomly initialised model weights") == 1
+    assert "randomly initialised" not in client.get(f"/videos/{video_id}").text
 
 
 def test_reports_served_by_the_app_link_back_to_it_and_the_folders_do_not(
