@@ -77,11 +77,12 @@ def config_of(args: argparse.Namespace) -> WebConfig:
     )
 
 
-def live_setup(options: dict[str, Any]) -> LiveSetup | None:
+def live_setup(options: dict[str, Any], *, here: bool = True) -> LiveSetup | None:
     """The live sessions' estimators over the models of ``options``, loaded once here.
 
     Models that cannot be loaded (random weights included, unless ``--allow-random-weights``)
-    turn live coaching off, said on stderr: the app's uploads are analysed by its workers.
+    turn live coaching off, said on stderr: the app's uploads are analysed by its workers,
+    which, ``here`` (on this machine, ``--dispatch pool``), cannot load them either: said too.
     """
     from analysis.ingest.analyze import model_columns
     from analysis.pipeline.config import EngineConfig
@@ -92,6 +93,12 @@ def live_setup(options: dict[str, Any]) -> LiveSetup | None:
         engine = PoseEngine(EngineConfig(**options))
     except Exception as exc:  # model resolution errors carry their own explanation
         print(f"posecoach web: live coaching off: cannot load the models: {exc}", file=sys.stderr)
+        if here:
+            print(
+                "posecoach web: uploads will fail the same way until the models are found "
+                "(README: Models, offline)",
+                file=sys.stderr,
+            )
         return None
     if engine.random_weights:
         print(
@@ -111,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_of(args)
     try:
-        app = create_app(config, live=live_setup(config.engine))
+        app = create_app(config, live=live_setup(config.engine, here=args.dispatch == "pool"))
     except AccountError as exc:
         print(f"posecoach web: {exc}", file=sys.stderr)
         return 1

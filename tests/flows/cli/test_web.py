@@ -84,3 +84,7 @@ def test_live_coaching_is_off_without_trained_weights(tmp_path: Path, capsys) ->
     assert web.live_setup(options) is None
     err = capsys.readouterr().err
     assert "live coaching off: cannot load the models" in err and "RANDOM" not in err
+    assert "uploads will fail the same way until the models are found" in err
+    # The uploads analysed on a work pool's machines, which may have the models: not said.
+    assert web.live_setup(options, here=False) is None
+    assert "uploads will fail" not in capsys.readouterr().err
