@@ -207,6 +207,12 @@ class LiveRecording:
             self.video.abort()
 
 
+def live_video_id(sha256: str, athlete: str, started: dt.datetime) -> str:
+    """The video id of a live session of ``athlete`` started at ``started`` (one per session)."""
+    key = f"live\n{athlete}\n{started.astimezone(dt.UTC).isoformat()}\n{sha256}"
+    return video_id_for(hashlib.sha256(key.encode()).hexdigest())
+
+
 def store_live(
     store: Store,
     recording: LiveRecording,
@@ -220,7 +226,9 @@ def store_live(
 ) -> str:
     """Store a finished session as a video with ``source = 'live'``, scored; its video id.
 
-    The id is that of the received bytes' sha256, as a file's is of its bytes. ``models``: the
+    The id is derived from the athlete, the start and the received bytes' sha256 (the row's
+    ``sha256``): unlike a file's, a session's bytes do not make it the same video as another's
+    (two sessions of nothing but a black frame, or none, would share one). ``models``: the
     row's model columns (`analysis.ingest.analyze.model_columns`). The video, when frames were
     kept, is transcoded here (`SessionVideo.finish`, about 10 ms a frame at 540 lines) and
     renamed to ``<video_dir>/<date>/<video_id>.mp4`` before any row names it, so the H.264 file
@@ -232,7 +240,7 @@ def store_live(
     recording.session.finish()
     keypoints = recording.keypoints()
     sha = recording.digest.hexdigest()
-    video_id = video_id_for(sha)
+    video_id = live_video_id(sha, athlete, started)
     date = started.astimezone(dt.UTC).date().isoformat()
     path: Path | None = None
     if recording.video is not None and recording.video_dir is not None:

@@ -2,8 +2,9 @@
 
 The athlete, exercise and view are checked as an upload's are (`live_fields`). Authorised by
 the browser's session cookie (from a page of this site: `same_origin`) or
-``Authorization: Bearer TOKEN``; otherwise, or for an unknown exercise, the connection is closed
-before it is accepted (code 1008). Each binary message is one JPEG frame; each processed frame gets one JSON reply (`LiveRecorder.process`,
+``Authorization: Bearer TOKEN``; otherwise the connection is closed before it is accepted
+(code 1008). An authorised client with wrong fields (or a server without live coaching) is
+accepted, told why in one error message, and closed (1008). Each binary message is one JPEG frame; each processed frame gets one JSON reply (`LiveRecorder.process`,
 with ``latency_ms`` from arrival to reply and ``dropped``: the frames dropped since the last
 reply). A receiving task keeps at most `LiveSetup.queue_frames` frames waiting, dropping the
 oldest for a newer one, so a client that sends faster than the estimator runs is never queued
@@ -105,18 +106,21 @@ async def live(websocket: WebSocket, athlete: str = "", exercise: str = "", view
     if not authorised(websocket, state):
         await websocket.close(code=POLICY_VIOLATION, reason="log in or send a Bearer token")
         return
+    rule = pose = None
     try:
         athlete, exercise, declared = live_fields(athlete, exercise, view, state.exercises)
-    except UploadError as exc:
-        await websocket.close(code=POLICY_VIOLATION, reason=exc.message)
-        return
-    rule = load_library(state.config.rules_dir).find(exercise)
-    pose = setup.session_pose() if rule is not None else None
-    if rule is None or pose is None:
+        rule = load_library(state.config.rules_dir).find(exercise)
+        pose = setup.session_pose() if rule is not None else None
         problem = "no rule file" if rule is None else "no pose estimator for live sessions"
-        await websocket.close(code=POLICY_VIOLATION, reason=problem)
-        return
+    except UploadError as exc:
+        problem = exc.message
     await websocket.accept()
+    if rule is None or pose is None:
+        # Accepted to say why: closed before the accept, a client only sees HTTP 403 (uvicorn
+        # drops the reason). An authorised client may learn what is wrong with its fields.
+        await websocket.send_text(json.dumps({"type": "error", "error": problem}))
+        await websocket.close(code=POLICY_VIOLATION, reason=problem[:120])
+        return
     link = _Link(websocket)
     recorder = LiveRecorder(rule, declared or "side", pose, live_video_dir(state.config.store))
     started = dt.datetime.now(dt.UTC)
@@ -184,30 +188,27 @@ async def live(websocket: WebSocket, athlete: str = "", exercise: str = "", view
                 receiver.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await receiver
-            video_id = await run_in_threadpool(
-                store_live,
-                state.store,
-                recorder,
-                athlete=athlete,
-                exercise=exercise,
-                view=declared,
-                started=started,
-                rules_dir=state.config.rules_dir,
-                models=setup.models,
-            )
-            report = await run_in_threadpool(report_live, state, video_id)
-            await link.send(
-                {
-                    "type": "saved",
-                    "video_id": video_id,
-                    "video_url": f"/videos/{video_id}",
-                    "report_url": report,
-                    "dropped": dropped,
-                }
-            )
+            saved = await run_in_threadpool(save_session, state, recorder, athlete, exercise,
+                                            declared, started)  # fmt: skip
+            await link.send({**saved, "type": "saved", "dropped": dropped})
             if not link.gone:
                 with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                     await websocket.close()
+
+
+def save_session(state: WebState, recorder: LiveRecorder, athlete: str, exercise: str,
+                 declared: str | None, started: dt.datetime) -> dict[str, Any]:  # fmt: skip
+    """Store a session and build its reports: the ``saved`` message's ids and URLs. A session
+    without a processed frame is not stored (there is no video of it): ids null, and why."""
+    if not recorder.processed:
+        recorder.close()
+        why = "no frame was processed: nothing stored"
+        return {"video_id": None, "video_url": None, "report_url": None, "error": why}
+    video_id = store_live(state.store, recorder, athlete=athlete, exercise=exercise,
+                          view=declared, started=started, rules_dir=state.config.rules_dir,
+                          models=state.live.models)  # fmt: skip
+    report = report_live(state, video_id)
+    return {"video_id": video_id, "video_url": f"/videos/{video_id}", "report_url": report}
 
 
 def report_live(state: WebState, video_id: str) -> str | None:

@@ -43,6 +43,7 @@
   let inFlight = 0;
   let replies = 0;
   let dropped = 0;
+  let lastError = ""; // the server's last error message, said if it then closes
   const sizes = new Map(); // frame number -> [width, height] it was sent at
   const answeredAt = []; // reply times (ms) of the last 2 s, for the frame rate
 
@@ -206,6 +207,7 @@
         sizes.delete(message.frame);
       }
       say("Server: " + message.error);
+      lastError = message.error;
       return;
     }
     const gone = message.dropped || [];
@@ -234,6 +236,12 @@
   }
 
   function saved(message) {
+    if (message.video_id === null) { // nothing was processed: nothing to see
+      result.textContent = "Nothing saved: " + message.error + ".";
+      root.dataset.saved = "";
+      start.disabled = false;
+      return;
+    }
     result.textContent = "Saved as video " + message.video_id + ": ";
     result.appendChild(link(message.video_url, "its page"));
     if (message.report_url) {
@@ -247,6 +255,7 @@
   async function begin() {
     start.disabled = true;
     result.textContent = "";
+    lastError = "";
     delete root.dataset.saved;
     try {
       await openCamera();
@@ -279,10 +288,12 @@
       stop.disabled = true;
       start.disabled = false;
       closeCamera();
-      if (!root.dataset.saved) {
+      if (root.dataset.saved === undefined) {
         result.textContent = sent
           ? "The connection closed before the session was saved."
-          : "The server refused the session (logged out? live coaching off?).";
+          : lastError
+            ? "The server refused the session: " + lastError + "."
+            : "The server refused the session (logged out? live coaching off?).";
       }
     });
   }

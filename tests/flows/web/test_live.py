@@ -110,10 +110,47 @@ def test_without_a_session_or_token_the_socket_is_refused(live_app, accounts) ->
     with client.websocket_connect(URL, headers={"origin": "http://testserver"}) as ws:
         ws.send_json({"type": "end"})
         assert ws.receive_json()["type"] == "saved"
-    # Authorised, but for no known exercise.
-    assert (
-        refused_code(client, "/api/live?athlete=eve&exercise=juggling", **bearer(accounts)) == 1008
-    )
+
+
+def test_an_authorised_client_is_told_what_is_wrong_with_its_fields(live_app, accounts) -> None:
+    client = live_app()
+    for query, why in [
+        ("athlete=eve&exercise=juggling", "unknown exercise"),
+        ("athlete=..%2Feve&exercise=squat", "athlete"),
+        ("athlete=eve&exercise=squat&view=top", "view"),
+    ]:
+        with client.websocket_connect(f"/api/live?{query}", headers=bearer(accounts)) as ws:
+            message = ws.receive_json()
+            assert message["type"] == "error" and why in message["error"], message
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()
+            assert closed.value.code == 1008
+
+
+def test_sessions_with_nothing_processed_store_nothing_and_equal_bytes_are_two_sessions(
+    live_app, accounts, config
+) -> None:
+    client = live_app()
+    for athlete in ("wes", "xan"):
+        url = f"/api/live?athlete={athlete}&exercise=squat&view=side"
+        with client.websocket_connect(url, headers=bearer(accounts)) as ws:
+            ws.send_json({"type": "end"})
+            saved = ws.receive_json()
+        assert saved["type"] == "saved" and saved["video_id"] is None
+        assert "nothing stored" in saved["error"]
+    store = Store(config.store)
+    assert len(store.read("videos")) == 0
+    ids = []
+    for athlete in ("wes", "xan"):  # the same frame sent by two sessions
+        url = f"/api/live?athlete={athlete}&exercise=squat&view=side"
+        with client.websocket_connect(url, headers=bearer(accounts)) as ws:
+            ws.send_bytes(jpeg(0))
+            ws.receive_json()
+            ws.send_json({"type": "end"})
+            ids.append(until_saved(ws)[1]["video_id"])
+    videos = store.read("videos").set_index("video_id")
+    assert len(set(ids)) == 2 and sorted(videos.loc[ids, "athlete"]) == ["wes", "xan"]
+    assert videos.loc[ids[0], "sha256"] == videos.loc[ids[1], "sha256"]  # the same bytes
 
 
 def test_a_streamed_set_is_counted_cued_stored_and_reported(

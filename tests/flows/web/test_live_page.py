@@ -103,11 +103,10 @@ def test_the_fields_are_checked_as_an_uploads_are(site, params, status, message)
 def test_the_socket_refuses_what_the_page_refuses(site) -> None:
     client = site()
     for query in ("athlete=..%2Fbob&exercise=squat", "athlete=bob&exercise=squat&view=top"):
-        with (
-            pytest.raises(WebSocketDisconnect) as refused,
-            client.websocket_connect(f"/api/live?{query}"),
-        ):
-            pass
+        with client.websocket_connect(f"/api/live?{query}") as ws:
+            assert ws.receive_json()["type"] == "error"
+            with pytest.raises(WebSocketDisconnect) as refused:
+                ws.receive_json()
         assert refused.value.code == 1008
 
 
