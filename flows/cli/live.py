@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from analysis.io.session_video import remove_stale
     from flows.cli.live_loop import EventPrinter, run_live
     from flows.live_store import live_video_dir, report_live, store_live
+    from flows.web.uploads import UploadError, folder_label
     from posecoach.store import Store
     from rules.loader import load_library
 
@@ -104,6 +105,12 @@ def run(args: argparse.Namespace) -> int:
         spec = parse_source(args.source)
     except SourceError as exc:
         print(f"posecoach live: {exc}", file=sys.stderr)
+        return 2
+    try:  # the same names as an upload's or the Live page's: they become the store's labels
+        args.athlete = folder_label("athlete", args.athlete)
+        args.exercise = folder_label("exercise", args.exercise)
+    except UploadError as exc:
+        print(f"posecoach live: {exc.message}", file=sys.stderr)
         return 2
     rules_dir = str(Path(args.rules).resolve()) if args.rules else None
     rule = load_library(rules_dir).find(args.exercise)

@@ -33,11 +33,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"token {token_id} for {args.name}; shown once, keep it secret:", file=sys.stderr)
             print(token)
         elif args.action == "revoke":
+            _known(accounts, args.name)
             n = accounts.revoke_tokens(args.name, args.token_id)
+            if n == 0 and args.token_id is not None:
+                raise AccountError(
+                    f"{args.name!r} has no active token {args.token_id!r} (see: token list)"
+                )
             if n == 0:
                 raise AccountError(f"no active token of {args.name!r} to revoke")
             print(f"revoked {n} token(s) of {args.name}")
         else:
+            if args.name is not None:
+                _known(accounts, args.name)
             for t in accounts.tokens(args.name):
                 state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "active"
                 print(f"{t['token_id']}\t{t['user']}\t{t['created_at']}\t{state}")
@@ -45,3 +52,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"posecoach token: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _known(accounts: Accounts, name: str) -> None:
+    if accounts.user(name) is None:  # say so, rather than list or revoke nothing
+        raise AccountError(f"no user {name!r}")

@@ -223,6 +223,22 @@ def test_the_command_stores_the_session_and_builds_its_report(tmp_path, monkeypa
     assert "eve" in (tmp_path / "r" / "index.html").read_text()
 
 
+@pytest.mark.parametrize(
+    ("athlete", "exercise", "said"),
+    [("../x", "squat", "athlete '../x' cannot be a folder name"), ("eve", ".hidden", "exercise")],
+)
+def test_names_that_cannot_be_folders_are_refused_before_anything_opens(
+    tmp_path, monkeypatch, capsys, athlete: str, exercise: str, said: str
+) -> None:
+    monkeypatch.setattr("flows.cli.live.load_engine", pytest.fail)  # refused before the models
+    parser = argparse.ArgumentParser()
+    live_command.add_arguments(parser)
+    given = ["--source", "udp://127.0.0.1:9", "--athlete", athlete, "--exercise", exercise]
+    assert live_command.run(parser.parse_args([*given, "--store", str(tmp_path / "s")])) == 2
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
 @pytest.mark.slow
 def test_a_udp_stream_is_counted_cued_and_stored_with_an_overlay(tmp_path) -> None:
     points = generate_clip("squat", view="side", reps=2, depth=[90, 125], fps=FPS).points

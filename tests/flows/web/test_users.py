@@ -120,6 +120,14 @@ def test_user_and_token_commands(tmp_path: Path, monkeypatch, capsys) -> None:
     assert accounts.token_user(token) is None
     assert main(["token", "revoke", "bob", "--store", str(store)]) == 1
     assert "no active token" in capsys.readouterr().err
+    assert main(["token", "create", "bob", "--store", str(store)]) == 0
+    capsys.readouterr()
+    assert main(["token", "revoke", "bob", "--id", "deadbeef", "--store", str(store)]) == 1
+    assert "no active token 'deadbeef'" in capsys.readouterr().err
+    assert accounts.tokens("bob")[-1]["revoked_at"] is None  # the other one still works
+    for action in (["list", "nobody"], ["revoke", "nobody"]):
+        assert main(["token", *action, "--store", str(store)]) == 1
+        assert "no user 'nobody'" in capsys.readouterr().err
 
     monkeypatch.setattr("sys.stdin", io.StringIO("x\n"))
     assert main(["user", "add", "cy", "--store", str(store)]) == 1
