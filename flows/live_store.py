@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.io.jpeg_reduced import FrameScale, to_frame_pixels
 from analysis.io.recording import time_ms
 from analysis.io.session_video import SessionVideo
 from posecoach import PIPELINE_VERSION
@@ -142,16 +143,27 @@ class LiveRecording:
         return ms / 1000.0
 
     def push(
-        self, frame: int, t_s: float, image: np.ndarray, jpeg: bytes | None = None
+        self,
+        frame: int,
+        t_s: float,
+        image: np.ndarray,
+        jpeg: bytes | None = None,
+        scale: FrameScale | None = None,
     ) -> dict[str, Any]:
         """Process one decoded frame (``jpeg``: the bytes it was decoded from, kept as they are
-        for the video): its reply (without ``latency_ms`` and ``dropped``)."""
-        self.shape = (int(image.shape[1]), int(image.shape[0]))
+        for the video; ``scale``: how, where ``image`` is the JPEG decoded at a reduced scale):
+        its reply (without ``latency_ms`` and ``dropped``). Replies, rows and the recorded size
+        are in the received frame's pixels either way: the estimator sees ``image`` and its
+        people are mapped back (`analysis.io.jpeg_reduced.to_frame_pixels`)."""
+        size = scale.size if scale is not None else (int(image.shape[1]), int(image.shape[0]))
+        self.shape = size
         people = self.pose(image)
+        if scale is not None:
+            people = to_frame_pixels(people, scale.factor)
         with self.times.timed("record"):
             stamp = self._stamp(t_s)
             if self.video is not None:
-                self.video.write(image, stamp, jpeg)
+                self.video.write(image, stamp, jpeg, size)
             self.last_stamp = stamp
             rows = self.last = people_rows(self.processed, stamp, people)
             self.processed += 1

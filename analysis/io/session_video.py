@@ -28,6 +28,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from analysis.io.jpeg_reduced import decode_flag
 from analysis.io.overlay import pick_codec
 from analysis.io.recording import MAX_HEIGHT, TIME_BASE, time_ms
 from posecoach.stage_times import StageTimes
@@ -77,15 +78,22 @@ class SessionVideo:
         self._stream: Any = None
         self._last_ms = -1
 
-    def write(self, image: np.ndarray, t_s: float, jpeg: bytes | None = None) -> bool:
+    def write(
+        self,
+        image: np.ndarray,
+        t_s: float,
+        jpeg: bytes | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> bool:
         """Keep a frame; False when it is not kept (its time is not after the last's, or
-        writing has stopped)."""
+        writing has stopped). ``size``: the JPEG's width and height where ``image`` was
+        decoded from it at a reduced scale (`analysis.io.jpeg_reduced`)."""
         ms = time_ms(t_s)
         if self.error is not None or ms <= self._last_ms:
             return False
         self._last_ms = ms
         try:
-            height, width = image.shape[:2]
+            width, height = size or (int(image.shape[1]), int(image.shape[0]))
             if jpeg is None:
                 with self.times.timed("jpeg_encode"):
                     jpeg, (width, height) = _encode(image, self.max_height)
@@ -164,23 +172,6 @@ def _encode(image: np.ndarray, max_height: int) -> tuple[bytes, tuple[int, int]]
     if not ok:
         raise ValueError(f"cannot encode a {w}x{h} frame as JPEG")
     return bytes(data), (int(image.shape[1]), int(image.shape[0]))
-
-
-#: libjpeg's own scales (a frame decoded at 1/2 costs about half a full decode).
-_REDUCED = (
-    (8, cv2.IMREAD_REDUCED_COLOR_8),
-    (4, cv2.IMREAD_REDUCED_COLOR_4),
-    (2, cv2.IMREAD_REDUCED_COLOR_2),
-)
-
-
-def decode_flag(height: int, max_height: int) -> int:
-    """The ``cv2.imdecode`` flag that scales a frame of ``height`` lines the most in the
-    decoder while keeping at least ``max_height`` of them (full size if none does)."""
-    for factor, flag in _REDUCED:
-        if -(-height // factor) >= max_height:
-            return flag
-    return cv2.IMREAD_COLOR
 
 
 def transcode(

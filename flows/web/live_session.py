@@ -1,7 +1,8 @@
 """One live session of ``/api/live`` without the WebSocket: frames in, replies out, then stored.
 
-`LiveRecorder.process` takes one received JPEG (its number and time), decodes it with OpenCV and
-hands it, with its bytes, to `flows.live_store.LiveRecording.push` (the pose estimator,
+`LiveRecorder.process` takes one received JPEG (its number and time), decodes it with OpenCV
+(a frame of 1080 lines or more at a reduced scale: `analysis.io.jpeg_reduced`) and hands it,
+with its bytes and that scale, to `flows.live_store.LiveRecording.push` (the pose estimator,
 `LivePose`, the online counters, the session's video: the JPEG kept as received, transcoded
 once the session is saved), which answers the frame's reply. `store_live`
 (`flows.live_store`, shared with ``posecoach live``) stores what the session saw as a video with
@@ -15,9 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import cv2
-import numpy as np
-
+from analysis.io.jpeg_reduced import decode_reduced
 from flows.live_store import LivePose, LiveRecording, Person, live_video_dir, store_live
 
 __all__ = [
@@ -70,7 +69,8 @@ class LiveRecorder(LiveRecording):
     def process(self, frame: int, t_s: float, data: bytes) -> dict[str, Any] | str:
         """The frame's reply (without ``latency_ms`` and ``dropped``), or why it was not read."""
         with self.times.timed("decode"):
-            image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
+            decoded = decode_reduced(data)
+        if decoded is None:
             return "not a decodable JPEG frame"
-        return self.push(frame, t_s, image, data)
+        image, scale = decoded
+        return self.push(frame, t_s, image, data, scale)

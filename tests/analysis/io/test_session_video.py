@@ -11,8 +11,9 @@ import av
 import cv2
 import numpy as np
 
+from analysis.io.jpeg_reduced import decode_flag
 from analysis.io.seek import FrameSeeker
-from analysis.io.session_video import SessionVideo, decode_flag, remove_stale
+from analysis.io.session_video import SessionVideo, remove_stale
 
 # Irregular arrival times (s), as a camera over a network gives them: gaps of 20-90 ms.
 TIMES = [0.0, 0.033, 0.07, 0.101, 0.19, 0.21, 0.25, 0.3, 0.333, 0.42, 0.45, 0.5]
