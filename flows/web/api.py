@@ -28,6 +28,8 @@ from flows.web.uploads import (
     place_upload,
 )
 from flows.web.users import Upload
+from posecoach.store import Store
+from posecoach.videos import read_video_rows
 
 router = APIRouter(prefix="/api")
 
@@ -86,14 +88,27 @@ async def post_video(request: Request) -> Response:
         return JSONResponse({"detail": exc.message}, status_code=exc.status)
     # Content analysed for another athlete already: this athlete's copy, with its own id.
     video_id = await run_in_threadpool(upload_video_id, state_of(request).store, upload)
-    return JSONResponse(
-        {
-            "video_id": video_id,
-            "status_url": f"/api/videos/{video_id}",
-            "status": "queued",
-            "path": placed.rel_path,
-        },
-        status_code=202,
+    answer = {
+        "video_id": video_id,
+        "status_url": f"/api/videos/{video_id}",
+        "status": "queued",
+        "path": placed.rel_path,
+    }
+    if note := await run_in_threadpool(_analysed_otherwise, state_of(request).store, upload):
+        answer["note"] = note
+    return JSONResponse(answer, status_code=202)
+
+
+def _analysed_otherwise(store: Store, upload: Upload) -> str | None:
+    """Why the answer will be an earlier analysis of this content under another exercise (the
+    store keeps one analysis per content and athlete), or None."""
+    rows = read_video_rows(store, [upload.video_id])
+    row = rows[0] if rows else None
+    if row is None or row.athlete != upload.athlete or row.exercise == upload.exercise:
+        return None
+    return (
+        f"this file was analysed before as {row.exercise!r} (video {row.video_id}); that "
+        f"analysis is the answer, not one as {upload.exercise!r}"
     )
 
 

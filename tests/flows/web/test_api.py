@@ -167,6 +167,8 @@ def _stand_in_flow(config, calls: list[list[str]], fail: bool = False):
                 )
                 write_video_row(store, copy)
                 continue
+            if analysed and analysed[0].path != path:  # the nightly's duplicate: not again
+                continue
             row = VideoRow(
                 video_id=video_id,
                 date=NIGHT,
@@ -246,3 +248,18 @@ def test_a_class_recording_uploaded_for_two_athletes_has_a_status_for_each(
         status = client.get(f"/api/videos/{ana}", headers=bearer(token)).json()
         assert (status["status"], status["athlete"], status["video_id"]) == ("ok", "Ana", ana)
     assert calls == [["Ana/squat/class.mp4"], ["Bob/squat/class.mp4"]]
+
+
+def test_a_file_analysed_before_under_another_exercise_says_so(
+    make_app, config, token, video
+) -> None:
+    calls: list[list[str]] = []
+    with TestClient(make_app(_stand_in_flow(config, calls))) as client:
+        first = post(client, token, video, "clip.mp4").json()
+        assert "note" not in first
+        assert _wait_for(client, token, first["video_id"])["status"] == "ok"
+        again = post(client, token, video, "clip.mp4", exercise="lunge").json()
+        assert again["video_id"] == first["video_id"]
+        assert "analysed before as 'squat'" in again["note"] and "'lunge'" in again["note"]
+        same = post(client, token, video, "clip.mp4").json()  # the same exercise: no news
+        assert "note" not in same
