@@ -81,3 +81,18 @@ def test_people_are_mapped_back_by_the_factor_scores_kept() -> None:
     assert kp[0, 0] == 10.0  # the estimator's own arrays are left as they were
     people = [(1, [1.0, 2.0, 3.0, 4.0], kp)]
     assert to_frame_pixels(people, 1) == people
+
+
+def test_a_frame_turned_by_its_exif_orientation_is_decoded_as_in_full() -> None:
+    # An APP1 Exif segment whose one tag, Orientation = 6, turns the image 90 degrees.
+    tiff = b"II*\x00\x08\x00\x00\x00" + b"\x01\x00" + b"\x12\x01\x03\x00\x01\x00\x00\x00"
+    tiff += b"\x06\x00\x00\x00" + b"\x00\x00\x00\x00"
+    exif = b"Exif\x00\x00" + tiff
+    plain = jpeg(1920, 1080)
+    data = plain[:2] + b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif + plain[2:]
+    assert jpeg_size(data) == (1920, 1080)
+    full = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert full.shape == (1920, 1080, 3)  # turned
+    got = decode_reduced(data)
+    assert got is not None and got[1] == FrameScale(1, (1080, 1920))
+    np.testing.assert_array_equal(got[0], full)
