@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import cv2
 import numpy as np
 
 from analysis.io.drawing import outlined_text, track_color
@@ -133,7 +134,12 @@ def run_live(
                     timer.start()
             # Frames dropped unprocessed count as received (the session's frame numbers).
             recording.frames = frame.index
-            reply = recording.push(recording.received(b"", frame.t_s), frame.t_s, frame.image)
+            image = frame.image
+            if recording.shape is not None and image.shape[1::-1] != recording.shape:
+                # A stream back at another size after a reconnect: the session's video and rows
+                # have one frame size, so its frames are brought to it.
+                image = cv2.resize(image, recording.shape, interpolation=cv2.INTER_AREA)
+            reply = recording.push(recording.received(b"", frame.t_s), frame.t_s, image)
             seen = frame.index + 1
             for person in reply["people"]:
                 tid, reps = person["track_id"], person["reps"]

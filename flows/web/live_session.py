@@ -73,4 +73,13 @@ class LiveRecorder(LiveRecording):
         if decoded is None:
             return "not a decodable JPEG frame"
         image, scale = decoded
+        size = scale.size if scale is not None else (int(image.shape[1]), int(image.shape[0]))
+        if self.shape is not None and size != self.shape:
+            # The session's video, its rows and its reports have one frame size; a turned phone
+            # would be stretched into it and its keypoints would not match the frames.
+            (w, h), (sw, sh) = size, self.shape
+            return (
+                f"frame is {w}x{h}, the session's frames are {sw}x{sh}: a session keeps one frame "
+                "size (turning the phone changes it); end this session and start another"
+            )
         return self.push(frame, t_s, image, data, scale)

@@ -26,6 +26,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -192,6 +193,35 @@ def test_duration_stops_the_session_and_frames_without_people_are_drawn_too(tmp_
     assert run.overlay is not None
     with av.open(str(run.overlay)) as container:
         assert len(list(container.decode(video=0))) == 60
+
+
+def test_a_stream_back_at_another_size_is_brought_to_the_sessions(tmp_path) -> None:
+    sizes: list[tuple[int, int]] = []
+
+    def pose(image: np.ndarray) -> list[tuple[int, Any, np.ndarray]]:
+        sizes.append((image.shape[1], image.shape[0]))
+        return []
+
+    class Resized(ListFrames):  # from frame 10 on, the camera sends twice the size
+        def __iter__(self) -> Any:
+            for frame in super().__iter__():
+                if frame.index >= 10:
+                    frame = LiveFrame(
+                        frame.index, frame.t_s, cv2.resize(frame.image, (2 * W, 2 * H))
+                    )
+                yield frame
+
+    run = run_live(
+        Resized(20),  # type: ignore[arg-type]  # duck-typed LiveFrames
+        lambda fps: pose,
+        load_library().find("squat"),
+        view="side",
+        video_dir=tmp_path / "live",
+        printer=EventPrinter(json_lines=True, out=io.StringIO()),
+    )
+    assert run.recording is not None and run.recording.processed == 20
+    assert sizes == [(W, H)] * 20 and run.recording.shape == (W, H)
+    run.recording.close()
 
 
 def test_the_command_stores_the_session_and_builds_its_report(tmp_path, monkeypatch, capsys):

@@ -1,7 +1,8 @@
 """``/api/live`` with the test client's WebSocket and a fake pose estimator.
 
 The fake knows a generated squat set (3 reps, the second shallow): frame n of the set is sent
-as a JPEG n + 16 pixels wide, and the fake answers that frame's keypoints. Frame times come
+as a 16x8 JPEG whose two 8x8 blocks are greys coding n (a session keeps one frame size), and
+the fake answers that frame's keypoints. Frame times come
 from a clock that moves 1/30 s per frame, the set's own rate.
 """
 
@@ -37,15 +38,24 @@ def squats() -> Any:
     return clip.points
 
 
-def jpeg(n: int) -> bytes:
-    ok, data = cv2.imencode(".jpg", np.zeros((8, n + 16, 3), dtype=np.uint8))
+def jpeg(n: int, width: int = 16) -> bytes:
+    """Frame ``n`` as a JPEG: two 8x8 grey blocks, n % 64 and n // 64 in steps of 4 (which
+    JPEG keeps to within 1 in a flat block)."""
+    image = np.zeros((8, width, 3), dtype=np.uint8)
+    image[:, :8], image[:, 8:16] = (n % 64) * 4, (n // 64) * 4
+    ok, data = cv2.imencode(".jpg", image)
     assert ok
     return data.tobytes()
 
 
+def frame_of(image: np.ndarray) -> int:
+    low, high = (int(round(float(image[:, k : k + 8].mean()) / 4)) for k in (0, 8))
+    return low + 64 * high
+
+
 def fake_pose(points: Any, delay_s: float = 0.0) -> Any:
     def pose(image: np.ndarray) -> list[tuple[int, Any, np.ndarray]]:
-        i = image.shape[1] - 16
+        i = frame_of(image)
         time.sleep(delay_s)
         kp = np.concatenate([points.xy[i], points.scores[i][:, None]], axis=1)
         return [(7, points.box[i].tolist(), kp)]
@@ -257,3 +267,22 @@ def test_a_client_that_goes_away_has_what_was_received_stored(
     videos = Store(config.store).read("videos")
     assert list(videos["source"]) == ["live"] and list(videos["frames"]) == [100]
     assert len(Store(config.store).read("keypoints")) == 100
+
+
+def test_a_frame_of_another_size_is_refused_and_the_session_goes_on(
+    live_app, accounts, config
+) -> None:
+    client = live_app()
+    with client.websocket_connect(URL, headers=bearer(accounts)) as ws:
+        ws.send_bytes(jpeg(0))
+        assert ws.receive_json()["frame"] == 0
+        ws.send_bytes(jpeg(1, width=24))  # the phone turned: another frame size
+        refused = ws.receive_json()
+        assert refused["type"] == "error" and refused["frame"] == 1
+        assert "frame is 24x8, the session's frames are 16x8" in refused["error"]
+        ws.send_bytes(jpeg(2))
+        assert ws.receive_json()["frame"] == 2
+        ws.send_json({"type": "end"})
+        saved = until_saved(ws)[1]
+    video = Store(config.store).read("videos", video_ids=[saved["video_id"]]).iloc[0]
+    assert (video["frames"], video["width"], video["height"]) == (2, 16, 8)
