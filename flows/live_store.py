@@ -101,7 +101,7 @@ class LiveRecording:
     """
 
     rule: RuleFile
-    view: str
+    view: str | None  # declared; None: each track's estimated (`rules.online_track`)
     pose: LivePose
     video_dir: Path | None = None
     session: OnlineSession = field(init=False)
@@ -195,6 +195,7 @@ class LiveRecording:
                     "reps": state.reps,
                     "phase": state.phase,
                     "cue": self.cues.get(tid, ""),
+                    "view": self.session.view_of(tid),
                 }
             )
         return {"frame": frame, "t_s": round(t_s, 3), "people": replies}
@@ -258,6 +259,7 @@ def store_live(
     if recording.video is not None and recording.video_dir is not None:
         path = recording.video.finish(recording.video_dir / date / f"{video_id}.mp4")
     n_tracks = len(np.unique(keypoints.track_id))
+    spans = recording.session.spans if view is None else {}
     frames = recording.processed
     duration = (recording._last_ms / 1000.0) if frames else 0.0
     row = VideoRow(
@@ -286,11 +288,16 @@ def store_live(
         pipeline_version=PIPELINE_VERSION,
     )
     row = dataclasses.replace(row, **(models or {}))
-    meta = {"video_id": video_id, "source": "live"}
+    meta: dict[str, Any] = {"video_id": video_id, "source": "live"}
+    if spans:  # what the cues were judged in: scoring judges each rep in it (`live_views`)
+        meta["live_views"] = {str(t): [list(s) for s in v] for t, v in spans.items()}
     store.write(
         "keypoints", keypoints.to_frame(video_id), video_id=video_id, date=date, metadata=meta
     )
-    score_video(store, video_id, rules_dir, video=row.to_dict(), keypoints=keypoints)
+    result = score_video(store, video_id, rules_dir, video=row.to_dict(), keypoints=keypoints)
+    if view is None and result.video_view != "unknown":
+        # The view the cues were judged in, as scoring tells it again on a re-score.
+        row = row.with_view(result.video_view, "estimated")
     write_video_row(store, dataclasses.replace(row, processed_at=pd.Timestamp.now(tz="UTC")))
     # The server's (or the command's) log: what the session cost, for whoever runs it.
     print(

@@ -36,7 +36,8 @@ current hold (at most `MAX_HOLD_BUFFER_S`), plus `REST_WINDOW_S` of rest and one
 window; a session of any length stays within that.
 
 Where it differs from offline: no fallback signal (`rules.reps.with_fallback`); one view for
-the session (the caller names it; offline each rep takes its view segment's); a rep cut by the
+the counter (the caller names it: declared, or estimated by `rules.online_track`, which makes a
+new counter when the view changes; offline each rep takes its view segment's); a rep cut by the
 session's start counts once it has come back by ``min_range``, one cut by its end once its
 travel reached ``min_range`` and it has come back by `rules.reps.TURN_FRACTION` of it (offline:
 its turn and `rules.reps.COUNT_FRACTION` of its range seen; the same counts on generated clips
@@ -109,6 +110,8 @@ class OnlineCounter:
             ``min_range`` count reps, which checks apply.
         track_id: recorded in the findings.
         fps: the frame rate; default: estimated from the frames' times.
+        first_index: the index of its first rep (a track's later counter, after a view change,
+            goes on from the earlier's).
 
     Feed it with `push` (a one-row `KeyPoints` of the track per frame) or `push_metrics` (the
     metrics of a frame, without keypoints: no uncertainty then), in frame order; `finish` ends
@@ -116,9 +119,14 @@ class OnlineCounter:
     """
 
     def __init__(
-        self, rule: RuleFile, view: str, track_id: int = 0, fps: float | None = None
+        self,
+        rule: RuleFile,
+        view: str,
+        track_id: int = 0,
+        fps: float | None = None,
+        first_index: int = 0,
     ) -> None:
-        self.rule, self.view, self.track_id = rule, view, track_id
+        self.rule, self.view, self.track_id, self.first_index = rule, view, track_id, first_index
         self.signal_name, self.min_range = (
             _signal_of(rule, view) if rule.reps is not None else ("", math.nan)
         )
@@ -160,6 +168,13 @@ class OnlineCounter:
             self._rate = 1.0 / float(np.median(self._dts)) if self._dts else 30.0
         reps = self.rule.reps
         self._half = 0 if reps is None else (int(round(reps.smooth_s * self._rate)) | 1) // 2
+
+    @property
+    def at_rest(self) -> bool:
+        """No rep or hold under way (the state machine at rest): a view change may start here."""
+        if self._hold is not None:
+            return self._hold.run is None
+        return self._rep.phase == "rest"
 
     @property
     def buffered(self) -> int:
@@ -418,6 +433,7 @@ class OnlineCounter:
     def _judge(self, seg: Segment) -> LiveRep:
         """The rep (hold) on the buffer's samples, judged as offline; kept in `reps`."""
         rep = judge(self.rule, self.view, self.track_id, self.checks, self.names,
-                    list(self._buf), self._first, seg, len(self.reps), self._turn)  # fmt: skip
+                    list(self._buf), self._first, seg, self.first_index + len(self.reps),
+                    self._turn)  # fmt: skip
         self.reps.append(rep)
         return rep

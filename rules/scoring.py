@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,7 @@ from analysis.kinematics.features import (
     track_grid,
     video_features,
 )
+from analysis.kinematics.view_online import spans_to_segments
 from analysis.kinematics.view_segments import ViewSegment, dominant_view, view_segments
 from posecoach.keypoints import KeyPoints
 from posecoach.schema import FINDINGS, REPS, SEVERITIES
@@ -287,6 +288,7 @@ def score_keypoints(
     library: Library | None = None,
     rules_dir: str | os.PathLike[str] | None = None,
     fps: float | None = None,
+    known_views: Mapping[int, Sequence[ViewSegment]] | None = None,
 ) -> ScoreResult:
     """Score one video's keypoints (any number of tracks) against the exercise's rules.
 
@@ -300,13 +302,17 @@ def score_keypoints(
             track the view it shows longest.
         library / rules_dir: the rule files (default: the shipped library).
         fps: the video's frame rate, used only when ``t_s`` is missing.
+        known_views: without a declared view, the view over time of the tracks it names as
+            something else decided it (a live session's cues, `score_video`): used instead of
+            the estimate, so that each rep is judged in the view its cue was.
     """
     library = library if library is not None else load_library(rules_dir)
     rule = library.find(exercise)
     poses = library.family(exercise) if rule is None else ()  # a flow of poses (rules.poses)
     tracks = _usable_tracks(as_keypoints(keypoints))
     declared = view if view in VIEWS else None
-    segs = {} if declared else {tid: view_segments(t) for tid, t in tracks}
+    known = known_views or {}
+    segs = {} if declared else {tid: list(known.get(tid) or view_segments(t)) for tid, t in tracks}
     views = {tid: declared or dominant_view(segs[tid]) for tid, _ in tracks}
     if poses:
         feats = {tid: flow_features(t, poses, fps) for tid, t in tracks}
@@ -375,6 +381,19 @@ def _partition_date(store, video_id: str, video: dict) -> str:
     raise ValueError(f"video {video_id}: no keypoints file and no recorded_at to date the rows")
 
 
+def live_views(
+    store, video_id: str, video: Mapping[str, Any], keypoints: KeyPoints
+) -> dict[int, list[ViewSegment]]:
+    """The views a live session without a declared view counted each track in (its keypoints
+    file's ``live_views`` metadata, `flows.live_store.store_live`); {} for any other video, and
+    for a live session stored before they were recorded (estimated anew then)."""
+    if video.get("source") != "live":
+        return {}
+    spans = store.metadata("keypoints", video_id).get("live_views") or {}
+    return {int(tid): spans_to_segments(keypoints.for_track(int(tid)), rows)
+            for tid, rows in spans.items() if rows}  # fmt: skip
+
+
 def _check_bands(rule: RuleFile) -> list[dict[str, Any]]:
     """Every check's metric, comparison and bands: what a chart draws, without the rule file."""
     return [
@@ -421,13 +440,15 @@ def score_video(
     # Only a declared view binds: an estimated one (videos.view_source) is estimated anew.
     declared = declared_view(video)
     fps = video.get("fps")
+    kp = as_keypoints(keypoints)
     result = score_keypoints(
-        keypoints,
+        kp,
         video.get("exercise"),
         video_id=video_id,
         view=declared if declared in VIEWS else None,
         library=library,
         fps=float(fps) if fps and np.isfinite(fps) else None,
+        known_views=None if declared in VIEWS else live_views(store, video_id, video, kp),
     )
     date = _partition_date(store, video_id, video)
     rule = library.find(video.get("exercise"))

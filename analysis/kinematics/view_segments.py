@@ -128,24 +128,35 @@ def _smoothed(yaw: np.ndarray, weight: np.ndarray, t_s: np.ndarray) -> np.ndarra
     return np.array([weighted_median(yaw[a:b], weight[a:b]) for a, b in zip(lo, hi, strict=True)])
 
 
+def hysteresis_class(state: str, yaw: float) -> str:
+    """The view class of a (smoothed) yaw after ``state`` (the class before; "" or ``unknown``:
+    none): a boundary must be passed by :data:`HYSTERESIS_DEG` to leave ``state``; a NaN yaw
+    keeps it."""
+    if not np.isfinite(yaw):
+        return state
+    if state == "side":
+        state = "side" if yaw > SIDE_YAW - HYSTERESIS_DEG else ""
+    elif state == "front":
+        state = "front" if yaw < FRONT_YAW + HYSTERESIS_DEG else ""
+    elif state == "oblique":
+        if yaw > SIDE_YAW + HYSTERESIS_DEG:
+            state = "side"
+        elif yaw < FRONT_YAW - HYSTERESIS_DEG:
+            state = "front"
+    else:
+        state = ""
+    if not state:
+        state = "side" if yaw > SIDE_YAW else "front" if yaw < FRONT_YAW else "oblique"
+    return state
+
+
 def _classes(smooth: np.ndarray) -> list[str]:
     """Per row: the view class of the smoothed yaw, with hysteresis; NaN rows take the class
     before them (or after, at the start), ``unknown`` when there is none at all."""
     out: list[str] = []
     state = ""
     for y in smooth:
-        if np.isfinite(y):
-            if state == "side":
-                state = "side" if y > SIDE_YAW - HYSTERESIS_DEG else ""
-            elif state == "front":
-                state = "front" if y < FRONT_YAW + HYSTERESIS_DEG else ""
-            elif state == "oblique":
-                if y > SIDE_YAW + HYSTERESIS_DEG:
-                    state = "side"
-                elif y < FRONT_YAW - HYSTERESIS_DEG:
-                    state = "front"
-            if not state:
-                state = "side" if y > SIDE_YAW else "front" if y < FRONT_YAW else "oblique"
+        state = hysteresis_class(state, float(y))
         out.append(state)
     first = next((s for s in out if s), "unknown")
     filled, prev = [], first

@@ -46,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"where the session's HTML reports go (default {DEFAULT_REPORTS}, as make run's)",
     )
     parser.add_argument(
-        "--view", choices=VIEWS, help="the camera's view (default side; given, it is declared)"
+        "--view",
+        choices=VIEWS,
+        help="the camera's view, declared (default: each person's estimated from their first frames)",
     )
     parser.add_argument(
         "--duration", type=_positive, metavar="S", help="stop after S seconds of frames"
@@ -132,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             frames,
             lambda fps: LiveEstimator(engine.detector, engine.pose, engine.config, fps or LIVE_FPS),
             rule,
-            view=args.view or "side",
+            view=args.view,
             video_dir=live_video_dir(args.store),
             printer=printer,
             duration_s=args.duration,

@@ -106,7 +106,7 @@ def run_live(
     make_pose: Callable[[float | None], LivePose],
     rule: RuleFile,
     *,
-    view: str,
+    view: str | None,
     video_dir: Path | None,
     printer: EventPrinter,
     duration_s: float | None = None,

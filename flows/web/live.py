@@ -122,7 +122,7 @@ async def live(websocket: WebSocket, athlete: str = "", exercise: str = "", view
         await websocket.close(code=POLICY_VIOLATION, reason=problem[:120])
         return
     link = _Link(websocket)
-    recorder = LiveRecorder(rule, declared or "side", pose, live_video_dir(state.config.store))
+    recorder = LiveRecorder(rule, declared, pose, live_video_dir(state.config.store))
     started = dt.datetime.now(dt.UTC)
     waiting: deque[tuple[int, float, float, bytes]] = deque()
     dropped: list[int] = []

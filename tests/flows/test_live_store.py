@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from analysis.kinematics.view_segments import ViewSegment
 from analysis.testing.synthetic import generate_clip
 from flows.live_store import LiveRecording, live_video_dir, store_live
 from posecoach.keypoints import KeyPoints
@@ -101,3 +102,74 @@ def test_a_session_that_is_not_stored_leaves_no_file(tmp_path, squats) -> None:
     recording.push(recording.received(b"x", 0.0), 0.0, np.zeros((16, 16, 3), np.uint8))
     recording.close()
     assert [p for p in video_dir.rglob("*") if p.is_file()] == []
+
+
+def test_a_session_without_a_view_is_reported_in_the_view_its_cues_used(
+    tmp_path, monkeypatch
+) -> None:
+    """No declared view (the QA case): the person's view is estimated from their first frames
+    (replies: ``starting``, view None, then ``front``); the stored session records it
+    (``videos.view`` estimated, the keypoints' ``live_views``) and scoring judges each rep in
+    it, even where estimating over the whole session would say otherwise (here made to say
+    oblique, where no squat check is assessable), on the first score and on a re-score."""
+    from rules.scoring import score_video
+
+    squats = generate_clip("squat", view="front", reps=3, valgus_deg=[0, 14, 0], fps=FPS).points
+    order = iter(range(len(squats)))
+
+    def pose(image: np.ndarray) -> list[tuple[int, Any, np.ndarray]]:
+        i = next(order)
+        return [
+            (
+                4,
+                squats.box[i].tolist(),
+                np.concatenate([squats.xy[i], squats.scores[i][:, None]], axis=1),
+            )
+        ]
+
+    store = Store(tmp_path / "store")
+    rule = load_library().find("squat")
+    front_checks = {c.id for c in rule.checks if "front" in c.views}
+    assert front_checks and front_checks != {c.id for c in rule.checks}
+    recording = LiveRecording(rule, None, pose, None)
+    replies = []
+    for i in range(len(squats)):
+        frame = recording.received(bytes([i % 256]) * 10, i / FPS)
+        replies.append(recording.push(frame, i / FPS, np.zeros((72, 128, 3), np.uint8)))
+    people = [r["people"][0] for r in replies]
+    assert (people[0]["phase"], people[0]["reps"], people[0]["view"]) == ("starting", 0, None)
+    assert people[-1]["view"] == "front" and people[-1]["reps"] == 3
+    cues = {p["cue"] for p in people} - {""}
+    assert len(cues) == 1  # the valgus rep's
+
+    def oblique(track: KeyPoints) -> list[ViewSegment]:
+        t = track.t_s
+        return [ViewSegment(int(track.frame.min()), int(track.frame.max()), float(t.min()),
+                            float(t.max()), "oblique", 1.0, False)]  # fmt: skip
+
+    monkeypatch.setattr("rules.scoring.view_segments", oblique)
+    started = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
+    video_id = store_live(
+        store, recording, athlete="eve", exercise="squat", view=None, started=started
+    )
+    row = store.read("videos", video_ids=[video_id]).iloc[0]
+    assert (row["view"], row["view_source"]) == ("front", "estimated")
+    last = len(squats) - 1
+    assert store.metadata("keypoints", video_id)["live_views"] == {"4": [[0, last, "front"]]}
+    for _ in range(2):  # stored, then scored again from the store (posecoach score)
+        reps = store.read("reps", video_ids=[video_id])
+        findings = store.read("findings", video_ids=[video_id])
+        assert list(reps["view"]) == ["front"] * 3
+        judged = findings[findings["rep_index"] >= 0]
+        assert set(judged["check_id"]) == front_checks
+        assert not judged["severity"].eq("not_assessable").any()
+        unseen = findings[findings["message"].str.contains("not assessable from this view")]
+        assert unseen["message"].str.contains("the camera view is front").all()
+        flagged = findings[findings["severity"].isin(["info", "caution", "risk"])]
+        assert set(flagged["message"]) == cues
+        score_video(store, video_id)
+    # Without the live views (a session stored before them) the estimate decides: oblique.
+    monkeypatch.setattr("rules.scoring.live_views", lambda *a: {})
+    score_video(store, video_id)
+    findings = store.read("findings", video_ids=[video_id])
+    assert findings["message"].str.contains("the camera view is oblique").any()

@@ -25,6 +25,7 @@ from flows.importing import import_keypoints
 from posecoach.store import Store
 from rules.loader import load_library
 from rules.online import OnlineCounter
+from rules.online_track import LiveTrack
 from rules.scoring import as_keypoints
 from tests.helpers import shared_path
 
@@ -91,5 +92,34 @@ def test_streamed_through_the_live_smoother_counts_equal_offline(store, name, ex
         streamed += counter.reps
     print(f"{name}: online (One Euro) {len(streamed)}, offline {len(offline)}")
     assert len(streamed) == count == len(offline)
+    for rep in streamed:
+        assert ((offline["start_s"] <= rep.end_s) & (offline["end_s"] >= rep.start_s)).any()
+
+
+@pytest.mark.parametrize(("name", "exercise", "count"), CASES)
+def test_streamed_without_a_declared_view_counts_equal_offline(store, name, exercise, count):
+    """A live session without a declared view (`posecoach live` without ``--view``): each
+    track's view is estimated from its own first frames (`rules.online_track.LiveTrack`); the
+    counts are still the offline ones, and the views counted in are those offline judged the
+    reps in."""
+    path = shared_path("data", "keypoints", f"{name}.csv")
+    row = import_keypoints(path, store, athlete="real", exercise=exercise, date="2025-01-01")
+    reps = store.read("reps", [row.video_id])
+    offline = reps[~reps["partial"].eq(True)]
+    keypoints = as_keypoints(store.read("keypoints", [row.video_id]))
+    rule = load_library().find(exercise)
+    streamed, views = [], set()
+    for tid in keypoints.track_ids():
+        track = keypoints.for_track(tid)
+        track = track.take(np.argsort(track.frame, kind="stable"))
+        live = LiveTrack(rule, None, int(tid))
+        for i in range(len(track)):
+            live.push(track.take([i]))
+        live.finish()
+        streamed += live.reps
+        views |= {v for _, _, v in live.spans()} if live.reps else set()
+    print(f"{name}: online (view estimated) {len(streamed)}, offline {len(offline)}, {views}")
+    assert len(streamed) == count == len(offline)
+    assert views == set(offline["view"])
     for rep in streamed:
         assert ((offline["start_s"] <= rep.end_s) & (offline["end_s"] >= rep.start_s)).any()
