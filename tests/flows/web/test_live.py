@@ -286,3 +286,34 @@ def test_a_frame_of_another_size_is_refused_and_the_session_goes_on(
         saved = until_saved(ws)[1]
     video = Store(config.store).read("videos", video_ids=[saved["video_id"]]).iloc[0]
     assert (video["frames"], video["width"], video["height"]) == (2, 16, 8)
+
+
+def test_without_a_view_the_cues_and_the_record_use_the_view_the_poses_show(
+    live_app, accounts, config, squats
+) -> None:
+    """``/api/live`` without ``view=``: the person is ``starting`` (0 reps, view null) for the
+    first 1.5 s, then counted in the side view the generated set shows, with the cues of the
+    declared session; stored with that view as estimated, its reps judged in it."""
+    client = live_app()
+    answers = {}
+    for url in (URL, URL.replace("&view=side", "")):
+        with client.websocket_connect(url, headers=bearer(accounts)) as ws:
+            replies = []
+            for n in range(len(squats)):
+                ws.send_bytes(jpeg(n))
+                replies.append(ws.receive_json())
+            ws.send_json({"type": "end"})
+            _, saved = until_saved(ws)
+        answers[url] = ([r["people"][0] for r in replies], saved["video_id"])
+    (declared, _), (estimated, video_id) = answers.values()
+    k = int(1.5 * FPS)
+    assert {(p["phase"], p["reps"], p["view"]) for p in estimated[:k]} == {("starting", 0, None)}
+    assert {p["view"] for p in estimated[k:]} == {"side"}
+    strip = ("reps", "phase", "cue")
+    assert [[p[s] for s in strip] for p in estimated[k:]] == [
+        [p[s] for s in strip] for p in declared[k:]
+    ]
+    store = Store(config.store)
+    video = store.read("videos", video_ids=[video_id]).iloc[0]
+    assert (video["view"], video["view_source"]) == ("side", "estimated")
+    assert list(store.read("reps", video_ids=[video_id])["view"]) == ["side"] * 3
