@@ -10,6 +10,7 @@ answered 429 with Retry-After.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from typing import Any
@@ -185,15 +186,37 @@ def home(request: Request) -> Response:
     for u in recent:
         own = upload_video_id(state.store, u, rows)
         uploads.append((u, video_status(state.store, state.accounts, reports, own, u, rows)))
-    pending = any(s and s["status"] in ("queued", "running") for _, s in uploads)
+    pending = any(_in_progress(s) for _, s in uploads)
     return page(
         request,
         "home.html",
         nights=[(n, f"/reports/{n}/index.html") for n in nights],
         athletes=sorted(set(athletes)),
         uploads=uploads,
-        refresh=pending,  # the page reloads itself while something is being analysed
+        refresh=pending,  # the page reloads itself while something is being analysed or reported
     )
+
+
+#: How long after its analysis a video's report may still be coming (the flow builds the
+#: reports after the videos rows): the start page keeps reloading meanwhile.
+REPORT_WAIT = dt.timedelta(minutes=10)
+
+
+def _in_progress(status: dict[str, Any] | None, now: dt.datetime | None = None) -> bool:
+    """Whether an upload's row on the start page will still change: queued, running, or
+    analysed moments ago with its report not built yet (``ok`` comes before ``report_url``)."""
+    if not status:
+        return False
+    if status["status"] in ("queued", "running"):
+        return True
+    if status["status"] not in ("ok", "empty") or status.get("report_url"):
+        return False
+    processed = status.get("processed_at")
+    if not processed:
+        return False
+    at = dt.datetime.fromisoformat(str(processed))
+    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return (now or dt.datetime.now(dt.UTC)) - at < REPORT_WAIT
 
 
 # -- upload -----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ folder, names escaped, the security headers, the admin-only user page, revocable
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from pathlib import Path
@@ -356,3 +357,21 @@ def test_the_start_page_shows_a_running_uploads_progress(
     cell = " ".join(row.group(0).split())
     assert '<progress max="1" value="0.25">' in cell
     assert '<span class="percent">25 %</span>' in cell and "(30 of 120 frames)" in cell
+
+
+def test_the_start_page_keeps_reloading_until_a_fresh_videos_report_is_built() -> None:
+    from flows.web.pages import REPORT_WAIT, _in_progress
+
+    now = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
+    just = (now - dt.timedelta(seconds=3)).isoformat()
+    old = (now - REPORT_WAIT - dt.timedelta(seconds=1)).isoformat()
+    assert _in_progress({"status": "running"}, now) and _in_progress({"status": "queued"}, now)
+    # ok comes with the row; the flow builds the report after it: keep following
+    assert _in_progress({"status": "ok", "report_url": None, "processed_at": just}, now)
+    assert not _in_progress(
+        {"status": "ok", "report_url": "/reports/x.html", "processed_at": just}, now
+    )
+    # a report that never came (its build failed) does not reload the page for ever
+    assert not _in_progress({"status": "ok", "report_url": None, "processed_at": old}, now)
+    assert not _in_progress({"status": "failed", "report_url": None, "processed_at": just}, now)
+    assert not _in_progress(None, now)
