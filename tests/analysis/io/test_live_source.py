@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -30,10 +31,22 @@ def test_a_stream_joined_between_keyframes_is_received_from_the_next_one(tmp_pat
     sender = subprocess.Popen(
         ["ffmpeg", "-loglevel", "error", "-re", "-i", str(clip), "-c:v", "libx264"]
         + ["-preset", "ultrafast", "-tune", "zerolatency", "-bf", "0", "-g", str(GOP)]
-        + ["-sc_threshold", "0", "-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"]
+        + ["-sc_threshold", "0", "-progress", "pipe:1", "-stats_period", "0.1"]
+        + ["-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
-        time.sleep(1.0)  # a third of the way to the second keyframe
+        # Join once the first keyframe is well past, whatever ffmpeg's start-up took (a fixed
+        # sleep joined before frame 0 on a busy machine): from ffmpeg's own frame count.
+        deadline = time.monotonic() + 30
+        assert sender.stdout is not None
+        for line in sender.stdout:
+            if line.startswith("frame=") and int(line.split("=", 1)[1]) >= GOP // 4:
+                break
+            assert time.monotonic() < deadline, "ffmpeg sent no frames"
+        # the rest of its progress read away, so that a full pipe never stops the sender
+        threading.Thread(target=sender.stdout.read, daemon=True).start()
         events: list[str] = []
         frames = LiveFrames(
             parse_source(f"udp://127.0.0.1:{port}"),
