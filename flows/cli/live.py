@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flows.cli.options import add_model_arguments, engine_options
+from flows.cli.options import add_model_arguments, engine_options, positive_float
 
 VIEWS = ("side", "front", "oblique")
 
@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the camera's view, declared (default: each person's estimated from their first frames)",
     )
     parser.add_argument(
-        "--duration", type=_positive, metavar="S", help="stop after S seconds of frames"
+        "--duration", type=positive_float, metavar="S", help="stop after S seconds of frames"
     )
     parser.add_argument(
         "--overlay", metavar="OUT.mp4", help="also write a video with skeletons and counts"
@@ -59,20 +59,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
     parser.add_argument(
         "--give-up-s",
-        type=_positive,
+        type=positive_float,
         default=30.0,
         metavar="S",
         help="stop reconnecting a dropped stream after S seconds without a frame (30)",
     )
     parser.add_argument("--rules", metavar="DIR", help="rule files (default: the shipped library)")
     add_model_arguments(parser)
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text}: must be more than 0")
-    return value
 
 
 def load_engine(options: dict[str, Any]) -> Any:

@@ -80,3 +80,11 @@ def engine_options(args: argparse.Namespace) -> dict[str, Any]:
         if out[key] and Path(out[key]).exists():
             out[key] = str(Path(out[key]).resolve())  # workers may run in another directory
     return {k: v for k, v in out.items() if v is not None}
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type`` for seconds and the like: a number above 0."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text}: must be more than 0")
+    return value

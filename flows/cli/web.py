@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flows.cli.options import add_model_arguments, engine_options
+from flows.cli.options import add_model_arguments, engine_options, positive_float
 from flows.cli.run import _absolute
 from flows.web.context import WebConfig
 from flows.web.live_session import LiveSetup
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (8000)")
     parser.add_argument(
         "--max-upload-mb",
-        type=_positive,
+        type=positive_float,
         default=2048,
         metavar="MB",
         help="largest upload in MB (2048)",
@@ -54,13 +54,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--batch-size", type=int, default=1, help="videos per flow run (deployment)"
     )
     add_model_arguments(parser)
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text}: must be more than 0")
-    return value
 
 
 def config_of(args: argparse.Namespace) -> WebConfig:
