@@ -28,8 +28,7 @@ from flows.web.uploads import (
     place_upload,
 )
 from flows.web.users import Upload
-from posecoach.store import Store
-from posecoach.videos import read_video_rows
+from posecoach.videos import VideoRow, read_video_rows
 
 router = APIRouter(prefix="/api")
 
@@ -87,23 +86,24 @@ async def post_video(request: Request) -> Response:
     except UploadError as exc:
         return JSONResponse({"detail": exc.message}, status_code=exc.status)
     # Content analysed for another athlete already: this athlete's copy, with its own id.
-    video_id = await run_in_threadpool(upload_video_id, state_of(request).store, upload)
+    store = state_of(request).store
+    rows = await run_in_threadpool(read_video_rows, store, [upload.video_id])
+    analysed = {r.video_id: r for r in rows}
+    video_id = upload_video_id(store, upload, analysed)
     answer = {
         "video_id": video_id,
         "status_url": f"/api/videos/{video_id}",
         "status": "queued",
         "path": placed.rel_path,
     }
-    if note := await run_in_threadpool(_analysed_otherwise, state_of(request).store, upload):
+    if note := _analysed_otherwise(analysed.get(upload.video_id), upload):
         answer["note"] = note
     return JSONResponse(answer, status_code=202)
 
 
-def _analysed_otherwise(store: Store, upload: Upload) -> str | None:
-    """Why the answer will be an earlier analysis of this content under another exercise (the
-    store keeps one analysis per content and athlete), or None."""
-    rows = read_video_rows(store, [upload.video_id])
-    row = rows[0] if rows else None
+def _analysed_otherwise(row: VideoRow | None, upload: Upload) -> str | None:
+    """Why the answer will be ``row``, an earlier analysis of this content under another
+    exercise (the store keeps one analysis per content and athlete), or None."""
     if row is None or row.athlete != upload.athlete or row.exercise == upload.exercise:
         return None
     return (
